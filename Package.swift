@@ -1,0 +1,96 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "currents-relay",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "currents-relay", targets: ["currents-relay"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0", traits: ["YAML", "Reloading"]),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // The C API of Debian's librdkafka. Nothing vendored.
+        .systemLibrary(
+            name: "Crdkafka",
+            pkgConfig: "rdkafka",
+            providers: [.apt(["librdkafka-dev"])]
+        ),
+        // The only Swift code that touches the C API.
+        .target(
+            name: "Kafka",
+            dependencies: [
+                "Crdkafka",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Braze Currents: event model, input decoding, the event-type catalogue.
+        .target(name: "Currents"),
+        // mParticle Events API: model, JSON encoding, limits, HTTP client, response classes.
+        .target(
+            name: "MParticle",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            ]
+        ),
+        // The pipeline: routing, mapping, batching, delivery, offset tracking, configuration.
+        .target(
+            name: "Relay",
+            dependencies: [
+                "Kafka", "Currents", "MParticle",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // A local mParticle Events API that behaves like the real one.
+        .target(
+            name: "MParticleSimulator",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The command line: it wires, it does not decide.
+        .executableTarget(
+            name: "currents-relay",
+            dependencies: [
+                "Relay", "Kafka", "MParticleSimulator",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ]
+        ),
+        .testTarget(name: "KafkaTests", dependencies: ["Kafka"]),
+        .testTarget(name: "CurrentsTests", dependencies: ["Currents"]),
+        .testTarget(name: "MParticleTests", dependencies: ["MParticle"]),
+        .testTarget(name: "RelayTests", dependencies: ["Relay", "Currents", "MParticle"]),
+        .testTarget(name: "MParticleSimulatorTests", dependencies: ["MParticleSimulator", "MParticle"]),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["Relay", "Kafka", "MParticleSimulator", "MParticle", "Currents"]
+        ),
+    ]
+)

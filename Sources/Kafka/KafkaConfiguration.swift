@@ -1,0 +1,74 @@
+/// Settings for a consumer in a consumer group.
+///
+/// The typed fields are the ones currents-relay decides; `properties` passes anything else to
+/// librdkafka unchanged (security.protocol, sasl.*, ssl.*, session.timeout.ms, ...), and wins over
+/// the typed fields where both set the same property, so operators keep full control.
+public struct KafkaConsumerConfiguration: Sendable {
+    public var bootstrapServers: String
+    public var groupID: String
+    public var clientID: String
+    /// Topic names, or regular expressions starting with `^`.
+    public var topics: [String]
+    /// Where a partition without a committed offset starts.
+    public var autoOffsetReset: String = "earliest"
+    public var assignmentStrategy: String = "cooperative-sticky"
+    /// Upper bound on records handed over per poll-thread batch.
+    public var maxBatchSize: Int = 1000
+    public var properties: [String: String] = [:]
+
+    public init(bootstrapServers: String, groupID: String, clientID: String = "currents-relay", topics: [String]) {
+        self.bootstrapServers = bootstrapServers
+        self.groupID = groupID
+        self.clientID = clientID
+        self.topics = topics
+    }
+
+    /// The full librdkafka property set, in the order it is applied.
+    var librdkafkaProperties: [(String, String)] {
+        var result: [(String, String)] = [
+            ("bootstrap.servers", bootstrapServers),
+            ("group.id", groupID),
+            ("client.id", clientID),
+            ("auto.offset.reset", autoOffsetReset),
+            ("partition.assignment.strategy", assignmentStrategy),
+            // Offsets are stored by us, only for settled messages, and committed by librdkafka.
+            ("enable.auto.commit", "true"),
+            ("enable.auto.offset.store", "false"),
+            ("enable.partition.eof", "false"),
+        ]
+        result += properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        // These two are the commit rule itself; an override would silently break invariant 1.
+        result += [("enable.auto.offset.store", "false")]
+        return result
+    }
+}
+
+/// Settings for a producer (dead-letter topic, seeding, tests).
+public struct KafkaProducerConfiguration: Sendable {
+    public var bootstrapServers: String
+    public var clientID: String
+    /// `all` by default: a dead-lettered message is only settled once every in-sync replica has it.
+    public var acks: String = "all"
+    public var idempotent: Bool = true
+    public var lingerMs: Int = 5
+    public var compression: String = "lz4"
+    public var properties: [String: String] = [:]
+
+    public init(bootstrapServers: String, clientID: String = "currents-relay") {
+        self.bootstrapServers = bootstrapServers
+        self.clientID = clientID
+    }
+
+    var librdkafkaProperties: [(String, String)] {
+        var result: [(String, String)] = [
+            ("bootstrap.servers", bootstrapServers),
+            ("client.id", clientID),
+            ("acks", acks),
+            ("enable.idempotence", idempotent ? "true" : "false"),
+            ("linger.ms", String(lingerMs)),
+            ("compression.type", compression),
+        ]
+        result += properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        return result
+    }
+}

@@ -1,0 +1,295 @@
+import Crdkafka
+import Foundation
+import Logging
+import Synchronization
+
+/// A group consumer whose poll loop runs on its own thread and never waits on the code that uses
+/// the records.
+///
+/// Records, rebalances and errors arrive, in order, on `events`. Offsets are never committed by
+/// position: the owner calls `storeOffsets` once records are settled, and librdkafka's auto-commit
+/// commits what was stored (`enable.auto.commit=true`, `enable.auto.offset.store=false`). On a
+/// revoke, stored offsets are committed synchronously before the partitions are given up.
+public final class KafkaConsumer: @unchecked Sendable {
+    // @unchecked: `handle` is used through librdkafka's thread-safe API from any thread, while
+    // `pending` and `topicNames` are touched only by the poll thread; the rest is in `state`.
+
+    public let events: AsyncStream<KafkaConsumerEvent>
+    private let continuation: AsyncStream<KafkaConsumerEvent>.Continuation
+    private let handle: OpaquePointer
+    private let context: CallbackContext
+    private let configuration: KafkaConsumerConfiguration
+    private let logger: Logger
+
+    private struct State {
+        var started = false
+        var stopRequested = false
+        var closed = false
+        var closeWaiters: [CheckedContinuation<Void, Never>] = []
+        /// Called on the poll thread before revoked partitions are committed and given up.
+        var revokeHook: (@Sendable ([TopicPartition]) -> Void)?
+    }
+    private let state = Mutex(State())
+
+    // Poll-thread only.
+    private var pending: [KafkaMessage] = []
+    private var topicNames: [OpaquePointer: String] = [:]
+
+    public init(configuration: KafkaConsumerConfiguration, logger: Logger) throws {
+        self.configuration = configuration
+        self.logger = logger
+        let context = CallbackContext(logger: logger)
+        self.context = context
+        (events, continuation) = AsyncStream.makeStream(of: KafkaConsumerEvent.self, bufferingPolicy: .unbounded)
+
+        let conf = try makeConf(configuration.librdkafkaProperties)
+        installCommonCallbacks(conf: conf, context: context)
+        rd_kafka_conf_set_rebalance_cb(conf) { handle, error, partitions, opaque in
+            guard let handle, let partitions, let context = CallbackContext.from(opaque) else { return }
+            context.rebalance?(handle, error, partitions)
+        }
+        handle = try makeClient(type: RD_KAFKA_CONSUMER, conf: conf)
+        // Serve everything (rebalances, errors, logs) from the consumer queue on the poll thread.
+        rd_kafka_poll_set_consumer(handle)
+
+        let yield = continuation
+        context.errorHandler = { error in
+            logger.warning("kafka client error", metadata: ["error": "\(error)"])
+            yield.yield(.error(error))
+        }
+        context.rebalance = { [unowned self] handle, error, partitions in
+            self.rebalance(handle: handle, error: error, partitions: partitions)
+        }
+    }
+
+    deinit {
+        rd_kafka_destroy(handle)
+    }
+
+    /// Installs a function the poll thread calls with partitions about to be revoked, before their
+    /// stored offsets are committed. It may block briefly (below the session timeout) to let
+    /// in-flight work settle.
+    public func setRevokeHook(_ hook: @escaping @Sendable ([TopicPartition]) -> Void) {
+        state.withLock { $0.revokeHook = hook }
+    }
+
+    /// Subscribes and starts the poll thread.
+    public func start() throws {
+        let alreadyStarted = state.withLock { state in
+            defer { state.started = true }
+            return state.started
+        }
+        guard !alreadyStarted else { return }
+        let list = makePartitionList(configuration.topics.map { (TopicPartition($0, RD_KAFKA_PARTITION_UA), nil) })
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let result = rd_kafka_subscribe(handle, list)
+        guard result == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw KafkaError(kind: .client, responseError: result, context: "subscribe to \(configuration.topics)")
+        }
+        let thread = Thread { [self] in self.pollLoop() }
+        thread.name = "kafka-consumer-poll"
+        thread.start()
+    }
+
+    /// Marks these offsets (each one past the last settled record) for the next commit.
+    /// Partitions this member no longer owns are refused by librdkafka and returned.
+    @discardableResult
+    public func storeOffsets(_ offsets: [TopicPartition: Int64]) -> [TopicPartition: KafkaError] {
+        guard !offsets.isEmpty else { return [:] }
+        let list = makePartitionList(offsets.map { ($0.key, $0.value) })
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let result = rd_kafka_offsets_store(handle, list)
+        guard result != RD_KAFKA_RESP_ERR_NO_ERROR else { return [:] }
+        var failures: [TopicPartition: KafkaError] = [:]
+        for (topicPartition, _, error) in topicPartitions(list) where error != RD_KAFKA_RESP_ERR_NO_ERROR {
+            failures[topicPartition] = KafkaError(kind: .client, responseError: error, context: "store offset for \(topicPartition)")
+        }
+        return failures
+    }
+
+    /// Commits the stored offsets now and waits for the broker's answer.
+    public func commit() throws {
+        let result = rd_kafka_commit(handle, nil, 0)
+        guard result == RD_KAFKA_RESP_ERR_NO_ERROR || result == RD_KAFKA_RESP_ERR__NO_OFFSET else {
+            throw KafkaError(kind: .client, responseError: result, context: "commit offsets")
+        }
+    }
+
+    /// Stops fetching for these partitions; the poll thread keeps polling (heartbeats, rebalances).
+    public func pause(_ partitions: [TopicPartition]) {
+        changePause(partitions, pause: true)
+    }
+
+    public func resume(_ partitions: [TopicPartition]) {
+        changePause(partitions, pause: false)
+    }
+
+    private func changePause(_ partitions: [TopicPartition], pause: Bool) {
+        guard !partitions.isEmpty else { return }
+        let list = makePartitionList(partitions.map { ($0, nil) })
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let result = pause ? rd_kafka_pause_partitions(handle, list) : rd_kafka_resume_partitions(handle, list)
+        if result != RD_KAFKA_RESP_ERR_NO_ERROR {
+            logger.warning("\(pause ? "pause" : "resume") failed", metadata: ["error": "\(String(cString: rd_kafka_err2str(result)))"])
+        }
+    }
+
+    /// Leaves the group cleanly (the revoke path commits stored offsets) and ends `events`.
+    public func close() async {
+        let mustWait = state.withLock { state -> Bool in
+            if state.closed { return false }
+            state.stopRequested = true
+            return state.started
+        }
+        guard mustWait else {
+            continuation.finish()
+            return
+        }
+        await withCheckedContinuation { waiter in
+            let resumeNow = state.withLock { state -> Bool in
+                if state.closed { return true }
+                state.closeWaiters.append(waiter)
+                return false
+            }
+            if resumeNow { waiter.resume() }
+        }
+    }
+
+    // MARK: - Poll thread
+
+    private func pollLoop() {
+        let maxBatch = max(1, configuration.maxBatchSize)
+        while !state.withLock({ $0.stopRequested }) {
+            guard let first = rd_kafka_consumer_poll(handle, 100) else {
+                flushPending()
+                continue
+            }
+            take(first)
+            while pending.count < maxBatch, let next = rd_kafka_consumer_poll(handle, 0) {
+                take(next)
+            }
+            flushPending()
+        }
+        flushPending()
+        let result = rd_kafka_consumer_close(handle)
+        if result != RD_KAFKA_RESP_ERR_NO_ERROR {
+            logger.warning("consumer close", metadata: ["error": "\(String(cString: rd_kafka_err2str(result)))"])
+        }
+        continuation.finish()
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.closed = true
+            defer { state.closeWaiters = [] }
+            return state.closeWaiters
+        }
+        waiters.forEach { $0.resume() }
+    }
+
+    private func flushPending() {
+        guard !pending.isEmpty else { return }
+        continuation.yield(.messages(pending))
+        pending = []
+        pending.reserveCapacity(64)
+    }
+
+    /// Copies one C message into `pending` (or reports its error) and destroys it.
+    private func take(_ message: UnsafeMutablePointer<rd_kafka_message_t>) {
+        defer { rd_kafka_message_destroy(message) }
+        let raw = message.pointee
+        if raw.err != RD_KAFKA_RESP_ERR_NO_ERROR {
+            if raw.err == RD_KAFKA_RESP_ERR__PARTITION_EOF { return }
+            let error = KafkaError(kind: .client, responseError: raw.err, context: "consume")
+            logger.warning("consume error", metadata: ["error": "\(error)"])
+            flushPending()
+            continuation.yield(.error(error))
+            return
+        }
+        let topic: String
+        if let rkt = raw.rkt {
+            if let cached = topicNames[rkt] {
+                topic = cached
+            } else {
+                topic = String(cString: rd_kafka_topic_name(rkt))
+                topicNames[rkt] = topic
+            }
+        } else {
+            topic = ""
+        }
+        var timestampType = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
+        let timestamp = rd_kafka_message_timestamp(message, &timestampType)
+        let value = raw.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: raw.len)) }
+        let key = raw.key.map { Array(UnsafeRawBufferPointer(start: $0, count: raw.key_len)) }
+        pending.append(KafkaMessage(
+            topicPartition: TopicPartition(topic, raw.partition),
+            offset: raw.offset,
+            timestampMs: timestamp >= 0 ? timestamp : nil,
+            key: key,
+            value: value,
+            headers: headers(of: message)
+        ))
+    }
+
+    private func headers(of message: UnsafeMutablePointer<rd_kafka_message_t>) -> [KafkaHeader] {
+        var headers: OpaquePointer?
+        guard rd_kafka_message_headers(message, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR, let headers else { return [] }
+        var result: [KafkaHeader] = []
+        var index = 0
+        var name: UnsafePointer<CChar>?
+        var value: UnsafeRawPointer?
+        var size = 0
+        while rd_kafka_header_get_all(headers, index, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
+            let key = name.map { String(cString: $0) } ?? ""
+            result.append(KafkaHeader(key: key, value: value.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) }))
+            index += 1
+        }
+        return result
+    }
+
+    private func rebalance(handle: OpaquePointer, error: rd_kafka_resp_err_t, partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) {
+        // Records taken before the rebalance must reach the owner before the rebalance does.
+        flushPending()
+        let cooperative = String(cString: rd_kafka_rebalance_protocol(handle)) == "COOPERATIVE"
+        let list = topicPartitions(partitions).map(\.0)
+        switch error {
+        case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
+            if cooperative {
+                if let failure = rd_kafka_incremental_assign(handle, partitions) {
+                    let error = KafkaError(kind: .client, consuming: failure, context: "incremental assign")
+                    logger.error("assign failed", metadata: ["error": "\(error)"])
+                }
+            } else {
+                rd_kafka_assign(handle, partitions)
+            }
+            logger.info("partitions assigned", metadata: ["partitions": "\(list.sorted())"])
+            continuation.yield(.assigned(list))
+        case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
+            let lost = rd_kafka_assignment_lost(handle) != 0
+            if !lost, let hook = state.withLock({ $0.revokeHook }) {
+                hook(list)
+            }
+            if !lost {
+                let result = rd_kafka_commit(handle, nil, 0)
+                if result != RD_KAFKA_RESP_ERR_NO_ERROR && result != RD_KAFKA_RESP_ERR__NO_OFFSET {
+                    logger.warning("commit on revoke failed", metadata: ["error": "\(String(cString: rd_kafka_err2str(result)))"])
+                }
+            }
+            if cooperative {
+                if let failure = rd_kafka_incremental_unassign(handle, partitions) {
+                    let error = KafkaError(kind: .client, consuming: failure, context: "incremental unassign")
+                    logger.error("unassign failed", metadata: ["error": "\(error)"])
+                }
+            } else {
+                rd_kafka_assign(handle, nil)
+            }
+            logger.info(lost ? "partitions lost" : "partitions revoked", metadata: ["partitions": "\(list.sorted())"])
+            continuation.yield(.revoked(list))
+        default:
+            logger.error("rebalance error", metadata: ["error": "\(String(cString: rd_kafka_err2str(error)))"])
+            if cooperative {
+                if let failure = rd_kafka_incremental_unassign(handle, partitions) { rd_kafka_error_destroy(failure) }
+            } else {
+                rd_kafka_assign(handle, nil)
+            }
+            continuation.yield(.revoked(list))
+        }
+    }
+}

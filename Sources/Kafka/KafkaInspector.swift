@@ -1,0 +1,78 @@
+import Crdkafka
+import Logging
+
+/// Reads topic metadata, end offsets and a group's committed offsets without joining the group,
+/// so tests and the `offsets` command can observe a running consumer group from the outside.
+public final class KafkaInspector: @unchecked Sendable {
+    // @unchecked: only thread-safe librdkafka calls are made on `handle`.
+
+    private let handle: OpaquePointer
+    private let context: CallbackContext
+
+    public init(bootstrapServers: String, groupID: String, properties: [String: String] = [:],
+                logger: Logger = Logger(label: "currents-relay.kafka-inspector")) throws {
+        let context = CallbackContext(logger: logger)
+        self.context = context
+        var settings: [(String, String)] = [
+            ("bootstrap.servers", bootstrapServers), ("group.id", groupID),
+            ("client.id", "currents-relay-inspector"), ("enable.auto.commit", "false"),
+        ]
+        settings += properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        let conf = try makeConf(settings)
+        installCommonCallbacks(conf: conf, context: context)
+        handle = try makeClient(type: RD_KAFKA_CONSUMER, conf: conf)
+    }
+
+    deinit {
+        rd_kafka_consumer_close(handle)
+        rd_kafka_destroy(handle)
+    }
+
+    /// The partitions of a topic, from cluster metadata.
+    public func partitions(of topic: String, timeoutMs: Int32 = 10_000) throws -> [TopicPartition] {
+        guard let rkt = rd_kafka_topic_new(handle, topic, nil) else {
+            throw KafkaError(kind: .client, message: "cannot open topic \(topic)")
+        }
+        defer { rd_kafka_topic_destroy(rkt) }
+        var metadata: UnsafePointer<rd_kafka_metadata>?
+        let result = rd_kafka_metadata(handle, 0, rkt, &metadata, timeoutMs)
+        guard result == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
+            throw KafkaError(kind: .client, responseError: result, context: "metadata for \(topic)")
+        }
+        defer { rd_kafka_metadata_destroy(metadata) }
+        guard metadata.pointee.topic_cnt > 0 else { return [] }
+        let topicMetadata = metadata.pointee.topics[0]
+        if topicMetadata.err != RD_KAFKA_RESP_ERR_NO_ERROR {
+            throw KafkaError(kind: .client, responseError: topicMetadata.err, context: "metadata for \(topic)")
+        }
+        return (0..<Int(topicMetadata.partition_cnt))
+            .map { TopicPartition(topic, topicMetadata.partitions[$0].id) }
+            .sorted()
+    }
+
+    /// Low and high watermarks (the high one is the next offset to be written).
+    public func watermarks(_ topicPartition: TopicPartition, timeoutMs: Int32 = 10_000) throws -> (low: Int64, high: Int64) {
+        var low: Int64 = 0
+        var high: Int64 = 0
+        let result = rd_kafka_query_watermark_offsets(handle, topicPartition.topic, topicPartition.partition, &low, &high, timeoutMs)
+        guard result == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw KafkaError(kind: .client, responseError: result, context: "watermarks of \(topicPartition)")
+        }
+        return (low, high)
+    }
+
+    /// The group's committed offsets; `nil` for a partition with none.
+    public func committed(_ partitions: [TopicPartition], timeoutMs: Int32 = 10_000) throws -> [TopicPartition: Int64?] {
+        let list = makePartitionList(partitions.map { ($0, nil) })
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let result = rd_kafka_committed(handle, list, timeoutMs)
+        guard result == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw KafkaError(kind: .client, responseError: result, context: "committed offsets")
+        }
+        var answer: [TopicPartition: Int64?] = [:]
+        for (topicPartition, offset, _) in topicPartitions(list) {
+            answer[topicPartition] = offset >= 0 ? offset : nil
+        }
+        return answer
+    }
+}

@@ -1,0 +1,71 @@
+import Foundation
+
+/// A record header. Kafka allows a header without a value, so `value` is optional.
+public struct KafkaHeader: Sendable, Equatable {
+    public var key: String
+    public var value: [UInt8]?
+
+    public init(key: String, value: [UInt8]?) {
+        self.key = key
+        self.value = value
+    }
+
+    public init(key: String, string: String) {
+        self.init(key: key, value: Array(string.utf8))
+    }
+
+    /// The value as UTF-8 text, if it is valid UTF-8.
+    public var stringValue: String? {
+        value.flatMap { String(validating: $0, as: UTF8.self) }
+    }
+}
+
+/// One consumed record, copied out of librdkafka so it outlives the C message.
+public struct KafkaMessage: Sendable {
+    public var topicPartition: TopicPartition
+    public var offset: Int64
+    /// The record timestamp in milliseconds since the epoch, if the record has one.
+    public var timestampMs: Int64?
+    /// The key; `nil` when the record has none.
+    public var key: [UInt8]?
+    /// The value; `nil` for a tombstone (a NULL value).
+    public var value: [UInt8]?
+    public var headers: [KafkaHeader]
+
+    public init(
+        topicPartition: TopicPartition, offset: Int64, timestampMs: Int64?,
+        key: [UInt8]?, value: [UInt8]?, headers: [KafkaHeader] = []
+    ) {
+        self.topicPartition = topicPartition
+        self.offset = offset
+        self.timestampMs = timestampMs
+        self.key = key
+        self.value = value
+        self.headers = headers
+    }
+
+    public var topic: String { topicPartition.topic }
+    public var partition: Int32 { topicPartition.partition }
+
+    /// Bytes this message holds in memory, for in-flight accounting.
+    public var byteCount: Int {
+        (key?.count ?? 0) + (value?.count ?? 0) + headers.reduce(0) { $0 + $1.key.utf8.count + ($1.value?.count ?? 0) }
+    }
+
+    /// The first header with this key.
+    public func header(_ key: String) -> KafkaHeader? {
+        headers.first { $0.key == key }
+    }
+}
+
+/// What the poll thread hands to async code, in the order it happened.
+public enum KafkaConsumerEvent: Sendable {
+    /// A batch of records, in offset order per partition.
+    case messages([KafkaMessage])
+    /// Partitions newly assigned to this member.
+    case assigned([TopicPartition])
+    /// Partitions taken away; their stored offsets were committed before this was sent.
+    case revoked([TopicPartition])
+    /// A client-level error worth reporting (brokers down, etc.). Consumption goes on.
+    case error(KafkaError)
+}

@@ -1,0 +1,95 @@
+import Crdkafka
+import Foundation
+import Logging
+
+/// Names of properties whose values must never appear in an error or a log line.
+let secretPropertyMarkers = ["password", "secret", "sasl.oauthbearer.config", "ssl.key.pem", "ssl_key"]
+
+func isSecretProperty(_ name: String) -> Bool {
+    secretPropertyMarkers.contains { name.lowercased().contains($0) }
+}
+
+/// Builds an `rd_kafka_conf_t`, turning librdkafka's rejections into `KafkaError.configuration`.
+func makeConf(_ properties: [(String, String)]) throws -> OpaquePointer {
+    let conf = rd_kafka_conf_new()!
+    var errorBuffer = [CChar](repeating: 0, count: 512)
+    for (name, value) in properties {
+        let result = rd_kafka_conf_set(conf, name, value, &errorBuffer, errorBuffer.count)
+        if result != RD_KAFKA_CONF_OK {
+            rd_kafka_conf_destroy(conf)
+            let reason = String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            let shown = isSecretProperty(name) ? "<redacted>" : value
+            throw KafkaError(kind: .configuration, message: "kafka property \(name)=\(shown): \(reason)")
+        }
+    }
+    return conf
+}
+
+/// Creates the client; on failure librdkafka keeps ownership of nothing, so the conf is destroyed.
+func makeClient(type: rd_kafka_type_t, conf: OpaquePointer) throws -> OpaquePointer {
+    var errorBuffer = [CChar](repeating: 0, count: 512)
+    guard let handle = rd_kafka_new(type, conf, &errorBuffer, errorBuffer.count) else {
+        rd_kafka_conf_destroy(conf)
+        let reason = String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        throw KafkaError(kind: .configuration, message: "cannot create Kafka client: \(reason)")
+    }
+    return handle
+}
+
+/// What librdkafka's callbacks need to reach Swift: passed as the handle's opaque pointer.
+final class CallbackContext: @unchecked Sendable {
+    let logger: Logger
+    /// Set for consumers; called on the poll thread inside `rd_kafka_consumer_poll`.
+    var rebalance: ((OpaquePointer, rd_kafka_resp_err_t, UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) -> Void)?
+    /// Set for producers: delivery reports, called on the producer's poll thread.
+    var errorHandler: ((KafkaError) -> Void)?
+
+    init(logger: Logger) {
+        self.logger = logger
+    }
+
+    static func from(_ opaque: UnsafeMutableRawPointer?) -> CallbackContext? {
+        opaque.map { Unmanaged<CallbackContext>.fromOpaque($0).takeUnretainedValue() }
+    }
+}
+
+/// Routes librdkafka's log and error callbacks to swift-log. The context must outlive the handle.
+func installCommonCallbacks(conf: OpaquePointer, context: CallbackContext) {
+    rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(context).toOpaque())
+    rd_kafka_conf_set_log_cb(conf) { handle, level, facility, buffer in
+        guard let handle, let context = CallbackContext.from(rd_kafka_opaque(handle)) else { return }
+        let text = buffer.map { String(cString: $0) } ?? ""
+        let facilityText = facility.map { String(cString: $0) } ?? ""
+        let logLevel: Logger.Level = level <= 3 ? .error : (level == 4 ? .warning : (level <= 6 ? .info : .debug))
+        context.logger.log(level: logLevel, "librdkafka: \(text)", metadata: ["facility": .string(facilityText)])
+    }
+    rd_kafka_conf_set_error_cb(conf) { handle, code, reason, _ in
+        guard let handle, let context = CallbackContext.from(rd_kafka_opaque(handle)) else { return }
+        let error = KafkaError(
+            kind: .client, code: code, codeName: String(cString: rd_kafka_err2name(rd_kafka_resp_err_t(code))),
+            message: reason.map { String(cString: $0) } ?? "unknown")
+        context.errorHandler?(error)
+    }
+}
+
+/// Converts a C partition list into Swift values.
+func topicPartitions(_ list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) -> [(TopicPartition, Int64, rd_kafka_resp_err_t)] {
+    let count = Int(list.pointee.cnt)
+    var result: [(TopicPartition, Int64, rd_kafka_resp_err_t)] = []
+    result.reserveCapacity(count)
+    for index in 0..<count {
+        let element = list.pointee.elems[index]
+        result.append((TopicPartition(String(cString: element.topic), element.partition), element.offset, element.err))
+    }
+    return result
+}
+
+/// Builds a C partition list; the caller destroys it.
+func makePartitionList(_ entries: [(TopicPartition, Int64?)]) -> UnsafeMutablePointer<rd_kafka_topic_partition_list_t> {
+    let list = rd_kafka_topic_partition_list_new(Int32(max(entries.count, 1)))!
+    for (topicPartition, offset) in entries {
+        let element = rd_kafka_topic_partition_list_add(list, topicPartition.topic, topicPartition.partition)!
+        if let offset { element.pointee.offset = offset }
+    }
+    return list
+}

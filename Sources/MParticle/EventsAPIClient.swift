@@ -1,0 +1,60 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOFoundationCompat
+
+/// Sends a bulk request to one feed. A protocol so tests can script answers and failures.
+public protocol EventsAPI: Sendable {
+    /// Posts `body` (a JSON array of batches) to `/v2/bulkevents` under `baseURL`.
+    /// Throws `EventsAPITransportError` when no answer came.
+    func sendBulk(body: [UInt8], baseURL: String, credentials: FeedCredentials) async throws -> EventsAPIResponse
+}
+
+/// The Events API over AsyncHTTPClient. One shared connection pool for all feeds.
+public final class HTTPEventsAPIClient: EventsAPI {
+    private let client: HTTPClient
+    private let userAgent: String
+    private let timeout: TimeAmount
+
+    /// - Parameter userAgent: sent on every request, e.g. `currents-relay/0.1 (braze-to-mparticle)`.
+    public init(userAgent: String, timeout: Duration = .seconds(30), connectionsPerHost: Int = 16) {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = connectionsPerHost
+        configuration.timeout = .init(connect: .seconds(10), read: .seconds(Int64(timeout.components.seconds)))
+        configuration.decompression = .enabled(limit: .ratio(20))
+        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        self.userAgent = userAgent
+        self.timeout = .seconds(Int64(timeout.components.seconds))
+    }
+
+    public func shutdown() async {
+        try? await client.shutdown()
+    }
+
+    public func sendBulk(body: [UInt8], baseURL: String, credentials: FeedCredentials) async throws -> EventsAPIResponse {
+        let url = baseURL.hasSuffix("/") ? baseURL + "v2/bulkevents" : baseURL + "/v2/bulkevents"
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "Authorization", value: credentials.authorizationHeader)
+        request.headers.add(name: "User-Agent", value: userAgent)
+        request.body = .bytes(ByteBuffer(bytes: body))
+        let response: HTTPClientResponse
+        do {
+            response = try await client.execute(request, timeout: timeout)
+        } catch {
+            // Error descriptions from the client never include our headers, so no secret leaks here.
+            throw EventsAPITransportError(String(describing: error))
+        }
+        var buffer: ByteBuffer
+        do {
+            buffer = try await response.body.collect(upTo: 64 * 1024)
+        } catch {
+            buffer = ByteBuffer()
+        }
+        let text = buffer.readString(length: min(buffer.readableBytes, 4096)) ?? ""
+        let retryAfter = response.headers.first(name: "Retry-After").flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        return EventsAPIResponse(status: Int(response.status.code), retryAfterSeconds: retryAfter, body: text)
+    }
+}

@@ -1,0 +1,87 @@
+/// Writes JSON straight into bytes. The relay encodes every event once, on the hot path, and needs
+/// the exact byte size for mParticle's limits, so it writes bytes rather than building dictionaries.
+public struct JSONWriter: Sendable {
+    public private(set) var bytes: [UInt8] = []
+
+    public init(capacity: Int = 256) {
+        bytes.reserveCapacity(capacity)
+    }
+
+    public mutating func raw(_ text: StaticString) {
+        text.withUTF8Buffer { bytes.append(contentsOf: $0) }
+    }
+
+    public mutating func raw(_ other: [UInt8]) {
+        bytes.append(contentsOf: other)
+    }
+
+    public mutating func byte(_ value: UInt8) {
+        bytes.append(value)
+    }
+
+    public mutating func string(_ value: String) {
+        bytes.append(UInt8(ascii: "\""))
+        var value = value
+        value.withUTF8 { utf8 in
+            for byte in utf8 {
+                switch byte {
+                case UInt8(ascii: "\""): bytes.append(UInt8(ascii: "\\")); bytes.append(byte)
+                case UInt8(ascii: "\\"): bytes.append(UInt8(ascii: "\\")); bytes.append(byte)
+                case 0x0A: bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "n"))
+                case 0x0D: bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "r"))
+                case 0x09: bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "t"))
+                case 0..<0x20:
+                    let hex: [UInt8] = Array("0123456789abcdef".utf8)
+                    bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
+                                              hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
+                default: bytes.append(byte)
+                }
+            }
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    public mutating func int(_ value: Int64) {
+        bytes.append(contentsOf: String(value).utf8)
+    }
+
+    public mutating func double(_ value: Double) {
+        if value.isFinite {
+            if value == value.rounded(), abs(value) < 1e15 {
+                int(Int64(value))
+            } else {
+                bytes.append(contentsOf: "\(value)".utf8)
+            }
+        } else {
+            raw("null")
+        }
+    }
+
+    public mutating func key(_ name: String) {
+        string(name)
+        bytes.append(UInt8(ascii: ":"))
+    }
+
+    public mutating func value(_ value: AttributeValue) {
+        switch value {
+        case .string(let text): string(text)
+        case .int(let number): int(number)
+        case .double(let number): double(number)
+        case .bool(let flag): raw(flag ? "true" : "false")
+        case .null: raw("null")
+        }
+    }
+
+    /// An object of attributes, keys sorted so equal objects encode to equal bytes.
+    public mutating func object(_ attributes: [String: AttributeValue]) {
+        byte(UInt8(ascii: "{"))
+        var first = true
+        for name in attributes.keys.sorted() {
+            if !first { byte(UInt8(ascii: ",")) }
+            first = false
+            key(name)
+            value(attributes[name]!)
+        }
+        byte(UInt8(ascii: "}"))
+    }
+}

@@ -1,0 +1,129 @@
+/// A scalar that mParticle accepts as an attribute value (no arrays, no objects).
+public enum AttributeValue: Sendable, Equatable, Hashable {
+    case string(String)
+    case int(Int64)
+    case double(Double)
+    case bool(Bool)
+    case null
+}
+
+/// mParticle's `environment` field.
+public enum MParticleEnvironment: String, Sendable {
+    case production
+    case development
+}
+
+/// The batch-level parts that decide which events may share a batch: one user, one device.
+public struct BatchHeader: Sendable, Equatable {
+    public var environment: MParticleEnvironment
+    public var userIdentities: [String: AttributeValue]
+    public var userAttributes: [String: AttributeValue]
+    public var deviceInfo: [String: AttributeValue]
+
+    public init(environment: MParticleEnvironment, userIdentities: [String: AttributeValue],
+                userAttributes: [String: AttributeValue] = [:], deviceInfo: [String: AttributeValue] = [:]) {
+        self.environment = environment
+        self.userIdentities = userIdentities
+        self.userAttributes = userAttributes
+        self.deviceInfo = deviceInfo
+    }
+
+    /// The batch's fields before `"events"`, without braces. Equal headers give equal bytes, so
+    /// the bytes double as the key that groups events into one batch.
+    public func encoded() -> [UInt8] {
+        var writer = JSONWriter(capacity: 160)
+        writer.key("environment"); writer.string(environment.rawValue)
+        writer.raw(",\"schema_version\":2,")
+        writer.key("user_identities"); writer.object(userIdentities)
+        if !userAttributes.isEmpty {
+            writer.raw(","); writer.key("user_attributes"); writer.object(userAttributes)
+        }
+        writer.raw(","); writer.key("device_info"); writer.object(deviceInfo)
+        return writer.bytes
+    }
+}
+
+/// One mParticle event (`custom_event` or `uninstall`).
+public struct EventPayload: Sendable, Equatable {
+    public var eventType: String
+    public var eventName: String?
+    public var customEventType: String?
+    public var timestampMs: Int64
+    public var sourceMessageID: String
+    public var customAttributes: [String: AttributeValue]
+
+    public init(eventType: String, eventName: String?, customEventType: String?, timestampMs: Int64,
+                sourceMessageID: String, customAttributes: [String: AttributeValue]) {
+        self.eventType = eventType
+        self.eventName = eventName
+        self.customEventType = customEventType
+        self.timestampMs = timestampMs
+        self.sourceMessageID = sourceMessageID
+        self.customAttributes = customAttributes
+    }
+
+    public func encoded() -> [UInt8] {
+        var writer = JSONWriter(capacity: 256 + customAttributes.count * 32)
+        writer.raw("{\"event_type\":"); writer.string(eventType)
+        writer.raw(",\"data\":{")
+        if let eventName { writer.key("event_name"); writer.string(eventName); writer.raw(",") }
+        if let customEventType { writer.key("custom_event_type"); writer.string(customEventType); writer.raw(",") }
+        writer.key("timestamp_unixtime_ms"); writer.int(timestampMs)
+        writer.raw(","); writer.key("source_message_id"); writer.string(sourceMessageID)
+        if !customAttributes.isEmpty {
+            writer.raw(","); writer.key("custom_attributes"); writer.object(customAttributes)
+        }
+        writer.raw("}}")
+        return writer.bytes
+    }
+}
+
+/// An encoded batch: header bytes plus encoded events. Kept encoded so sizes are exact.
+public struct EncodedBatch: Sendable {
+    public var header: [UInt8]
+    public var events: [[UInt8]]
+
+    public init(header: [UInt8], events: [[UInt8]] = []) {
+        self.header = header
+        self.events = events
+    }
+
+    /// `{` header `,"events":[` e1,e2 `]}`
+    public static let overhead = 1 + 11 + 2
+
+    public var byteCount: Int {
+        Self.overhead + header.count + events.reduce(0) { $0 + $1.count } + max(events.count - 1, 0)
+    }
+
+    public func write(into writer: inout JSONWriter) {
+        writer.byte(UInt8(ascii: "{"))
+        writer.raw(header)
+        writer.raw(",\"events\":[")
+        for (index, event) in events.enumerated() {
+            if index > 0 { writer.byte(UInt8(ascii: ",")) }
+            writer.raw(event)
+        }
+        writer.raw("]}")
+    }
+}
+
+/// mParticle's published limits (SPEC §1).
+public enum EventsAPILimits {
+    public static let maxBatchBytes = 128 * 1024
+    public static let maxBatchesPerRequest = 100
+    public static let maxRequestBytes = 256 * 1024
+    public static let maxNameLength = 256
+    public static let maxAttributeValueLength = 4096
+}
+
+/// The body of `POST /v2/bulkevents`: a JSON array of batches.
+public func bulkRequestBody(_ batches: [EncodedBatch]) -> [UInt8] {
+    var writer = JSONWriter(capacity: batches.reduce(2) { $0 + $1.byteCount + 1 })
+    writer.byte(UInt8(ascii: "["))
+    for (index, batch) in batches.enumerated() {
+        if index > 0 { writer.byte(UInt8(ascii: ",")) }
+        batch.write(into: &writer)
+    }
+    writer.byte(UInt8(ascii: "]"))
+    return writer.bytes
+}

@@ -1,0 +1,94 @@
+import Foundation
+
+/// Checks a request body the way mParticle's Events API does (SPEC.md §1), so the relay is tested
+/// against the same refusals it will meet in production.
+public enum EventsAPIValidator {
+    public struct Refusal: Error, Equatable, Sendable {
+        public var status: Int
+        public var message: String
+    }
+
+    static let customEventTypes: Set<String> = [
+        "navigation", "location", "search", "transaction", "user_content", "user_preference", "social", "other", "attribution", "media",
+    ]
+    static let maxRequestBytes = 256 * 1024
+    static let maxBatchBytes = 128 * 1024
+    static let maxBatches = 100
+
+    /// Validates `/v2/bulkevents` (an array of batches) or `/v2/events` (one batch).
+    public static func validate(body: [UInt8], bulk: Bool, feed: String) -> Result<(batches: Int, events: [SimulatorState.AcceptedEvent]), Refusal> {
+        if body.count > maxRequestBytes {
+            return .failure(Refusal(status: 413, message: "request is \(body.count) bytes; the limit is \(maxRequestBytes)"))
+        }
+        let root: Any
+        do {
+            root = try JSONSerialization.jsonObject(with: Data(body), options: [.fragmentsAllowed])
+        } catch {
+            return .failure(Refusal(status: 400, message: "malformed JSON"))
+        }
+        let batches: [Any]
+        if bulk {
+            guard let array = root as? [Any] else { return .failure(Refusal(status: 400, message: "expected an array of batches")) }
+            guard array.count <= maxBatches else {
+                return .failure(Refusal(status: 400, message: "\(array.count) batches; the limit is \(maxBatches) per request"))
+            }
+            batches = array
+        } else {
+            batches = [root]
+        }
+        var accepted: [SimulatorState.AcceptedEvent] = []
+        for (index, element) in batches.enumerated() {
+            guard let batch = element as? [String: Any] else {
+                return .failure(Refusal(status: 400, message: "batch \(index): expected an object"))
+            }
+            if let size = try? JSONSerialization.data(withJSONObject: batch).count, size > maxBatchBytes {
+                return .failure(Refusal(status: 400, message: "batch \(index): \(size) bytes; the limit is \(maxBatchBytes)"))
+            }
+            guard let environment = batch["environment"] as? String, ["production", "development"].contains(environment) else {
+                return .failure(Refusal(status: 400, message: "batch \(index): environment must be production or development"))
+            }
+            if let identities = batch["user_identities"], !(identities is [String: Any]) {
+                return .failure(Refusal(status: 400, message: "batch \(index): user_identities must be an object"))
+            }
+            guard let events = batch["events"] as? [Any] else {
+                return .failure(Refusal(status: 400, message: "batch \(index): events must be an array"))
+            }
+            for (eventIndex, item) in events.enumerated() {
+                let place = "batch \(index) event \(eventIndex)"
+                guard let event = item as? [String: Any], let type = event["event_type"] as? String,
+                      let data = event["data"] as? [String: Any] else {
+                    return .failure(Refusal(status: 400, message: "\(place): needs event_type and a data object"))
+                }
+                var name: String?
+                if type == "custom_event" {
+                    guard let eventName = data["event_name"] as? String, !eventName.isEmpty, eventName.count <= 256 else {
+                        return .failure(Refusal(status: 400, message: "\(place): custom_event needs event_name (≤ 256 characters)"))
+                    }
+                    guard let customType = data["custom_event_type"] as? String, customEventTypes.contains(customType) else {
+                        return .failure(Refusal(status: 400, message: "\(place): custom_event_type missing or invalid"))
+                    }
+                    name = eventName
+                }
+                if let timestamp = data["timestamp_unixtime_ms"], !isInteger(timestamp) {
+                    return .failure(Refusal(status: 400, message: "\(place): timestamp_unixtime_ms must be an integer"))
+                }
+                if let attributes = data["custom_attributes"] {
+                    guard let object = attributes as? [String: Any] else {
+                        return .failure(Refusal(status: 400, message: "\(place): custom_attributes must be an object"))
+                    }
+                    for (key, value) in object where value is [Any] || value is [String: Any] {
+                        return .failure(Refusal(status: 400, message: "\(place): custom attribute \(key) must be a scalar"))
+                    }
+                }
+                accepted.append(SimulatorState.AcceptedEvent(
+                    feed: feed, sourceMessageID: data["source_message_id"] as? String, eventType: type, eventName: name))
+            }
+        }
+        return .success((batches.count, accepted))
+    }
+
+    static func isInteger(_ value: Any) -> Bool {
+        guard !(value is String), let number = value as? NSNumber else { return false }
+        return Double(number.int64Value) == number.doubleValue
+    }
+}

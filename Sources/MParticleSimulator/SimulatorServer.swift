@@ -1,0 +1,172 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+
+/// A local mParticle Events API (Hummingbird): Basic auth per feed, validation and limits as
+/// mParticle applies them, injectable failures and latency, and a record of what it accepted.
+///
+/// Routes: `POST /v2/events`, `POST /v2/bulkevents`, `POST /v2/bulkevents/historical`;
+/// control: `GET /_sim/accepted`, `POST /_sim/reset`, `POST /_sim/behaviour` (JSON
+/// `{"fail_status":503,"latency_ms":0}`), `GET /_sim/health`.
+public final class SimulatorServer: Sendable {
+    public let state: SimulatorState
+    public let port: Int
+    public let host: String
+    private let task: Task<Void, Error>
+    private let group: ServiceGroup
+
+    public var baseURL: String { "http://\(host):\(port)" }
+
+    private init(state: SimulatorState, host: String, port: Int, task: Task<Void, Error>, group: ServiceGroup) {
+        self.group = group
+        self.state = state
+        self.host = host
+        self.port = port
+        self.task = task
+    }
+
+    /// Starts the server and returns once it is listening.
+    public static func start(_ configuration: SimulatorConfiguration, logger: Logger = Logger(label: "mparticle-simulator")) async throws -> SimulatorServer {
+        let state = SimulatorState(behaviour: configuration.behaviour)
+        let router = makeRouter(feeds: configuration.feeds, state: state, logger: logger)
+        let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "mparticle-simulator"),
+            onServerRunning: { channel in
+                portContinuation.yield(channel.localAddress?.port ?? configuration.port)
+                portContinuation.finish()
+            },
+            logger: logger
+        )
+        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
+        let task = Task {
+            do {
+                try await group.run()
+            } catch {
+                portContinuation.finish()
+                throw error
+            }
+        }
+        var iterator = portStream.makeAsyncIterator()
+        guard let port = await iterator.next() else {
+            _ = try await task.value
+            throw SimulatorError("the simulator could not listen on \(configuration.host):\(configuration.port)")
+        }
+        return SimulatorServer(state: state, host: configuration.host, port: port, task: task, group: group)
+    }
+
+    /// Stops listening.
+    public func stop() async {
+        await group.triggerGracefulShutdown()
+        _ = try? await task.value
+    }
+
+    /// Runs until the surrounding task is cancelled.
+    public func wait() async {
+        _ = try? await task.value
+    }
+
+    static func makeRouter(feeds: [SimulatedFeed], state: SimulatorState, logger: Logger) -> Router<BasicRequestContext> {
+        let byKey = Dictionary(feeds.map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
+        let router = Router()
+        let handler: @Sendable (Request, BasicRequestContext, Bool) async throws -> Response = { request, _, bulk in
+            var request = request
+            let behaviour = state.behaviour
+            if behaviour.latencyMs > 0 { try await Task.sleep(for: .milliseconds(behaviour.latencyMs)) }
+            guard let authorization = request.headers[.authorization] else {
+                state.recordRejection(status: 401)
+                return errorResponse(401, "UNAUTHORIZED", "missing Authorization header")
+            }
+            guard let feed = authenticate(authorization, byKey) else {
+                state.recordRejection(status: 403)
+                return errorResponse(403, "FORBIDDEN", "invalid key or secret")
+            }
+            if let status = behaviour.failStatus {
+                state.recordRejection(status: status)
+                return errorResponse(status, "INJECTED", "the simulator is set to answer \(status)")
+            }
+            let buffer = try await request.collectBody(upTo: 4 * 1024 * 1024)
+            let body = Array(buffer.readableBytesView)
+            switch EventsAPIValidator.validate(body: body, bulk: bulk, feed: feed.name) {
+            case .failure(let refusal):
+                state.recordRejection(status: refusal.status)
+                logger.debug("refused request", metadata: ["feed": "\(feed.name)", "status": "\(refusal.status)", "reason": "\(refusal.message)"])
+                return errorResponse(refusal.status, refusal.status == 413 ? "PAYLOAD_TOO_LARGE" : "BAD_REQUEST", refusal.message)
+            case .success(let result):
+                state.record(feed: feed.name, batches: result.batches, events: result.events)
+                return Response(status: .accepted)
+            }
+        }
+        router.post("/v2/events") { request, context in try await handler(request, context, false) }
+        router.post("/v2/bulkevents") { request, context in try await handler(request, context, true) }
+        router.post("/v2/bulkevents/historical") { request, context in try await handler(request, context, true) }
+        router.get("/_sim/health") { _, _ in Response(status: .ok) }
+        router.get("/_sim/accepted") { _, _ in
+            jsonResponse(acceptedReport(state))
+        }
+        router.post("/_sim/reset") { _, _ in
+            state.reset()
+            return Response(status: .noContent)
+        }
+        router.post("/_sim/behaviour") { request, _ in
+            var request = request
+            let buffer = try await request.collectBody(upTo: 64 * 1024)
+            guard let object = try? JSONSerialization.jsonObject(with: Data(buffer.readableBytesView)) as? [String: Any] else {
+                return errorResponse(400, "BAD_REQUEST", "expected {\"fail_status\": 503|null, \"latency_ms\": N}")
+            }
+            var behaviour = state.behaviour
+            if object.keys.contains("fail_status") { behaviour.failStatus = object["fail_status"] as? Int }
+            if let latency = object["latency_ms"] as? Int { behaviour.latencyMs = max(0, latency) }
+            if let countOnly = object["count_only"] as? Bool { behaviour.countOnly = countOnly }
+            state.setBehaviour(behaviour)
+            return Response(status: .noContent)
+        }
+        return router
+    }
+
+    static func authenticate(_ header: String, _ byKey: [String: SimulatedFeed]) -> SimulatedFeed? {
+        guard header.hasPrefix("Basic "), let data = Data(base64Encoded: String(header.dropFirst(6))),
+              let pair = String(data: data, encoding: .utf8), let colon = pair.firstIndex(of: ":") else { return nil }
+        let key = String(pair[..<colon])
+        let secret = String(pair[pair.index(after: colon)...])
+        guard let feed = byKey[key], feed.secret == secret else { return nil }
+        return feed
+    }
+
+    static func acceptedReport(_ state: SimulatorState) -> [String: Any] {
+        let events = state.acceptedEvents
+        var ids: [String: [String]] = [:]
+        for event in events {
+            ids[event.feed, default: []].append(event.sourceMessageID ?? "")
+        }
+        var feeds: [String: Any] = [:]
+        for (name, counts) in state.counts {
+            feeds[name] = ["requests": counts.requests, "batches": counts.batches, "events": counts.events]
+        }
+        return [
+            "total_events": state.totalAcceptedEvents,
+            "feeds": feeds,
+            "event_ids": ids,
+            "rejected": Dictionary(uniqueKeysWithValues: state.rejectedRequests.map { (String($0.key), $0.value) }),
+        ]
+    }
+
+    static func jsonResponse(_ object: [String: Any], status: HTTPResponse.Status = .ok) -> Response {
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    static func errorResponse(_ status: Int, _ code: String, _ message: String) -> Response {
+        var response = jsonResponse(["errors": [["code": code, "message": message]]], status: HTTPResponse.Status(code: status))
+        if status == 429 { response.headers[.retryAfter] = "1" }
+        return response
+    }
+}
+
+public struct SimulatorError: Error, CustomStringConvertible {
+    public var description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,233 @@
+import Configuration
+import Foundation
+import Kafka
+import MParticle
+import Yams
+
+/// A configuration problem, naming the key and what is wrong with it. Never carries a secret.
+public struct ConfigError: Error, CustomStringConvertible, Sendable, Equatable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// Loads `RelayConfiguration` from one YAML file with `CURRENTS_RELAY_...` environment overrides.
+///
+/// The YAML tree is first checked against the known keys (so a typo is an error, not a silent
+/// default); values are then read through swift-configuration, environment first, so any key can
+/// be overridden by `CURRENTS_RELAY_` + its path in upper case with `_` for `.`.
+public enum ConfigLoader {
+    /// The keys a file may contain. `*` accepts any key (maps such as `apps` and `kafka.properties`).
+    static let schema: Schema = .object([
+        "name": .scalar,
+        "kafka": .object([
+            "bootstrap_servers": .scalar, "group_id": .scalar, "topics": .list,
+            "properties": .map(.scalar),
+        ]),
+        "mparticle": .object([
+            "base_url": .scalar, "environment": .scalar, "identity": .scalar,
+            "feeds": .object(Dictionary(uniqueKeysWithValues: Feed.allCases.map {
+                ($0.rawValue, Schema.object(["key": .scalar, "secret": .scalar]))
+            })),
+            "apps": .map(.scalar),
+            "events": .object(["include": .list, "exclude": .list]),
+        ]),
+        "delivery": .object([
+            "linger_ms": .scalar, "max_in_flight_requests_per_feed": .scalar,
+            "max_in_flight_messages": .scalar, "max_in_flight_bytes": .scalar,
+            "retry_base_ms": .scalar, "retry_max_ms": .scalar, "request_timeout_ms": .scalar,
+        ]),
+        "dead_letter": .object(["topic": .scalar, "max_age": .scalar]),
+        "http": .object(["port": .scalar]),
+    ])
+
+    indirect enum Schema: Sendable {
+        case scalar
+        case list
+        case object([String: Schema])
+        case map(Schema)
+    }
+
+    public static let environmentPrefix = "CURRENTS_RELAY_"
+
+    /// Reads and validates the file at `path`, applying overrides from `environment`.
+    public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) async throws -> RelayConfiguration {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw ConfigError("config file not found: \(path)")
+        }
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            throw ConfigError("config file \(path) cannot be read as UTF-8 text")
+        }
+        let tree: Node?
+        do {
+            tree = try Yams.compose(yaml: text)
+        } catch {
+            throw ConfigError("malformed YAML in \(path): \(error)")
+        }
+        var yamlMaps: [String: [String: String]] = [:]
+        if let tree {
+            guard case .mapping = tree else { throw ConfigError("\(path): the top level must be a mapping of keys") }
+            try validate(tree, against: schema, path: "", maps: &yamlMaps)
+        }
+        let fileProvider: FileProvider<YAMLSnapshot>
+        do {
+            fileProvider = try await FileProvider<YAMLSnapshot>(filePath: .init(path))
+        } catch {
+            throw ConfigError("cannot read \(path): \(error)")
+        }
+        let environmentProvider = EnvironmentVariablesProvider(
+            environmentVariables: environment.filter { $0.key.hasPrefix(environmentPrefix) },
+            secretsSpecifier: .dynamic { key, _ in isSecretKey(key) }
+        ).prefixKeys(with: "currents_relay")
+        let reader = ConfigReader(providers: [environmentProvider, fileProvider])
+        return try build(reader: reader, maps: yamlMaps, environment: environment)
+    }
+
+    /// Secret by name: feed secrets and anything that looks like a password or key material.
+    static func isSecretKey(_ key: String) -> Bool {
+        let lower = key.lowercased()
+        return lower.hasSuffix("secret") || lower.contains("password") || lower.contains("sasl_oauthbearer")
+            || lower.contains("ssl_key") || lower.contains("sasl.oauthbearer") || lower.contains("ssl.key")
+    }
+
+    static func validate(_ node: Node, against schema: Schema, path: String, maps: inout [String: [String: String]]) throws {
+        let name = path.isEmpty ? "(top level)" : path
+        switch schema {
+        case .scalar:
+            guard case .scalar = node else { throw ConfigError("\(name): expected a single value") }
+        case .list:
+            switch node {
+            case .sequence(let sequence):
+                for element in sequence {
+                    guard case .scalar = element else { throw ConfigError("\(name): list entries must be single values") }
+                }
+            case .scalar: break
+            default: throw ConfigError("\(name): expected a list")
+            }
+        case .object(let fields):
+            if case .scalar(let scalar) = node, scalar.string.isEmpty || scalar.string == "~" || scalar.string == "null" { return }
+            guard case .mapping(let mapping) = node else { throw ConfigError("\(name): expected a mapping") }
+            for (keyNode, value) in mapping {
+                let key = keyNode.string ?? ""
+                let childPath = path.isEmpty ? key : "\(path).\(key)"
+                guard let childSchema = fields[key] else {
+                    let known = fields.keys.sorted().joined(separator: ", ")
+                    throw ConfigError("unknown key \(childPath) (known keys\(path.isEmpty ? "" : " under \(path)"): \(known))")
+                }
+                try validate(value, against: childSchema, path: childPath, maps: &maps)
+            }
+        case .map(let valueSchema):
+            if case .scalar(let scalar) = node, scalar.string.isEmpty || scalar.string == "~" || scalar.string == "null" { return }
+            guard case .mapping(let mapping) = node else { throw ConfigError("\(name): expected a mapping") }
+            var entries: [String: String] = [:]
+            for (keyNode, value) in mapping {
+                let key = keyNode.string ?? ""
+                try validate(value, against: valueSchema, path: "\(path).\(key)", maps: &maps)
+                entries[key] = value.string ?? ""
+            }
+            maps[path] = entries
+        }
+    }
+
+    static func build(reader: ConfigReader, maps: [String: [String: String]], environment: [String: String]) throws -> RelayConfiguration {
+        var configuration = RelayConfiguration()
+        func string(_ key: String, secret: Bool = false) -> String? {
+            reader.string(forKey: ConfigKey(key), isSecret: secret).flatMap { $0.isEmpty ? nil : $0 }
+        }
+        func list(_ key: String) -> [String]? {
+            if let values = reader.stringArray(forKey: ConfigKey(key)) { return values }
+            return string(key).map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+        }
+        func integer(_ key: String, _ range: ClosedRange<Int>) throws -> Int? {
+            guard let text = string(key) else { return nil }
+            guard let value = Int(text.trimmingCharacters(in: .whitespaces)), range.contains(value) else {
+                throw ConfigError("\(key): expected a whole number in \(range.lowerBound)...\(range.upperBound), found \"\(text)\"")
+            }
+            return value
+        }
+
+        if let name = string("name") { configuration.name = name }
+
+        if let servers = string("kafka.bootstrap_servers") { configuration.kafka.bootstrapServers = servers }
+        if let group = string("kafka.group_id") { configuration.kafka.groupID = group }
+        if let topics = list("kafka.topics") {
+            let cleaned = topics.filter { !$0.isEmpty }
+            guard !cleaned.isEmpty else { throw ConfigError("kafka.topics: at least one topic name or ^regex is needed") }
+            for topic in cleaned where topic.hasPrefix("^") {
+                do { _ = try NSRegularExpression(pattern: topic) } catch {
+                    throw ConfigError("kafka.topics: \(topic) is not a valid regular expression")
+                }
+            }
+            configuration.kafka.topics = cleaned
+        }
+        for (key, _) in maps["kafka.properties"] ?? [:] {
+            configuration.kafka.properties[key] = reader.string(forKey: ConfigKey(["kafka", "properties", key]), isSecret: isSecretKey(key)) ?? ""
+        }
+
+        if let url = string("mparticle.base_url") {
+            guard let parsed = URL(string: url), let scheme = parsed.scheme, ["http", "https"].contains(scheme), parsed.host != nil else {
+                throw ConfigError("mparticle.base_url: expected an http(s) URL such as https://s2s.mparticle.com, found \"\(url)\"")
+            }
+            configuration.mparticle.baseURL = url
+        }
+        if let environmentName = string("mparticle.environment") {
+            guard let value = MParticleEnvironment(rawValue: environmentName) else {
+                throw ConfigError("mparticle.environment: expected production or development, found \"\(environmentName)\"")
+            }
+            configuration.mparticle.environment = value
+        }
+        if let identity = string("mparticle.identity") { configuration.mparticle.identity = identity }
+        for feed in Feed.allCases {
+            let key = string("mparticle.feeds.\(feed.rawValue).key")
+            let secret = string("mparticle.feeds.\(feed.rawValue).secret", secret: true)
+            switch (key, secret) {
+            case let (key?, secret?): configuration.mparticle.feeds[feed] = FeedCredentials(key: key, secret: secret)
+            case (.some, nil): throw ConfigError("mparticle.feeds.\(feed.rawValue): a key without a secret (set secret, or \(environmentPrefix)MPARTICLE_FEEDS_\(feed.rawValue.uppercased())_SECRET)")
+            case (nil, .some): throw ConfigError("mparticle.feeds.\(feed.rawValue): a secret without a key")
+            case (nil, nil): break
+            }
+        }
+        for (appID, _) in maps["mparticle.apps"] ?? [:] {
+            let platform = reader.string(forKey: ConfigKey(["mparticle", "apps", appID])) ?? ""
+            guard let feed = Feed(rawValue: platform.lowercased()) ?? Feed.forPlatform(platform) else {
+                throw ConfigError("mparticle.apps.\(appID): unknown platform \"\(platform)\" (expected ios, android, web or unbound)")
+            }
+            configuration.mparticle.apps[appID] = feed
+        }
+        if let include = list("mparticle.events.include") { configuration.mparticle.include = include }
+        if let exclude = list("mparticle.events.exclude") { configuration.mparticle.exclude = exclude }
+
+        if let linger = try integer("delivery.linger_ms", 0...60_000) { configuration.delivery.lingerMs = linger }
+        if let cap = try integer("delivery.max_in_flight_requests_per_feed", 1...256) { configuration.delivery.maxInFlightRequestsPerFeed = cap }
+        if let cap = try integer("delivery.max_in_flight_messages", 100...10_000_000) { configuration.delivery.maxInFlightMessages = cap }
+        if let cap = try integer("delivery.max_in_flight_bytes", 1_048_576...Int.max) { configuration.delivery.maxInFlightBytes = cap }
+        if let base = try integer("delivery.retry_base_ms", 1...600_000) { configuration.delivery.retryBaseMs = base }
+        if let cap = try integer("delivery.retry_max_ms", 1...3_600_000) { configuration.delivery.retryMaxMs = cap }
+        if let timeout = try integer("delivery.request_timeout_ms", 100...600_000) { configuration.delivery.requestTimeoutMs = timeout }
+
+        if let topic = string("dead_letter.topic") { configuration.deadLetter.topic = topic }
+        if let age = string("dead_letter.max_age") {
+            guard let duration = parseDuration(age), duration > .zero else {
+                throw ConfigError("dead_letter.max_age: expected a duration such as 48h, 90m or 2d, found \"\(age)\"")
+            }
+            configuration.deadLetter.maxAge = duration
+        }
+        if let port = try integer("http.port", 0...65_535) { configuration.http.port = port }
+        return configuration
+    }
+
+    /// Parses `250ms`, `30s`, `15m`, `48h`, `2d` (or a bare number of seconds).
+    public static func parseDuration(_ text: String) -> Duration? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces).lowercased()
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86_400)]
+        for (suffix, seconds) in units where trimmed.hasSuffix(suffix) {
+            let number = trimmed.dropLast(suffix.count)
+            if let value = Double(number), value.isFinite, value >= 0 {
+                return .milliseconds(Int64(value * seconds * 1000))
+            }
+            if suffix == "s" { break }
+        }
+        if let value = Double(trimmed), value.isFinite, value >= 0 { return .milliseconds(Int64(value * 1000)) }
+        return nil
+    }
+}

@@ -1,0 +1,62 @@
+/// Renders the effective configuration as YAML with every secret redacted, for `check-config`
+/// and the startup log.
+public enum ConfigPrinter {
+    public static func render(_ configuration: RelayConfiguration) -> String {
+        var lines: [String] = []
+        func quote(_ text: String) -> String {
+            "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        }
+        lines.append("name: \(quote(configuration.name))")
+        lines.append("kafka:")
+        lines.append("  bootstrap_servers: \(quote(configuration.kafka.bootstrapServers))")
+        lines.append("  group_id: \(quote(configuration.kafka.groupID))")
+        lines.append("  topics: [\(configuration.kafka.topics.map(quote).joined(separator: ", "))]")
+        if configuration.kafka.properties.isEmpty {
+            lines.append("  properties: {}")
+        } else {
+            lines.append("  properties:")
+            for (key, value) in configuration.kafka.properties.sorted(by: { $0.key < $1.key }) {
+                lines.append("    \(key): \(ConfigLoader.isSecretKey(key) ? quote("<redacted>") : quote(value))")
+            }
+        }
+        lines.append("mparticle:")
+        lines.append("  base_url: \(quote(configuration.mparticle.baseURL))")
+        lines.append("  environment: \(quote(configuration.mparticle.environment.rawValue))")
+        lines.append("  identity: \(quote(configuration.mparticle.identity))")
+        if configuration.mparticle.feeds.isEmpty {
+            lines.append("  feeds: {}")
+        } else {
+            lines.append("  feeds:")
+            for feed in Feed.allCases {
+                guard let credentials = configuration.mparticle.feeds[feed] else { continue }
+                lines.append("    \(feed.rawValue): { key: \(quote(credentials.key)), secret: \(quote("<redacted>")) }")
+            }
+        }
+        if configuration.mparticle.apps.isEmpty {
+            lines.append("  apps: {}")
+        } else {
+            lines.append("  apps:")
+            for (app, feed) in configuration.mparticle.apps.sorted(by: { $0.key < $1.key }) {
+                lines.append("    \(quote(app)): \(feed.rawValue)")
+            }
+        }
+        lines.append("  events:")
+        lines.append("    include: [\(configuration.mparticle.include.map(quote).joined(separator: ", "))]")
+        lines.append("    exclude: [\(configuration.mparticle.exclude.map(quote).joined(separator: ", "))]")
+        lines.append("delivery:")
+        lines.append("  linger_ms: \(configuration.delivery.lingerMs)")
+        lines.append("  max_in_flight_requests_per_feed: \(configuration.delivery.maxInFlightRequestsPerFeed)")
+        lines.append("  max_in_flight_messages: \(configuration.delivery.maxInFlightMessages)")
+        lines.append("  max_in_flight_bytes: \(configuration.delivery.maxInFlightBytes)")
+        lines.append("  retry_base_ms: \(configuration.delivery.retryBaseMs)")
+        lines.append("  retry_max_ms: \(configuration.delivery.retryMaxMs)")
+        lines.append("  request_timeout_ms: \(configuration.delivery.requestTimeoutMs)")
+        lines.append("dead_letter:")
+        lines.append("  topic: \(quote(configuration.deadLetter.topic))")
+        let seconds = configuration.deadLetter.maxAge.components.seconds
+        lines.append("  max_age: \(quote(seconds % 3600 == 0 ? "\(seconds / 3600)h" : "\(seconds)s"))")
+        lines.append("http:")
+        lines.append("  port: \(configuration.http.port)")
+        return lines.joined(separator: "\n") + "\n"
+    }
+}

@@ -1,0 +1,128 @@
+import Currents
+import MParticle
+
+/// One Currents event as mParticle will receive it: its feed, the batch-level parts and the event.
+public struct MappedEvent: Sendable, Equatable {
+    public var feed: Feed
+    public var header: BatchHeader
+    public var payload: EventPayload
+}
+
+/// Turns Currents events into mParticle events exactly as Braze's mParticle export does
+/// (SPEC.md §4). Pure: no I/O, no clock.
+public struct EventMapper: Sendable {
+    public var environment: MParticleEnvironment
+    public var identityKey: String
+    public var router: FeedRouter
+    public var selection: EventSelection
+
+    /// Never sent as custom attributes.
+    static let excludedFields: Set<String> = [
+        "id", "time", "user_id", "external_user_id", "timezone", "os_version", "sending_ip",
+        "canvas_step_message_variation_id", "event_type",
+    ]
+
+    static let platformNames: [String: String] = [
+        "ios": "iOS", "android": "Android", "web": "web", "kindle": "fire_tv", "tvos": "tvOS", "roku": "roku",
+    ]
+
+    static let advertisingIDKeys: [String: String] = [
+        "ios_idfa": "ios_advertising_id", "google_ad_id": "android_advertising_id",
+        "windows_ad_id": "microsoft_advertising_id", "roku_ad_id": "roku_advertising_id",
+    ]
+
+    public init(environment: MParticleEnvironment, identityKey: String, router: FeedRouter, selection: EventSelection) {
+        self.environment = environment
+        self.identityKey = identityKey
+        self.router = router
+        self.selection = selection
+    }
+
+    public func map(_ event: CurrentsEvent) -> Result<MappedEvent, SkipReason> {
+        guard let mapping = MappingTable.mapping(for: event.eventType) else { return .failure(.unsupportedEventType) }
+        guard selection.selects(event.eventType) else { return .failure(.notSelected) }
+        guard let externalUserID = event.externalUserID else { return .failure(.noExternalUserID) }
+        guard let feed = router.route(event) else { return .failure(.noFeed) }
+
+        var moved: Set<String> = []
+        var identities: [String: AttributeValue] = [identityKey: .string(externalUserID)]
+        if mapping.emailIdentity, let email = event.string("email_address") {
+            identities["email"] = .string(email)
+            moved.insert("email_address")
+        }
+        var userAttributes: [String: AttributeValue] = [:]
+        switch mapping.phone {
+        case .recipient:
+            if let phone = event.string("to_phone_number") { userAttributes["$mobile"] = .string(phone); moved.insert("to_phone_number") }
+        case .sender:
+            if let phone = event.string("user_phone_number") { userAttributes["$mobile"] = .string(phone); moved.insert("user_phone_number") }
+        case .none:
+            break
+        }
+        let deviceInfo = self.deviceInfo(mapping.deviceInfo, event, moved: &moved)
+
+        var attributes: [String: AttributeValue] = [:]
+        for (name, value) in event.fields {
+            if Self.excludedFields.contains(name) || moved.contains(name) || mapping.drops.contains(name) { continue }
+            guard let scalar = Self.attribute(value) else { continue }
+            let outputName = (mapping.renameCardID && name == "content_card_id") ? "card_id" : name
+            attributes[Self.truncate(outputName, EventsAPILimits.maxNameLength)] = scalar
+        }
+        attributes["source_request_id"] = .string(event.id)
+
+        let payload = EventPayload(
+            eventType: mapping.isUninstall ? "uninstall" : "custom_event",
+            eventName: mapping.isUninstall ? nil : mapping.eventName,
+            customEventType: mapping.isUninstall ? nil : "other",
+            timestampMs: event.time &* 1000,
+            sourceMessageID: event.id,
+            customAttributes: attributes
+        )
+        let header = BatchHeader(environment: environment, userIdentities: identities, userAttributes: userAttributes, deviceInfo: deviceInfo)
+        return .success(MappedEvent(feed: feed, header: header, payload: payload))
+    }
+
+    func deviceInfo(_ set: EventMapping.DeviceInfo, _ event: CurrentsEvent, moved: inout Set<String>) -> [String: AttributeValue] {
+        var info: [String: AttributeValue] = [:]
+        if set == .none { return info }
+        // device_id is also kept as a custom attribute, so it is not marked as moved.
+        if let deviceID = event.string("device_id") { info["ios_idfv"] = .string(deviceID) }
+        let withModel = set == .di8 || set == .idfvModel
+        let withPlatform = set == .di8 || set == .di7 || set == .idfvPlatform
+        let withAdvertising = set == .di8 || set == .di7
+        if withModel, let model = event.string("device_model") {
+            info["device_model"] = .string(model)
+            moved.insert("device_model")
+        }
+        if withPlatform, let platform = event.platform {
+            info["platform"] = .string(Self.platformNames[platform] ?? platform)
+            moved.insert("platform")
+        }
+        if withAdvertising {
+            if let adID = event.string("ad_id"), let type = event.string("ad_id_type"), let key = Self.advertisingIDKeys[type] {
+                info[key] = .string(adID)
+                moved.formUnion(["ad_id", "ad_id_type"])
+            }
+            if let enabled = event["ad_tracking_enabled"]?.boolValue {
+                info["limit_ad_tracking"] = .bool(!enabled)
+                moved.insert("ad_tracking_enabled")
+            }
+        }
+        return info
+    }
+
+    static func attribute(_ value: JSONValue) -> AttributeValue? {
+        switch value {
+        case .string(let text): return .string(truncate(text, EventsAPILimits.maxAttributeValueLength))
+        case .int(let number): return .int(number)
+        case .double(let number): return .double(number)
+        case .bool(let flag): return .bool(flag)
+        case .null: return .null
+        case .array, .object: return nil
+        }
+    }
+
+    static func truncate(_ text: String, _ limit: Int) -> String {
+        text.count <= limit ? text : String(text.prefix(limit))
+    }
+}

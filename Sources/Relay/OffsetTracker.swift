@@ -1,0 +1,119 @@
+import DequeModule
+import Kafka
+
+/// Identifies a record for settling. The epoch changes whenever a partition's tracking restarts
+/// (revoke, re-assignment, offset rewind), so late results from an earlier life are ignored.
+public struct RecordAck: Hashable, Sendable {
+    public var topicPartition: TopicPartition
+    public var offset: Int64
+    public var epoch: UInt64
+}
+
+/// Per partition, the records taken but not yet settled, and the commit watermark: one past the
+/// highest offset below which every record is settled (invariant 1 of DESIGN.md).
+///
+/// Records are added in offset order (gaps are fine: compaction, transactions) and settled in any
+/// order. A record may carry several events; it settles when all of them have.
+public struct OffsetTracker: Sendable {
+    struct Entry {
+        var offset: Int64
+        var remaining: Int
+    }
+
+    struct PartitionState {
+        var epoch: UInt64
+        var entries: Deque<Entry> = []
+        /// One past the highest offset added.
+        var next: Int64?
+        /// The last watermark reported.
+        var reported: Int64?
+    }
+
+    private var partitions: [TopicPartition: PartitionState] = [:]
+    private var nextEpoch: UInt64 = 1
+    /// Records added and not yet settled, over all partitions.
+    public private(set) var pendingRecords = 0
+
+    public init() {}
+
+    /// Starts tracking a record of `events` events. A record with no events is settled at once.
+    public mutating func add(_ topicPartition: TopicPartition, offset: Int64, events: Int = 1) -> RecordAck {
+        var state = partitions[topicPartition] ?? newState()
+        if let next = state.next, offset < next {
+            // The consumer went back (offset reset or re-fetch): start this partition's life anew.
+            pendingRecords -= state.entries.count { $0.remaining > 0 }
+            state = newState()
+        }
+        state.entries.append(Entry(offset: offset, remaining: max(events, 0)))
+        state.next = offset + 1
+        if events > 0 { pendingRecords += 1 }
+        let ack = RecordAck(topicPartition: topicPartition, offset: offset, epoch: state.epoch)
+        partitions[topicPartition] = state
+        return ack
+    }
+
+    /// Settles `count` events of a record. Returns the new watermark of its partition when it moved.
+    public mutating func settle(_ ack: RecordAck, count: Int = 1) -> Int64? {
+        guard var state = partitions[ack.topicPartition], state.epoch == ack.epoch,
+              let index = Self.index(of: ack.offset, in: state.entries),
+              state.entries[index].remaining > 0 else { return nil }
+        state.entries[index].remaining -= min(count, state.entries[index].remaining)
+        if state.entries[index].remaining == 0 { pendingRecords -= 1 }
+        partitions[ack.topicPartition] = state
+        return advance(ack.topicPartition)
+    }
+
+    /// Pops settled records from the front; returns the watermark if it changed since last reported.
+    public mutating func advance(_ topicPartition: TopicPartition) -> Int64? {
+        guard var state = partitions[topicPartition] else { return nil }
+        while let first = state.entries.first, first.remaining == 0 {
+            state.entries.removeFirst()
+        }
+        let watermark = state.entries.first?.offset ?? state.next
+        var changed: Int64?
+        if let watermark, watermark != state.reported {
+            state.reported = watermark
+            changed = watermark
+        }
+        partitions[topicPartition] = state
+        return changed
+    }
+
+    /// The current watermark of a partition, if any record was seen.
+    public func watermark(_ topicPartition: TopicPartition) -> Int64? {
+        guard let state = partitions[topicPartition] else { return nil }
+        return state.entries.first(where: { $0.remaining > 0 })?.offset ?? state.next
+    }
+
+    /// Unsettled records of one partition.
+    public func pending(_ topicPartition: TopicPartition) -> Int {
+        partitions[topicPartition]?.entries.count { $0.remaining > 0 } ?? 0
+    }
+
+    /// Forgets a partition (revoked or lost). Later settles for it are ignored.
+    public mutating func revoke(_ topicPartition: TopicPartition) {
+        if let state = partitions.removeValue(forKey: topicPartition) {
+            pendingRecords -= state.entries.count { $0.remaining > 0 }
+        }
+    }
+
+    public var trackedPartitions: [TopicPartition] { Array(partitions.keys) }
+
+    private mutating func newState() -> PartitionState {
+        defer { nextEpoch += 1 }
+        return PartitionState(epoch: nextEpoch)
+    }
+
+    /// Binary search: offsets in `entries` strictly increase.
+    private static func index(of offset: Int64, in entries: Deque<Entry>) -> Int? {
+        var low = 0
+        var high = entries.count - 1
+        while low <= high {
+            let middle = (low + high) / 2
+            let value = entries[middle].offset
+            if value == offset { return middle }
+            if value < offset { low = middle + 1 } else { high = middle - 1 }
+        }
+        return nil
+    }
+}

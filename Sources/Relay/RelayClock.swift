@@ -1,0 +1,29 @@
+import Foundation
+
+/// Time as the pipeline sees it, behind a protocol so tests can drive linger, backoff and age.
+public protocol RelayClock: Sendable {
+    /// Monotonic nanoseconds, for linger and backoff.
+    func monotonicNanoseconds() -> UInt64
+    /// Wall-clock milliseconds since the epoch, for message age.
+    func wallMilliseconds() -> Int64
+    func sleep(for duration: Duration) async throws
+}
+
+/// The real clock.
+public struct SystemRelayClock: RelayClock {
+    public init() {}
+
+    public func monotonicNanoseconds() -> UInt64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &spec)
+        return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
+    }
+
+    public func wallMilliseconds() -> Int64 {
+        Int64(Date().timeIntervalSince1970 * 1000)
+    }
+
+    public func sleep(for duration: Duration) async throws {
+        try await Task.sleep(for: duration)
+    }
+}

@@ -1,0 +1,61 @@
+import Kafka
+import MParticle
+
+/// The whole configuration, validated. Built by `ConfigLoader` from YAML plus environment
+/// overrides; every field has the default DESIGN.md documents.
+public struct RelayConfiguration: Sendable {
+    /// The integration's name: Kafka `client.id`, log and metric label, User-Agent.
+    public var name = "braze-to-mparticle"
+    public var kafka = KafkaSettings()
+    public var mparticle = MParticleSettings()
+    public var delivery = DeliverySettings()
+    public var deadLetter = DeadLetterSettings()
+    public var http = HTTPSettings()
+
+    public init() {}
+
+    public struct KafkaSettings: Sendable {
+        public var bootstrapServers = "127.0.0.1:9092"
+        public var groupID = "currents-relay"
+        public var topics = ["braze.currents"]
+        /// Passed to librdkafka as-is; values may be secret (sasl.password), so never printed raw.
+        public var properties: [String: String] = [:]
+        public init() {}
+    }
+
+    public struct MParticleSettings: Sendable {
+        public var baseURL = "https://s2s.mparticle.com"
+        public var environment = MParticleEnvironment.production
+        /// The identity key that carries `external_user_id`.
+        public var identity = "customerid"
+        public var feeds: [Feed: FeedCredentials] = [:]
+        /// Braze app_id to feed, for events without a platform field.
+        public var apps: [String: Feed] = [:]
+        public var include = ["*"]
+        public var exclude: [String] = []
+        public init() {}
+    }
+
+    public struct DeliverySettings: Sendable {
+        public var lingerMs = 250
+        public var maxInFlightRequestsPerFeed = 4
+        /// Records taken from Kafka and not yet settled; above it, partitions are paused.
+        public var maxInFlightMessages = 50_000
+        public var maxInFlightBytes = 64 * 1024 * 1024
+        public var retryBaseMs = 100
+        public var retryMaxMs = 30_000
+        public var requestTimeoutMs = 30_000
+        public init() {}
+    }
+
+    public struct DeadLetterSettings: Sendable {
+        public var topic = "braze.currents.dlq"
+        public var maxAge: Duration = .seconds(48 * 3600)
+        public init() {}
+    }
+
+    public struct HTTPSettings: Sendable {
+        public var port = 9464
+        public init() {}
+    }
+}

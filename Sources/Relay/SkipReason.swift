@@ -1,0 +1,17 @@
+/// Why an event was settled without being sent. Every skip is counted under its reason
+/// (invariant 4).
+public enum SkipReason: String, Error, Sendable, CaseIterable, CustomStringConvertible {
+    /// Braze sends nothing for users without an external id.
+    case noExternalUserID = "no_external_user_id"
+    /// Neither the event's feed nor Unbound has credentials.
+    case noFeed = "no_feed"
+    /// A Currents type outside the catalogue.
+    case unsupportedEventType = "unsupported_event_type"
+    /// Excluded by `mparticle.events`.
+    case notSelected = "not_selected"
+    /// The record could not be decoded. Until the dead-letter topic exists (issue 4) such records
+    /// are skipped, counted and logged with the decode error.
+    case undecodable = "undecodable"
+
+    public var description: String { rawValue }
+}

@@ -1,0 +1,18 @@
+import ArgumentParser
+import Foundation
+import Relay
+
+struct CheckConfig: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-config",
+        abstract: "Validate a configuration file and print the effective configuration, secrets redacted. Exit 0 valid, 2 invalid."
+    )
+
+    @Option(name: .long, help: "The YAML configuration file.")
+    var config: String
+
+    func run() async throws {
+        let configuration = try await ConfigLoader.load(path: config)
+        print(ConfigPrinter.render(configuration), terminator: "")
+    }
+}

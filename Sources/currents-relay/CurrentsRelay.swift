@@ -1,0 +1,47 @@
+import ArgumentParser
+import Foundation
+import Relay
+
+/// The `currents-relay` executable. It wires the pieces together; the decisions live in `Relay`.
+@main
+struct CurrentsRelay: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "currents-relay",
+        abstract: "Relays Braze Currents events from Kafka to mParticle's Events API, losing nothing.",
+        version: RelayVersion.current,
+        subcommands: [Run.self, Demo.self, Simulate.self, CheckConfig.self]
+    )
+
+    /// Exit codes of DESIGN.md: 0 done, 1 runtime failure, 2 bad usage or bad config.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch let error as ConfigError {
+            printError("configuration error: \(error.message)")
+            Foundation.exit(2)
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                exit(withError: error)
+            }
+            if code == .validationFailure {
+                printError(fullMessage(for: error))
+                Foundation.exit(2)
+            }
+            if error is ExitCode {
+                exit(withError: error)
+            }
+            printError("error: \(error)")
+            Foundation.exit(1)
+        }
+    }
+}
+
+func printError(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+}

@@ -1,0 +1,63 @@
+import ArgumentParser
+import Foundation
+import Logging
+import MParticleSimulator
+import Relay
+import UnixSignals
+
+struct Simulate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the local mParticle Events API simulator until SIGINT or SIGTERM.",
+        discussion: """
+        Feeds: with --config, the feeds of that relay configuration; otherwise the demo feeds \
+        (key demo-<feed>-key, secret demo-<feed>-secret for ios, android, web and unbound). \
+        GET /_sim/accepted reports what was accepted; POST /_sim/behaviour changes failures and latency.
+        """
+    )
+
+    @Option(name: .long, help: "Address to listen on.")
+    var host: String = "127.0.0.1"
+
+    @Option(name: .long, help: "Port to listen on (0 picks a free one).")
+    var port: Int = 8080
+
+    @Option(name: .long, help: "Take the feeds' keys and secrets from this relay configuration.")
+    var config: String?
+
+    @Option(name: .long, help: "Answer every Events API request with this status (e.g. 503).")
+    var failStatus: Int?
+
+    @Option(name: .long, help: "Milliseconds of latency added to every answer.")
+    var latencyMs: Int = 0
+
+    @Flag(name: .long, help: "Count accepted events without keeping their ids (for benchmarks).")
+    var countOnly = false
+
+    @Option(name: .long, help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: String?
+
+    func validate() throws {
+        guard (0...65_535).contains(port) else { throw ValidationError("--port must be in 0...65535") }
+        if let failStatus, !(100...599).contains(failStatus) { throw ValidationError("--fail-status must be an HTTP status") }
+        guard latencyMs >= 0 else { throw ValidationError("--latency-ms must not be negative") }
+    }
+
+    func run() async throws {
+        let logger = LoggingSetup.bootstrap(level: logLevel)
+        var feeds = SimulatorConfiguration.demoFeeds
+        if let config {
+            let relayConfiguration = try await ConfigLoader.load(path: config)
+            feeds = relayConfiguration.mparticle.feeds.map { SimulatedFeed(name: $0.key.rawValue, key: $0.value.key, secret: $0.value.secret) }
+        }
+        let server = try await SimulatorServer.start(
+            SimulatorConfiguration(host: host, port: port, feeds: feeds,
+                                   behaviour: .init(failStatus: failStatus, latencyMs: latencyMs, countOnly: countOnly)),
+            logger: logger)
+        print("mParticle simulator listening on \(server.baseURL) (feeds: \(feeds.map(\.name).sorted().joined(separator: ", ")))")
+        let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint)
+        for await _ in signals { break }
+        await server.stop()
+        let counts = server.state.counts
+        print("accepted \(server.state.totalAcceptedEvents) events: " + counts.keys.sorted().map { "\($0)=\(counts[$0]!.events)" }.joined(separator: " "))
+    }
+}
