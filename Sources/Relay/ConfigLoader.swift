@@ -69,17 +69,20 @@ public enum ConfigLoader {
             guard case .mapping = tree else { throw ConfigError("\(path): the top level must be a mapping of keys") }
             try validate(tree, against: schema, path: "", maps: &yamlMaps)
         }
-        let fileProvider: FileProvider<YAMLSnapshot>
-        do {
-            fileProvider = try await FileProvider<YAMLSnapshot>(filePath: .init(path))
-        } catch {
-            throw ConfigError("cannot read \(path): \(error)")
+        var providers: [any ConfigProvider] = []
+        if tree != nil {
+            // An empty file is valid (all defaults), but the YAML provider needs a mapping.
+            do {
+                providers.append(try await FileProvider<YAMLSnapshot>(filePath: .init(path)))
+            } catch {
+                throw ConfigError("cannot read \(path): \(error)")
+            }
         }
         let environmentProvider = EnvironmentVariablesProvider(
             environmentVariables: environment.filter { $0.key.hasPrefix(environmentPrefix) },
             secretsSpecifier: .dynamic { key, _ in isSecretKey(key) }
         ).prefixKeys(with: "currents_relay")
-        let reader = ConfigReader(providers: [environmentProvider, fileProvider])
+        let reader = ConfigReader(providers: [environmentProvider] + providers)
         return try build(reader: reader, maps: yamlMaps, environment: environment)
     }
 

@@ -1,0 +1,105 @@
+import Currents
+import Foundation
+import Kafka
+import MParticleSimulator
+import Relay
+import Testing
+
+@Suite(.serialized) struct RelayEndToEndTests {
+    @Test func everyEventArrivesOnceOnItsFeedAndOffsetsAreCommittedToTheEnd() async throws {
+        let harness = try await Harness.start(brokers: 3, partitions: 6)
+        let records = SampleEvents(seed: 1, anonymousPercent: 10).records(count: 1000)
+        try await harness.seed(records)
+        let ends = try harness.endOffsets()
+        #expect(ends.values.reduce(0, +) == 1000)
+
+        let (relay, task) = try harness.startRelay(group: "e2e-all")
+        try await harness.waitUntil("committed offsets to reach the end offsets") {
+            try harness.committed(group: "e2e-all").allSatisfy { $0.value == ends[$0.key] }
+        }
+        await relay.shutdown(timeout: .seconds(5))
+        try await task.value
+
+        let accepted = harness.simulator.state.acceptedEvents
+        let expected = records.filter { $0.externalUserID != nil }
+        let anonymous = records.filter { $0.externalUserID == nil }
+        #expect(!anonymous.isEmpty)
+        // Exactly once each, on the right feed.
+        var seen: [String: Int] = [:]
+        for event in accepted { seen[event.sourceMessageID ?? "", default: 0] += 1 }
+        #expect(accepted.count == expected.count)
+        #expect(Set(seen.keys) == Set(expected.map(\.id)))
+        #expect(seen.values.allSatisfy { $0 == 1 })
+        let feedOf = Dictionary(uniqueKeysWithValues: accepted.map { ($0.sourceMessageID ?? "", $0.feed) })
+        for record in expected {
+            #expect(feedOf[record.id] == Harness.expectedFeed(record), "event \(record.id) (\(record.platform ?? "no platform"))")
+        }
+        #expect(Set(accepted.map(\.feed)) == ["ios", "android", "web", "unbound"])
+        // Users without external_user_id were not sent, and were counted.
+        #expect(anonymous.allSatisfy { seen[$0.id] == nil })
+        #expect(relay.stats.snapshot.skipped[.noExternalUserID] == anonymous.count)
+        #expect(try harness.committed(group: "e2e-all").mapValues { $0 ?? -1 } == ends)
+        await harness.stop()
+    }
+
+    @Test func offsetsAreNotCommittedWhileMParticleRefusesAndAreOnceItAccepts() async throws {
+        let harness = try await Harness.start(brokers: 1, partitions: 3)
+        let records = SampleEvents(seed: 2, anonymousPercent: 0).records(count: 300)
+        try await harness.seed(records)
+        let ends = try harness.endOffsets()
+        let before = try harness.committed(group: "e2e-503")
+        #expect(before.values.allSatisfy { $0 == nil })
+
+        harness.simulator.state.setFailStatus(503)
+        let (relay, task) = try harness.startRelay(group: "e2e-503")
+        try await harness.waitUntil("the relay to consume everything") { relay.stats.snapshot.recordsConsumed == records.count }
+        try await harness.waitUntil("repeated 503s") { (harness.simulator.state.rejectedRequests[503] ?? 0) >= 8 }
+        // Long enough for several auto-commit rounds (every 200 ms).
+        try await Task.sleep(for: .seconds(1))
+        #expect(try harness.committed(group: "e2e-503") == before)
+        #expect(harness.simulator.state.totalAcceptedEvents == 0)
+
+        harness.simulator.state.setFailStatus(nil)
+        try await harness.waitUntil("committed offsets to reach the end") {
+            try harness.committed(group: "e2e-503").allSatisfy { $0.value == ends[$0.key] }
+        }
+        #expect(Set(harness.simulator.state.acceptedEvents.compactMap(\.sourceMessageID)) == Set(records.map(\.id)))
+        await relay.shutdown(timeout: .seconds(5))
+        try await task.value
+        await harness.stop()
+    }
+
+    @Test func aRelayStoppedHalfWayAndANewOneInTheSameGroupLoseNothing() async throws {
+        let harness = try await Harness.start(brokers: 3, partitions: 6)
+        let records = SampleEvents(seed: 3, anonymousPercent: 0).records(count: 1000)
+        try await harness.seed(records)
+        let ends = try harness.endOffsets()
+        // Slow mParticle down and cap what is in flight, so the first relay is stopped half-way.
+        harness.simulator.state.setBehaviour(.init(latencyMs: 50))
+        var configuration = harness.configuration(group: "e2e-restart")
+        configuration.delivery.maxInFlightMessages = 100
+        configuration.kafka.properties["queued.max.messages.kbytes"] = "64"
+        configuration.kafka.properties["max.partition.fetch.bytes"] = "4096"
+        let first = try RelayRunner(configuration: configuration, logger: harness.logger)
+        let firstTask = Task { try await first.run() }
+        try await harness.waitUntil("a third of the events") { harness.simulator.state.totalAcceptedEvents >= 300 }
+        await first.shutdown(timeout: .seconds(5))
+        try await firstTask.value
+        let acceptedByFirst = harness.simulator.state.totalAcceptedEvents
+        #expect(acceptedByFirst < records.count, "the first relay should be stopped half-way")
+
+        harness.simulator.state.setBehaviour(.init(latencyMs: 0))
+        let (second, secondTask) = try harness.startRelay(group: "e2e-restart")
+        try await harness.waitUntil("committed offsets to reach the end") {
+            try harness.committed(group: "e2e-restart").allSatisfy { $0.value == ends[$0.key] }
+        }
+        await second.shutdown(timeout: .seconds(5))
+        try await secondTask.value
+
+        let ids = harness.simulator.state.acceptedEvents.compactMap(\.sourceMessageID)
+        let missing = Set(records.map(\.id)).subtracting(ids)
+        #expect(missing.isEmpty, "\(missing.count) events never accepted")
+        print("restart: first relay accepted \(acceptedByFirst), total accepted \(ids.count), duplicates \(ids.count - Set(ids).count)")
+        await harness.stop()
+    }
+}

@@ -1,0 +1,138 @@
+import Foundation
+import Kafka
+import Logging
+import Testing
+
+/// The Kafka layer against the embedded broker over TCP, with kcat as an independent client.
+@Suite(.serialized) struct KafkaRoundTripTests {
+    let logger = Logger(label: "kafka-tests")
+
+    func consumerConfiguration(_ cluster: MockCluster, group: String, topics: [String]) -> KafkaConsumerConfiguration {
+        var configuration = KafkaConsumerConfiguration(bootstrapServers: cluster.bootstrapServers, groupID: group, topics: topics)
+        configuration.properties = ["session.timeout.ms": "6000", "heartbeat.interval.ms": "500", "auto.commit.interval.ms": "200"]
+        return configuration
+    }
+
+    /// Reads messages until `count` arrived or the timeout passed.
+    func collect(_ consumer: KafkaConsumer, count: Int, timeout: Duration = .seconds(30)) async -> [KafkaMessage] {
+        await withTaskGroup(of: [KafkaMessage].self) { group in
+            group.addTask {
+                var messages: [KafkaMessage] = []
+                for await event in consumer.events {
+                    if case .messages(let batch) = event { messages += batch }
+                    if messages.count >= count { break }
+                }
+                return messages
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return []
+            }
+            var result: [KafkaMessage] = []
+            for await messages in group {
+                if !messages.isEmpty || result.isEmpty { result = messages }
+                group.cancelAll()
+                break
+            }
+            return result
+        }
+    }
+
+    @Test func producedRecordsComeBackWithKeysHeadersAndNullValues() async throws {
+        let cluster = try MockCluster(brokers: 3, logger: logger)
+        try cluster.createTopic("round-trip", partitions: 3, replicationFactor: 3)
+        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers), logger: logger)
+        let report = try await producer.send(topic: "round-trip", partition: 1, key: Array("k1".utf8), value: Array("v1".utf8),
+                                             headers: [KafkaHeader(key: "event_type", string: "users.canvas.Entry"), KafkaHeader(key: "empty", value: nil)],
+                                             timestampMs: 1_700_000_000_123)
+        #expect(report.topicPartition == TopicPartition("round-trip", 1))
+        #expect(report.offset == 0)
+        try await producer.send(topic: "round-trip", partition: 1, key: nil, value: nil)
+        try await producer.send(topic: "round-trip", partition: 1, key: Array("k3".utf8), value: [])
+        await producer.close()
+
+        let consumer = try KafkaConsumer(configuration: consumerConfiguration(cluster, group: "g-round-trip", topics: ["round-trip"]), logger: logger)
+        try consumer.start()
+        let messages = await collect(consumer, count: 3)
+        #expect(messages.count == 3)
+        guard messages.count == 3 else { await consumer.close(); return }
+        #expect(messages.map(\.offset) == [0, 1, 2])
+        #expect(messages[0].key == Array("k1".utf8))
+        #expect(messages[0].value == Array("v1".utf8))
+        #expect(messages[0].timestampMs == 1_700_000_000_123)
+        #expect(messages[0].header("event_type")?.stringValue == "users.canvas.Entry")
+        #expect(messages[0].headers.contains { $0.key == "empty" && $0.value == nil })
+        #expect(messages[1].value == nil)
+        #expect(messages[1].key == nil)
+        #expect(messages[2].value == nil || messages[2].value == [])
+
+        // Stored offsets are committed, and visible to another client.
+        #expect(consumer.storeOffsets([TopicPartition("round-trip", 1): 3]).isEmpty)
+        try consumer.commit()
+        let inspector = try KafkaInspector(bootstrapServers: cluster.bootstrapServers, groupID: "g-round-trip", logger: logger)
+        let committed = try inspector.committed([TopicPartition("round-trip", 1), TopicPartition("round-trip", 0)])
+        #expect(committed[TopicPartition("round-trip", 1)] == .some(3))
+        #expect(committed[TopicPartition("round-trip", 0)] == .some(nil))
+        #expect(try inspector.watermarks(TopicPartition("round-trip", 1)).high == 3)
+        #expect(try inspector.partitions(of: "round-trip").count == 3)
+        await consumer.close()
+    }
+
+    @Test func kcatReadsWhatWeProduceAndWeReadWhatKcatProduces() async throws {
+        let kcat = try #require(["/usr/bin/kcat", "/usr/local/bin/kcat"].first { FileManager.default.isExecutableFile(atPath: $0) },
+                                "kcat is needed (scripts/setup installs it)")
+        let cluster = try MockCluster(brokers: 1, logger: logger)
+        try cluster.createTopic("interop", partitions: 1)
+        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers), logger: logger)
+        for index in 0..<5 {
+            try await producer.send(topic: "interop", key: Array("key-\(index)".utf8), value: Array("value-\(index)".utf8),
+                                    headers: [KafkaHeader(key: "h", string: "x\(index)")])
+        }
+        await producer.close()
+        let read = try run(kcat, ["-C", "-b", cluster.bootstrapServers, "-t", "interop", "-e", "-q", "-f", "%k=%s %h\\n"])
+        #expect(read.split(separator: "\n").map(String.init) == (0..<5).map { "key-\($0)=value-\($0) h=x\($0)" })
+
+        _ = try run(kcat, ["-P", "-b", cluster.bootstrapServers, "-t", "interop", "-K", ":"], input: "a:1\nb:2\n")
+        let consumer = try KafkaConsumer(configuration: consumerConfiguration(cluster, group: "g-interop", topics: ["^inter.*"]), logger: logger)
+        try consumer.start()
+        let messages = await collect(consumer, count: 7)
+        #expect(messages.count == 7)
+        #expect(messages.suffix(2).map { String(decoding: $0.value ?? [], as: UTF8.self) } == ["1", "2"])
+        #expect(messages.suffix(2).map { String(decoding: $0.key ?? [], as: UTF8.self) } == ["a", "b"])
+        await consumer.close()
+    }
+
+    @Test func librdkafkaRejectionsAreConfigurationErrorsWithoutSecrets() throws {
+        var configuration = KafkaConsumerConfiguration(bootstrapServers: "127.0.0.1:1", groupID: "g", topics: ["t"])
+        configuration.properties = ["no.such.property": "1"]
+        #expect {
+            _ = try KafkaConsumer(configuration: configuration, logger: logger)
+        } throws: { error in
+            let error = error as? KafkaError
+            return error?.kind == .configuration && error?.message.contains("no.such.property") == true
+        }
+        configuration.properties = ["sasl.password": "hunter2", "security.protocol": "bogus"]
+        #expect {
+            _ = try KafkaConsumer(configuration: configuration, logger: logger)
+        } throws: { error in
+            let text = "\(error)"
+            return text.contains("security.protocol") && !text.contains("hunter2")
+        }
+    }
+
+    func run(_ executable: String, _ arguments: [String], input: String? = nil) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        let stdin = Pipe()
+        process.standardInput = stdin
+        try process.run()
+        if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
+        try stdin.fileHandleForWriting.close()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+}

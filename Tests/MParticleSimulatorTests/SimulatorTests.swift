@@ -1,0 +1,107 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import MParticle
+import Testing
+@testable import MParticleSimulator
+
+/// The simulator over real HTTP, driven by the relay's own Events API client.
+@Suite struct SimulatorTests {
+    let feeds = [SimulatedFeed(name: "ios", key: "ios-key", secret: "ios-secret"), SimulatedFeed(name: "unbound", key: "u-key", secret: "u-secret")]
+
+    func batch(_ id: String) -> String {
+        "{\"environment\":\"production\",\"user_identities\":{\"customerid\":\"u\"},\"events\":[{\"event_type\":\"custom_event\",\"data\":{\"event_name\":\"Email Sends\",\"custom_event_type\":\"other\",\"timestamp_unixtime_ms\":1,\"source_message_id\":\"\(id)\"}}]}"
+    }
+
+    func withSimulator(_ body: (SimulatorServer, HTTPEventsAPIClient) async throws -> Void) async throws {
+        let server = try await SimulatorServer.start(SimulatorConfiguration(feeds: feeds))
+        let client = HTTPEventsAPIClient(userAgent: "tests")
+        do {
+            try await body(server, client)
+        } catch {
+            await client.shutdown(); await server.stop(); throw error
+        }
+        await client.shutdown()
+        await server.stop()
+    }
+
+    @Test func acceptsAndRecordsPerFeed() async throws {
+        try await withSimulator { server, client in
+            let ios = FeedCredentials(key: "ios-key", secret: "ios-secret")
+            let response = try await client.sendBulk(body: Array("[\(batch("a")),\(batch("b"))]".utf8), baseURL: server.baseURL, credentials: ios)
+            #expect(response.status == 202)
+            let unbound = FeedCredentials(key: "u-key", secret: "u-secret")
+            #expect(try await client.sendBulk(body: Array("[\(batch("c"))]".utf8), baseURL: server.baseURL, credentials: unbound).status == 202)
+            let events = server.state.acceptedEvents
+            #expect(events.map(\.sourceMessageID) == ["a", "b", "c"])
+            #expect(events.map(\.feed) == ["ios", "ios", "unbound"])
+            #expect(server.state.counts["ios"] == SimulatorState.FeedCounts(requests: 1, batches: 2, events: 2))
+
+            // The same report over HTTP, for scripts.
+            let (data, _) = try await URLSession.shared.data(from: URL(string: server.baseURL + "/_sim/accepted")!)
+            let report = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+            #expect(report["total_events"] as? Int == 3)
+            #expect(((report["event_ids"] as? [String: [String]])?["ios"]) == ["a", "b"])
+        }
+    }
+
+    @Test func authFailures() async throws {
+        try await withSimulator { server, client in
+            let wrong = FeedCredentials(key: "ios-key", secret: "nope")
+            #expect(try await client.sendBulk(body: Array("[\(batch("a"))]".utf8), baseURL: server.baseURL, credentials: wrong).status == 403)
+            let unknown = FeedCredentials(key: "other", secret: "ios-secret")
+            #expect(try await client.sendBulk(body: Array("[\(batch("a"))]".utf8), baseURL: server.baseURL, credentials: unknown).status == 403)
+            var request = URLRequest(url: URL(string: server.baseURL + "/v2/bulkevents")!)
+            request.httpMethod = "POST"
+            request.httpBody = Data("[\(batch("a"))]".utf8)
+            let (_, response) = try await URLSession.shared.data(for: request)
+            #expect((response as? HTTPURLResponse)?.statusCode == 401)
+            #expect(server.state.totalAcceptedEvents == 0)
+        }
+    }
+
+    @Test func validationAndLimits() async throws {
+        try await withSimulator { server, client in
+            let ios = FeedCredentials(key: "ios-key", secret: "ios-secret")
+            func status(_ body: String) async throws -> Int {
+                try await client.sendBulk(body: Array(body.utf8), baseURL: server.baseURL, credentials: ios).status
+            }
+            #expect(try await status("{not json") == 400)
+            #expect(try await status("{}") == 400)
+            #expect(try await status("[{\"events\":[]}]") == 400)
+            #expect(try await status("[{\"environment\":\"production\",\"events\":[{\"event_type\":\"custom_event\",\"data\":{\"custom_event_type\":\"other\"}}]}]") == 400)
+            #expect(try await status("[" + Array(repeating: batch("x"), count: 101).joined(separator: ",") + "]") == 400)
+            let big = "[{\"environment\":\"production\",\"events\":[],\"pad\":\"" + String(repeating: "x", count: 300_000) + "\"}]"
+            #expect(try await status(big) == 413)
+            #expect(server.state.totalAcceptedEvents == 0)
+            #expect(server.state.rejectedRequests[400] == 5)
+            // A response body explains the refusal.
+            let response = try await client.sendBulk(body: Array("{not json".utf8), baseURL: server.baseURL, credentials: ios)
+            #expect(response.body.contains("BAD_REQUEST"))
+        }
+    }
+
+    @Test func theFailureSwitch() async throws {
+        try await withSimulator { server, client in
+            let ios = FeedCredentials(key: "ios-key", secret: "ios-secret")
+            server.state.setFailStatus(503)
+            #expect(try await client.sendBulk(body: Array("[\(batch("a"))]".utf8), baseURL: server.baseURL, credentials: ios).status == 503)
+            #expect(server.state.totalAcceptedEvents == 0)
+            // Switched back over HTTP.
+            var request = URLRequest(url: URL(string: server.baseURL + "/_sim/behaviour")!)
+            request.httpMethod = "POST"
+            request.httpBody = Data("{\"fail_status\":null}".utf8)
+            _ = try await URLSession.shared.data(for: request)
+            #expect(try await client.sendBulk(body: Array("[\(batch("a"))]".utf8), baseURL: server.baseURL, credentials: ios).status == 202)
+        }
+    }
+
+    @Test func anUnreachableServerIsATransportError() async throws {
+        let client = HTTPEventsAPIClient(userAgent: "tests", timeout: .seconds(5))
+        await #expect(throws: EventsAPITransportError.self) {
+            _ = try await client.sendBulk(body: Array("[]".utf8), baseURL: "http://127.0.0.1:1", credentials: FeedCredentials(key: "k", secret: "s"))
+        }
+        await client.shutdown()
+    }
+}

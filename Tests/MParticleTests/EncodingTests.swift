@@ -1,0 +1,61 @@
+import Foundation
+import Testing
+@testable import MParticle
+
+@Suite struct EncodingTests {
+    @Test func eventsEncodeToTheEventsAPIShape() throws {
+        let event = EventPayload(eventType: "custom_event", eventName: "Email Opens", customEventType: "other", timestampMs: 1_700_000_000_000,
+                                 sourceMessageID: "id-1", customAttributes: ["quote": .string("say \"hi\"\n\u{1}é"), "n": .int(3), "f": .double(1.5), "b": .bool(true), "z": .null])
+        let header = BatchHeader(environment: .development, userIdentities: ["customerid": .string("u")],
+                                 userAttributes: ["$mobile": .string("+1")], deviceInfo: ["ios_idfv": .string("d")])
+        let body = bulkRequestBody([EncodedBatch(header: header.encoded(), events: [event.encoded(), event.encoded()])])
+        let parsed = try #require(try JSONSerialization.jsonObject(with: Data(body)) as? [[String: Any]])
+        let batch = try #require(parsed.first)
+        #expect(batch["environment"] as? String == "development")
+        #expect(batch["schema_version"] as? Int == 2)
+        #expect((batch["user_identities"] as? [String: String]) == ["customerid": "u"])
+        #expect((batch["user_attributes"] as? [String: String]) == ["$mobile": "+1"])
+        let events = try #require(batch["events"] as? [[String: Any]])
+        #expect(events.count == 2)
+        let data = try #require(events[0]["data"] as? [String: Any])
+        #expect(events[0]["event_type"] as? String == "custom_event")
+        #expect(data["event_name"] as? String == "Email Opens")
+        #expect(data["custom_event_type"] as? String == "other")
+        #expect(data["timestamp_unixtime_ms"] as? Int == 1_700_000_000_000)
+        #expect(data["source_message_id"] as? String == "id-1")
+        let attributes = try #require(data["custom_attributes"] as? [String: Any])
+        #expect(attributes["quote"] as? String == "say \"hi\"\n\u{1}é")
+        #expect(attributes["n"] as? Int == 3)
+        #expect(attributes["f"] as? Double == 1.5)
+        #expect(attributes["b"] as? Bool == true)
+        #expect(attributes["z"] is NSNull)
+    }
+
+    @Test func equalHeadersEncodeToEqualBytes() {
+        let a = BatchHeader(environment: .production, userIdentities: ["customerid": .string("u"), "email": .string("e")])
+        let b = BatchHeader(environment: .production, userIdentities: ["email": .string("e"), "customerid": .string("u")])
+        #expect(a.encoded() == b.encoded())
+    }
+
+    @Test func basicAuthAndRedaction() {
+        let credentials = FeedCredentials(key: "key-1234", secret: "top-secret")
+        #expect(credentials.authorizationHeader == "Basic " + Data("key-1234:top-secret".utf8).base64EncodedString())
+        #expect(!"\(credentials)".contains("top-secret"))
+        #expect(!String(reflecting: credentials).contains("top-secret"))
+        for length in 0..<10 {
+            let bytes = (0..<length).map { UInt8($0 * 37 % 256) }
+            #expect(Base64.encode(bytes) == Data(bytes).base64EncodedString())
+        }
+    }
+
+    @Test func responseClasses() {
+        #expect(ResponseClass(status: 202) == .accepted)
+        #expect(ResponseClass(status: 429) == .rateLimited)
+        #expect(ResponseClass(status: 401) == .unauthorized)
+        #expect(ResponseClass(status: 403) == .unauthorized)
+        #expect(ResponseClass(status: 400) == .rejected)
+        #expect(ResponseClass(status: 413) == .rejected)
+        #expect(ResponseClass(status: 503) == .serverError)
+        #expect(ResponseClass(status: 500) == .serverError)
+    }
+}

@@ -1,0 +1,122 @@
+import Foundation
+import Testing
+@testable import Relay
+
+@Suite struct ConfigLoaderTests {
+    func write(_ text: String) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("relay-\(UUID().uuidString).yaml").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    func loadError(_ text: String, environment: [String: String] = [:]) async throws -> String {
+        let path = try write(text)
+        do {
+            _ = try await ConfigLoader.load(path: path, environment: environment)
+        } catch let error as ConfigError {
+            return error.message
+        }
+        Issue.record("expected a configuration error")
+        return ""
+    }
+
+    @Test func readsEveryKeyWithEnvironmentOverrides() async throws {
+        let path = try write("""
+        name: "my-relay"
+        kafka:
+          bootstrap_servers: "broker:9092"
+          group_id: "g"
+          topics: ["a", "^braze\\\\..*"]
+          properties:
+            security.protocol: SASL_SSL
+            sasl.password: "from-file"
+        mparticle:
+          base_url: "http://127.0.0.1:8080"
+          environment: development
+          identity: other
+          feeds:
+            ios: { key: "ios-key", secret: "ios-secret" }
+            unbound: { key: "u-key" }
+          apps: { "app-1": android }
+          events: { include: ["users.messages.*"], exclude: ["users.messages.sms.*"] }
+        delivery:
+          linger_ms: 50
+          max_in_flight_requests_per_feed: 2
+        dead_letter:
+          topic: dlq
+          max_age: 36h
+        http:
+          port: 9000
+        """)
+        let configuration = try await ConfigLoader.load(path: path, environment: [
+            "CURRENTS_RELAY_MPARTICLE_FEEDS_UNBOUND_SECRET": "u-secret",
+            "CURRENTS_RELAY_DELIVERY_LINGER_MS": "75",
+            "CURRENTS_RELAY_KAFKA_PROPERTIES_SASL_PASSWORD": "from-env",
+            "UNRELATED": "x",
+        ])
+        #expect(configuration.name == "my-relay")
+        #expect(configuration.kafka.bootstrapServers == "broker:9092")
+        #expect(configuration.kafka.topics == ["a", "^braze\\..*"])
+        #expect(configuration.kafka.properties["security.protocol"] == "SASL_SSL")
+        #expect(configuration.kafka.properties["sasl.password"] == "from-env")
+        #expect(configuration.mparticle.environment == .development)
+        #expect(configuration.mparticle.identity == "other")
+        #expect(configuration.mparticle.feeds[.ios]?.secret == "ios-secret")
+        #expect(configuration.mparticle.feeds[.unbound]?.secret == "u-secret")
+        #expect(configuration.mparticle.apps == ["app-1": .android])
+        #expect(configuration.mparticle.exclude == ["users.messages.sms.*"])
+        #expect(configuration.delivery.lingerMs == 75)
+        #expect(configuration.delivery.maxInFlightRequestsPerFeed == 2)
+        #expect(configuration.deadLetter.maxAge == .seconds(36 * 3600))
+        #expect(configuration.http.port == 9000)
+        let printed = ConfigPrinter.render(configuration)
+        #expect(!printed.contains("ios-secret") && !printed.contains("u-secret") && !printed.contains("from-env"))
+        #expect(printed.contains("<redacted>"))
+    }
+
+    @Test func anEmptyFileGivesTheDefaults() async throws {
+        let configuration = try await ConfigLoader.load(path: try write(""), environment: [:])
+        #expect(configuration.kafka.topics == ["braze.currents"])
+        #expect(configuration.delivery.lingerMs == 250)
+        #expect(configuration.deadLetter.maxAge == .seconds(48 * 3600))
+    }
+
+    @Test func errorsNameTheKeyAndTheProblem() async throws {
+        #expect(try await loadError("kafka:\n  bootstrap: x\n").contains("unknown key kafka.bootstrap"))
+        #expect(try await loadError("mparticle:\n  feeds:\n    ipad: {key: a, secret: b}\n").contains("mparticle.feeds.ipad"))
+        #expect(try await loadError("mparticle:\n  feeds:\n    ios: {key: a}\n").contains("mparticle.feeds.ios: a key without a secret"))
+        #expect(try await loadError("mparticle:\n  apps: {x: blackberry}\n").contains("mparticle.apps.x: unknown platform"))
+        #expect(try await loadError("dead_letter:\n  max_age: soon\n").contains("dead_letter.max_age"))
+        #expect(try await loadError("delivery:\n  linger_ms: fast\n").contains("delivery.linger_ms"))
+        #expect(try await loadError("kafka:\n  topics: [\"^(unclosed\"]\n").contains("not a valid regular expression"))
+        #expect(try await loadError("kafka: [\n").contains("malformed YAML"))
+        #expect(try await loadError("mparticle:\n  environment: staging\n").contains("mparticle.environment"))
+        #expect(try await loadError("name: x\n", environment: ["CURRENTS_RELAY_HTTP_PORT": "99999"]).contains("http.port"))
+    }
+
+    @Test func aMissingFileIsAnError() async {
+        await #expect(throws: ConfigError.self) { try await ConfigLoader.load(path: "/nonexistent/relay.yaml", environment: [:]) }
+    }
+
+    @Test func durations() {
+        #expect(ConfigLoader.parseDuration("48h") == .seconds(172_800))
+        #expect(ConfigLoader.parseDuration("90m") == .seconds(5400))
+        #expect(ConfigLoader.parseDuration("2d") == .seconds(172_800))
+        #expect(ConfigLoader.parseDuration("250ms") == .milliseconds(250))
+        #expect(ConfigLoader.parseDuration("30s") == .seconds(30))
+        #expect(ConfigLoader.parseDuration("30") == .seconds(30))
+        #expect(ConfigLoader.parseDuration("later") == nil)
+        #expect(ConfigLoader.parseDuration("-1h") == nil)
+    }
+
+    @Test func backoffStaysWithinItsCeiling() {
+        let backoff = Backoff(baseMs: 100, capMs: 5_000)
+        #expect(backoff.ceilingMs(attempt: 0) == 100)
+        #expect(backoff.ceilingMs(attempt: 3) == 800)
+        #expect(backoff.ceilingMs(attempt: 50) == 5_000)
+        for attempt in 0..<20 {
+            let delay = backoff.delay(attempt: attempt)
+            #expect(delay >= .zero && delay <= .milliseconds(backoff.ceilingMs(attempt: attempt)))
+        }
+    }
+}

@@ -1,0 +1,85 @@
+import Foundation
+import Kafka
+import MParticle
+import Testing
+@testable import Relay
+
+@Suite struct FeedBatcherTests {
+    func ack(_ offset: Int64) -> RecordAck { RecordAck(topicPartition: TopicPartition("t", 0), offset: offset, epoch: 1) }
+    func header(_ user: String) -> [UInt8] {
+        BatchHeader(environment: .production, userIdentities: ["customerid": .string(user)]).encoded()
+    }
+    func event(_ id: String, padding: Int = 0) -> [UInt8] {
+        EventPayload(eventType: "custom_event", eventName: "Email Sends", customEventType: "other", timestampMs: 1,
+                     sourceMessageID: id, customAttributes: padding > 0 ? ["pad": .string(String(repeating: "x", count: padding))] : [:]).encoded()
+    }
+
+    @Test func eventsOfTheSameUserShareABatch() throws {
+        var batcher = FeedBatcher(feed: .ios)
+        let first = batcher.add(header: header("a"), event: event("1"), ack: ack(0), now: 0)
+        let second = batcher.add(header: header("b"), event: event("2"), ack: ack(1), now: 0)
+        let third = batcher.add(header: header("a"), event: event("3"), ack: ack(2), now: 0)
+        #expect(first == nil && second == nil && third == nil)
+        let taken = batcher.takeRequest()
+        let request = try #require(taken)
+        #expect(request.batches.count == 2)
+        #expect(request.batches[0].events.count == 2)
+        #expect(request.eventCount == 3)
+        let body = try JSONSerialization.jsonObject(with: Data(request.body)) as? [[String: Any]]
+        #expect(body?.count == 2)
+        #expect(body?.first?["environment"] as? String == "production")
+        #expect(request.byteCount == request.body.count)
+    }
+
+    @Test func aRequestHoldsAtMostOneHundredBatches() throws {
+        var batcher = FeedBatcher(feed: .web)
+        var requests: [BulkRequest] = []
+        for index in 0..<250 {
+            if let request = batcher.add(header: header("user-\(index)"), event: event("\(index)"), ack: ack(Int64(index)), now: 0) {
+                requests.append(request)
+            }
+        }
+        if let last = batcher.takeRequest() { requests.append(last) }
+        #expect(requests.map(\.batches.count) == [100, 100, 50])
+        #expect(requests.flatMap(\.acks).map(\.offset) == (0..<250).map(Int64.init))
+    }
+
+    @Test func aRequestStaysWithin256KBAndABatchWithin128KB() throws {
+        var batcher = FeedBatcher(feed: .unbound)
+        var requests: [BulkRequest] = []
+        // One user, 20 KB events: batches split at 128 KB, requests at 256 KB.
+        for index in 0..<40 {
+            if let request = batcher.add(header: header("same"), event: event("\(index)", padding: 20_000), ack: ack(Int64(index)), now: 0) {
+                requests.append(request)
+            }
+        }
+        if let last = batcher.takeRequest() { requests.append(last) }
+        #expect(requests.count > 1)
+        for request in requests {
+            #expect(request.body.count <= EventsAPILimits.maxRequestBytes)
+            for batch in request.batches {
+                #expect(batch.byteCount <= EventsAPILimits.maxBatchBytes)
+                var writer = JSONWriter()
+                batch.write(into: &writer)
+                #expect(writer.bytes.count == batch.byteCount)
+            }
+        }
+        #expect(requests.reduce(0) { $0 + $1.eventCount } == 40)
+    }
+
+    @Test func lingerReleasesTheOpenRequest() {
+        var batcher = FeedBatcher(feed: .android)
+        _ = batcher.add(header: header("a"), event: event("1"), ack: ack(0), now: 1_000)
+        let early = batcher.takeIfLingered(now: 1_000 + 99, linger: 100)
+        #expect(early == nil)
+        let due = batcher.takeIfLingered(now: 1_000 + 100, linger: 100)
+        #expect(due?.eventCount == 1)
+        #expect(batcher.isEmpty)
+        let none = batcher.takeIfLingered(now: 10_000, linger: 100)
+        #expect(none == nil)
+    }
+}
+
+extension BulkRequest: Equatable {
+    public static func == (lhs: BulkRequest, rhs: BulkRequest) -> Bool { lhs.body == rhs.body && lhs.acks == rhs.acks }
+}

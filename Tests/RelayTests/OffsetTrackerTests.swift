@@ -1,0 +1,111 @@
+import Kafka
+import Testing
+@testable import Relay
+
+@Suite struct OffsetTrackerTests {
+    let p0 = TopicPartition("t", 0)
+    let p1 = TopicPartition("t", 1)
+
+    @Test func watermarkWaitsForTheLowestUnsettledOffset() {
+        var tracker = OffsetTracker()
+        let a = tracker.add(p0, offset: 10)
+        let b = tracker.add(p0, offset: 11)
+        let c = tracker.add(p0, offset: 12)
+        #expect(tracker.watermark(p0) == 10)
+        // Settling out of order does not move the watermark past an unsettled record.
+        #expect(tracker.settle(c) == 10)
+        #expect(tracker.settle(b) == nil)
+        #expect(tracker.watermark(p0) == 10)
+        #expect(tracker.settle(a) == 13)
+        #expect(tracker.pendingRecords == 0)
+    }
+
+    @Test func gapsInOffsetsAreFine() {
+        var tracker = OffsetTracker()
+        let a = tracker.add(p0, offset: 5)
+        let b = tracker.add(p0, offset: 9)  // 6...8 compacted away
+        #expect(tracker.settle(b) == 5)
+        #expect(tracker.settle(a) == 10)
+    }
+
+    @Test func aRecordOfSeveralEventsSettlesWhenAllHave() {
+        var tracker = OffsetTracker()
+        let a = tracker.add(p0, offset: 0, events: 3)
+        #expect(tracker.settle(a) == 0)
+        #expect(tracker.settle(a, count: 1) == nil)
+        #expect(tracker.pendingRecords == 1)
+        #expect(tracker.settle(a) == 1)
+        #expect(tracker.pendingRecords == 0)
+    }
+
+    @Test func aRecordWithNoEventsIsSettledOnArrival() {
+        var tracker = OffsetTracker()
+        _ = tracker.add(p0, offset: 0, events: 0)
+        #expect(tracker.advance(p0) == 1)
+        let b = tracker.add(p0, offset: 1)
+        _ = tracker.add(p0, offset: 2, events: 0)
+        #expect(tracker.advance(p0) == nil)  // still 1: offset 1 is unsettled
+        #expect(tracker.settle(b) == 3)
+    }
+
+    @Test func partitionsAreIndependent() {
+        var tracker = OffsetTracker()
+        let a = tracker.add(p0, offset: 0)
+        let b = tracker.add(p1, offset: 100)
+        #expect(tracker.settle(b) == 101)
+        #expect(tracker.watermark(p0) == 0)
+        #expect(tracker.settle(a) == 1)
+    }
+
+    @Test func settlesForARevokedPartitionAreIgnored() {
+        var tracker = OffsetTracker()
+        let a = tracker.add(p0, offset: 0)
+        _ = tracker.add(p0, offset: 1)
+        tracker.revoke(p0)
+        #expect(tracker.pendingRecords == 0)
+        #expect(tracker.settle(a) == nil)
+        #expect(tracker.watermark(p0) == nil)
+        // Re-assigned later: a new life; the old acknowledgement still does nothing.
+        let again = tracker.add(p0, offset: 0)
+        #expect(again.epoch != a.epoch)
+        #expect(tracker.settle(a) == nil)
+        #expect(tracker.watermark(p0) == 0)
+        #expect(tracker.settle(again) == 1)
+    }
+
+    @Test func aRewindStartsThePartitionAnew() {
+        var tracker = OffsetTracker()
+        let old = tracker.add(p0, offset: 50)
+        let rewound = tracker.add(p0, offset: 40)
+        #expect(tracker.pendingRecords == 1)
+        #expect(tracker.settle(old) == nil)
+        #expect(tracker.settle(rewound) == 41)
+    }
+
+    @Test func settlingTwiceCountsOnce() {
+        var tracker = OffsetTracker()
+        let a = tracker.add(p0, offset: 0)
+        _ = tracker.add(p0, offset: 1)
+        #expect(tracker.settle(a) == 1)
+        #expect(tracker.settle(a) == nil)
+        #expect(tracker.pendingRecords == 1)
+    }
+
+    @Test func manyRandomSettleOrdersAlwaysEndAtOnePastTheLast() {
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<50 {
+            var tracker = OffsetTracker()
+            var acks = (0..<200).map { tracker.add(p0, offset: Int64($0 * 2)) }
+            acks.shuffle(using: &generator)
+            var settled = Set<Int64>()
+            for ack in acks {
+                let watermark = tracker.settle(ack)
+                settled.insert(ack.offset)
+                // The watermark never passes an unsettled offset.
+                let expected = (0..<200).map { Int64($0 * 2) }.first { !settled.contains($0) } ?? 399
+                #expect(tracker.watermark(p0) == expected)
+                if let watermark { #expect(watermark == expected) }
+            }
+        }
+    }
+}

@@ -1,0 +1,176 @@
+import Foundation
+import Kafka
+import Logging
+import MParticle
+import Synchronization
+import Testing
+@testable import Relay
+
+/// A record source the test feeds by hand; it remembers what was stored.
+final class FakeSource: RecordSource {
+    let events: AsyncStream<KafkaConsumerEvent>
+    let continuation: AsyncStream<KafkaConsumerEvent>.Continuation
+    let stored = Mutex<[TopicPartition: Int64]>([:])
+    let paused = Mutex(false)
+
+    init() {
+        (events, continuation) = AsyncStream.makeStream()
+    }
+
+    func storeOffsets(_ offsets: [TopicPartition: Int64]) -> [TopicPartition: KafkaError] {
+        stored.withLock { $0.merge(offsets) { $1 } }
+        return [:]
+    }
+    func commit() throws {}
+    func pause(_ partitions: [TopicPartition]) { paused.withLock { $0 = true } }
+    func resume(_ partitions: [TopicPartition]) { paused.withLock { $0 = false } }
+    func close() async { continuation.finish() }
+    var storedOffsets: [TopicPartition: Int64] { stored.withLock { $0 } }
+}
+
+/// An Events API that answers what the test says, and counts.
+final class ScriptedAPI: EventsAPI {
+    let status = Mutex(202)
+    let calls = Mutex(0)
+    let acceptedIDs = Mutex<[String]>([])
+
+    func sendBulk(body: [UInt8], baseURL: String, credentials: FeedCredentials) async throws -> EventsAPIResponse {
+        calls.withLock { $0 += 1 }
+        let status = self.status.withLock { $0 }
+        if status == 202 {
+            let batches = try JSONSerialization.jsonObject(with: Data(body)) as! [[String: Any]]
+            let ids = batches.flatMap { ($0["events"] as! [[String: Any]]).map { ($0["data"] as! [String: Any])["source_message_id"] as! String } }
+            acceptedIDs.withLock { $0 += ids }
+        }
+        return EventsAPIResponse(status: status)
+    }
+}
+
+@Suite struct PipelineTests {
+    let partition = TopicPartition("braze.currents", 0)
+
+    func makePipeline(source: FakeSource, api: ScriptedAPI) -> RelayPipeline {
+        let stats = RelayStats(name: "test")
+        let feeds: [Feed: FeedCredentials] = [.unbound: FeedCredentials(key: "k", secret: "s"), .ios: FeedCredentials(key: "i", secret: "s")]
+        let sender = FeedSender(api: api, baseURL: "http://unused", credentials: { feeds[$0] },
+                                backoff: Backoff(baseMs: 1, capMs: 5), clock: SystemRelayClock(), stats: stats, logger: Logger(label: "test"))
+        let mapper = EventMapper(environment: .development, identityKey: "customerid",
+                                 router: FeedRouter(configuredFeeds: Set(feeds.keys), apps: [:]), selection: EventSelection())
+        return RelayPipeline(source: source, mapper: mapper, sender: sender, settings: .init(lingerMs: 10, maxInFlightRequestsPerFeed: 2, maxInFlightMessages: 1000),
+                             stats: stats, logger: Logger(label: "test"))
+    }
+
+    func envelope(_ id: String, user: String? = "u-1", type: String = "users.messages.email.Send") -> String {
+        let userPart = user.map { "\"external_user_id\":\"\($0)\"" } ?? "\"user_id\":\"x\""
+        return "{\"event_type\":\"\(type)\",\"id\":\"\(id)\",\"time\":1700000000,\"user\":{\(userPart)},\"properties\":{\"email_address\":\"a@b.c\"}}"
+    }
+
+    func message(_ offset: Int64, _ value: String?) -> KafkaMessage {
+        KafkaMessage(topicPartition: partition, offset: offset, timestampMs: nil, key: nil, value: value.map { Array($0.utf8) })
+    }
+
+    func waitFor(_ what: String, timeout: Duration = .seconds(10), _ condition: () -> Bool) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while !condition() {
+            if ContinuousClock.now > deadline { Issue.record("timed out waiting for \(what)"); return }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
+    @Test func noOffsetIsStoredUntilMParticleAccepts() async throws {
+        let source = FakeSource()
+        let api = ScriptedAPI()
+        api.status.withLock { $0 = 503 }
+        let pipeline = makePipeline(source: source, api: api)
+        let run = Task { await pipeline.run() }
+        source.continuation.yield(.assigned([partition]))
+        source.continuation.yield(.messages((0..<10).map { message(Int64($0), envelope("id-\($0)")) }))
+        try await waitFor("several refused attempts") { api.calls.withLock { $0 } >= 5 }
+        #expect(source.storedOffsets[partition] == nil)
+        api.status.withLock { $0 = 202 }
+        try await waitFor("the watermark to reach the end") { source.storedOffsets[partition] == 10 }
+        #expect(Set(api.acceptedIDs.withLock { $0 }) == Set((0..<10).map { "id-\($0)" }))
+        await pipeline.shutdown(timeout: .seconds(1))
+        await run.value
+        #expect(pipeline.stats.snapshot.retries >= 5)
+    }
+
+    @Test func skippedAndUndecodableRecordsSettleAndAreCounted() async throws {
+        let source = FakeSource()
+        let api = ScriptedAPI()
+        let pipeline = makePipeline(source: source, api: api)
+        let run = Task { await pipeline.run() }
+        source.continuation.yield(.assigned([partition]))
+        source.continuation.yield(.messages([
+            message(0, envelope("anon", user: nil)),
+            message(1, "not json"),
+            message(2, nil),
+            message(3, envelope("unknown", type: "users.messages.pigeon.Send")),
+        ]))
+        try await waitFor("skips to settle") { source.storedOffsets[partition] == 4 }
+        let skipped = pipeline.stats.snapshot.skipped
+        #expect(skipped[.noExternalUserID] == 1)
+        #expect(skipped[.undecodable] == 2)
+        #expect(skipped[.unsupportedEventType] == 1)
+        #expect(api.calls.withLock { $0 } == 0)
+        await pipeline.shutdown(timeout: .seconds(1))
+        await run.value
+    }
+
+    @Test func aRecordOfManyEventsSettlesWhenAllAreAccepted() async throws {
+        let source = FakeSource()
+        let api = ScriptedAPI()
+        let pipeline = makePipeline(source: source, api: api)
+        let run = Task { await pipeline.run() }
+        source.continuation.yield(.assigned([partition]))
+        let body = "{\"events\":[\(envelope("a")),\(envelope("b")),{\"broken\":true},\(envelope("c", user: "u-2"))]}"
+        source.continuation.yield(.messages([message(7, body)]))
+        try await waitFor("the record to settle") { source.storedOffsets[partition] == 8 }
+        #expect(Set(api.acceptedIDs.withLock { $0 }) == ["a", "b", "c"])
+        #expect(pipeline.stats.snapshot.skipped[.undecodable] == 1)
+        await pipeline.shutdown(timeout: .seconds(1))
+        await run.value
+    }
+
+    @Test func resultsForARevokedPartitionAreNotStored() async throws {
+        let source = FakeSource()
+        let api = ScriptedAPI()
+        api.status.withLock { $0 = 503 }
+        let pipeline = makePipeline(source: source, api: api)
+        let run = Task { await pipeline.run() }
+        source.continuation.yield(.assigned([partition]))
+        source.continuation.yield(.messages([message(0, envelope("r"))]))
+        try await waitFor("an attempt") { api.calls.withLock { $0 } >= 1 }
+        source.continuation.yield(.revoked([partition]))
+        try await Task.sleep(for: .milliseconds(50))
+        api.status.withLock { $0 = 202 }
+        try await waitFor("the late 202") { !api.acceptedIDs.withLock { $0 }.isEmpty }
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(source.storedOffsets[partition] == nil)
+        #expect(pipeline.stats.snapshot.resultsForRevokedPartitions == 1)
+        await pipeline.shutdown(timeout: .seconds(1))
+        await run.value
+    }
+
+    @Test func theInFlightCapPausesAndResumes() async throws {
+        let source = FakeSource()
+        let api = ScriptedAPI()
+        api.status.withLock { $0 = 503 }
+        let stats = RelayStats(name: "test")
+        let sender = FeedSender(api: api, baseURL: "http://unused", credentials: { _ in FeedCredentials(key: "k", secret: "s") },
+                                backoff: Backoff(baseMs: 1, capMs: 5), clock: SystemRelayClock(), stats: stats, logger: Logger(label: "test"))
+        let mapper = EventMapper(environment: .development, identityKey: "customerid",
+                                 router: FeedRouter(configuredFeeds: [.unbound], apps: [:]), selection: EventSelection())
+        let pipeline = RelayPipeline(source: source, mapper: mapper, sender: sender,
+                                     settings: .init(lingerMs: 10, maxInFlightRequestsPerFeed: 2, maxInFlightMessages: 100), stats: stats, logger: Logger(label: "test"))
+        let run = Task { await pipeline.run() }
+        source.continuation.yield(.assigned([partition]))
+        source.continuation.yield(.messages((0..<150).map { message(Int64($0), envelope("p-\($0)")) }))
+        try await waitFor("pause") { source.paused.withLock { $0 } }
+        api.status.withLock { $0 = 202 }
+        try await waitFor("resume") { !source.paused.withLock { $0 } }
+        try await waitFor("all settled") { source.storedOffsets[partition] == 150 }
+        await pipeline.shutdown(timeout: .seconds(1))
+        await run.value
+    }
+}
