@@ -86,7 +86,7 @@ let package = Package(
         .testTarget(name: "KafkaTests", dependencies: ["Kafka"]),
         .testTarget(name: "CurrentsTests", dependencies: ["Currents"]),
         .testTarget(name: "MParticleTests", dependencies: ["MParticle"]),
-        .testTarget(name: "RelayTests", dependencies: ["Relay", "Currents", "MParticle"]),
+        .testTarget(name: "RelayTests", dependencies: ["Relay", "Currents", "MParticle"], exclude: ["Fixtures"]),
         .testTarget(name: "MParticleSimulatorTests", dependencies: ["MParticleSimulator", "MParticle"]),
         .testTarget(
             name: "EndToEndTests",

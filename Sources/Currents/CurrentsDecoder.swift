@@ -25,9 +25,9 @@ public struct CurrentsDecoder: Sendable {
         }
         let root: JSONValue
         do {
-            root = try JSONDecoder().decode(JSONValue.self, from: Data(value))
+            root = try JSONParser.parse(value)
         } catch {
-            return .failure(CurrentsDecodeError("not valid JSON: \(Self.describe(error))"))
+            return .failure(CurrentsDecodeError("not valid JSON: \(error)"))
         }
         guard case .object(let object) = root else {
             return .failure(CurrentsDecodeError("expected a JSON object, found \(Self.kind(of: root))"))
@@ -97,13 +97,5 @@ public struct CurrentsDecoder: Sendable {
         case .array: return "an array"
         case .object: return "an object"
         }
-    }
-
-    static func describe(_ error: Error) -> String {
-        if case DecodingError.dataCorrupted(let context) = error {
-            let underlying = (context.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String
-            return underlying ?? context.debugDescription
-        }
-        return "\(error)"
     }
 }

@@ -1,40 +1,67 @@
 import Foundation
 
-/// Realistic Currents records for the demo, the tests and the benchmark: several event types,
-/// every platform, and some users without an external id. Deterministic for a given seed.
+/// Realistic Currents records for the demo, the tests and the benchmark: all 50 catalogue types
+/// with the fields SPEC.md §5 lists for each family, every platform, and some users without an
+/// external id. Deterministic for a given seed.
 public struct SampleEvents: Sendable {
     /// A generated record: its value (a Custom HTTP envelope) and what the relay should do with it.
     public struct Record: Sendable {
         public var id: String
         public var eventType: String
-        /// ios, android, web, or nil for platform-less events.
+        /// ios, android or web for device-carrying events; nil otherwise.
         public var platform: String?
+        public var appID: String?
         public var externalUserID: String?
         public var value: [UInt8]
         public var key: [UInt8]
     }
 
-    static let pushTypes = [
-        "users.messages.pushnotification.Send", "users.messages.pushnotification.Open",
-        "users.messages.pushnotification.Bounce", "users.messages.inappmessage.Impression",
+    /// Every type of the catalogue (SPEC.md §4), by family.
+    public static let allTypes: [String] = [
+        "users.behaviors.Uninstall", "users.behaviors.subscription.GlobalStateChange", "users.behaviors.subscriptiongroup.StateChange",
+        "users.campaigns.Abort", "users.campaigns.Conversion", "users.campaigns.EnrollInControl",
+        "users.canvas.Abort", "users.canvas.Conversion", "users.canvas.Entry", "users.canvas.exit.MatchedAudience",
+        "users.canvas.exit.PerformedEvent", "users.canvas.experimentstep.Conversion", "users.canvas.experimentstep.SplitEntry",
+        "users.messages.contentcard.Abort", "users.messages.contentcard.Click", "users.messages.contentcard.Dismiss",
+        "users.messages.contentcard.Impression", "users.messages.contentcard.Send",
+        "users.messages.email.Abort", "users.messages.email.Bounce", "users.messages.email.Click", "users.messages.email.Delivery",
+        "users.messages.email.MarkAsSpam", "users.messages.email.Open", "users.messages.email.Send", "users.messages.email.SoftBounce",
+        "users.messages.email.Unsubscribe",
+        "users.messages.inappmessage.Abort", "users.messages.inappmessage.Click", "users.messages.inappmessage.Impression",
+        "users.messages.pushnotification.Abort", "users.messages.pushnotification.Bounce", "users.messages.pushnotification.Open",
+        "users.messages.pushnotification.Send",
+        "users.messages.sms.Abort", "users.messages.sms.CarrierSend", "users.messages.sms.Delivery", "users.messages.sms.DeliveryFailure",
+        "users.messages.sms.InboundReceive", "users.messages.sms.Rejection", "users.messages.sms.Send", "users.messages.sms.ShortLinkClick",
+        "users.messages.webhook.Abort", "users.messages.webhook.Send",
+        "users.messages.whatsapp.Abort", "users.messages.whatsapp.Delivery", "users.messages.whatsapp.Failure",
+        "users.messages.whatsapp.InboundReceive", "users.messages.whatsapp.Read", "users.messages.whatsapp.Send",
     ]
-    static let platformless = [
-        "users.messages.email.Send", "users.messages.email.Delivery", "users.messages.email.Open",
-        "users.messages.email.Click", "users.messages.sms.Delivery", "users.canvas.Entry",
-        "users.messages.webhook.Send",
-    ]
+
+    /// Types that carry a device (and so a platform).
+    static func carriesDevice(_ type: String) -> Bool {
+        type.contains(".inappmessage.") || type.contains(".pushnotification.")
+            || ["users.messages.contentcard.Click", "users.messages.contentcard.Dismiss", "users.messages.contentcard.Impression"].contains(type)
+    }
+
     static let platforms = ["ios", "android", "web"]
 
     public var seed: UInt64
     /// Share of users without an external id, in percent.
     public var anonymousPercent: Int
+    /// Users are drawn from this many.
+    public var users: Int
     /// Epoch seconds for `time`; events are spread over the minute before it.
     public var baseTime: Int64
+    /// Restrict to these types (default: all 50, uniformly).
+    public var types: [String]
 
-    public init(seed: UInt64 = 42, anonymousPercent: Int = 5, baseTime: Int64 = Int64(Date().timeIntervalSince1970)) {
+    public init(seed: UInt64 = 42, anonymousPercent: Int = 5, users: Int = 2000,
+                baseTime: Int64 = Int64(Date().timeIntervalSince1970), types: [String] = SampleEvents.allTypes) {
         self.seed = seed
         self.anonymousPercent = anonymousPercent
+        self.users = max(1, users)
         self.baseTime = baseTime
+        self.types = types
     }
 
     public func records(count: Int) -> [Record] {
@@ -43,58 +70,97 @@ public struct SampleEvents: Sendable {
     }
 
     func record(index: Int, generator: inout SplitMix64) -> Record {
-        let roll = Int(generator.next() % 100)
-        let withPlatform = roll < 55
-        let eventType = withPlatform
-            ? Self.pushTypes[Int(generator.next() % UInt64(Self.pushTypes.count))]
-            : Self.platformless[Int(generator.next() % UInt64(Self.platformless.count))]
-        let platform = withPlatform ? Self.platforms[Int(generator.next() % 3)] : nil
-        let userNumber = Int(generator.next() % 2000)
+        // Walk the types in order first so that even a small sample holds every type.
+        let eventType = index < types.count ? types[index] : types[Int(generator.next() % UInt64(types.count))]
+        let userNumber = Int(generator.next() % UInt64(users))
         let anonymous = Int(generator.next() % 100) < anonymousPercent
         let externalUserID = anonymous ? nil : "user-\(userNumber)"
         let id = Self.uuid(&generator)
         let time = baseTime - Int64(generator.next() % 60)
+        let platform = Self.carriesDevice(eventType) ? Self.platforms[userNumber % 3] : nil
 
-        var user: [String: Any] = ["user_id": String(format: "%024llx", generator.next() & 0xFFFF_FFFF_FFFF), "timezone": "America/New_York"]
+        var user: [String: Any] = ["user_id": String(format: "5f%022llx", generator.next() & 0xFFFF_FFFF_FFFF), "timezone": "America/New_York"]
         if let externalUserID { user["external_user_id"] = externalUserID }
-        var properties: [String: Any] = [
-            "app_group_id": "app-group-1", "campaign_id": "campaign-\(index % 17)", "campaign_name": "Winter Sale \(index % 17)",
-            "message_variation_id": "variation-\(index % 3)", "send_id": "send-\(index % 101)", "dispatch_id": "dispatch-\(index)",
-        ]
+        user["device_id"] = "device-\(userNumber)-\(platform ?? "ios")"
+        var p: [String: Any] = ["app_group_id": "app-group-1", "send_id": "send-\(index % 101)", "dispatch_id": "dispatch-\(index)"]
+        if eventType.contains(".canvas.") || index % 2 == 0 {
+            p["canvas_id"] = "canvas-\(index % 7)"; p["canvas_name"] = "Onboarding \(index % 7)"
+            p["canvas_variation_id"] = "cv-\(index % 2)"; p["canvas_step_id"] = "step-\(index % 5)"; p["canvas_step_name"] = "Step \(index % 5)"
+        } else {
+            p["campaign_id"] = "campaign-\(index % 17)"; p["campaign_name"] = "Winter Sale \(index % 17)"
+            p["message_variation_id"] = "variation-\(index % 3)"; p["message_variation_name"] = "Variant \(index % 3)"
+        }
+        var appID: String?
         if let platform {
-            user["device_id"] = "device-\(userNumber)-\(platform)"
-            properties["platform"] = platform
-            properties["app_id"] = "app-\(platform)"
-            properties["os_version"] = platform == "ios" ? "iOS 17.1" : (platform == "android" ? "Android 14" : "Chrome 120")
-            properties["device_model"] = platform == "ios" ? "iPhone15,3" : (platform == "android" ? "Pixel 8" : "Desktop")
-            properties["ad_id"] = Self.uuid(&generator)
-            properties["ad_id_type"] = platform == "ios" ? "ios_idfa" : "google_ad_id"
-            properties["ad_tracking_enabled"] = generator.next() % 2 == 0
+            appID = "app-\(platform)"
+            p["app_id"] = appID
+            p["platform"] = platform
+            p["os_version"] = platform == "ios" ? "iOS 17.1" : (platform == "android" ? "Android 14" : "Chrome 120")
+            p["device_model"] = platform == "ios" ? "iPhone15,3" : (platform == "android" ? "Pixel 8" : "Desktop")
+            // A device's advertising id and tracking choice are the device's, not the event's.
+            var deviceGenerator = SplitMix64(seed: UInt64(userNumber) &* 31 &+ seed)
+            p["ad_id"] = Self.uuid(&deviceGenerator)
+            p["ad_id_type"] = platform == "ios" ? "ios_idfa" : "google_ad_id"
+            p["ad_tracking_enabled"] = userNumber % 4 != 0
         }
+        if eventType == "users.behaviors.Uninstall" {
+            appID = "app-\(Self.platforms[userNumber % 3])"
+            p["app_id"] = appID
+        }
+        if eventType.contains(".contentcard.") { p["content_card_id"] = "card-\(index % 9)" }
+        if eventType.hasSuffix(".Abort") || eventType.hasSuffix("_abort") {
+            p["abort_type"] = "liquid_abort_message"; p["abort_log"] = "aborted by liquid"
+        }
+        if eventType.hasSuffix(".Conversion") {
+            p["conversion_behavior_index"] = Int(generator.next() % 3); p["conversion_behavior"] = "{\"type\":\"purchase\"}"
+        }
+        if eventType.hasSuffix("canvas.Entry") || eventType.hasSuffix("SplitEntry") { p["in_control_group"] = generator.next() % 5 == 0 }
         if eventType.contains(".email.") {
-            properties["email_address"] = "user\(userNumber)@example.com"
-            properties["ip_pool"] = "pool-a"
-            properties["esp"] = "sendgrid"
-            properties["from_domain"] = "mail.example.com"
-            if eventType.hasSuffix("Click") { properties["url"] = "https://example.com/sale?u=\(userNumber)"; properties["link_id"] = "link-1" }
+            p["email_address"] = "user\(userNumber)@example.com"; p["ip_pool"] = "pool-a"; p["esp"] = "sendgrid"; p["from_domain"] = "mail.example.com"
+            if eventType.hasSuffix("Open") || eventType.hasSuffix("Click") {
+                p["user_agent"] = "Mozilla/5.0"; p["machine_open"] = "false"; p["is_amp"] = false; p["device_class"] = "desktop"
+                p["device_os"] = "macOS"; p["browser"] = "Safari"; p["mailbox_provider"] = "Gmail"; p["device_model"] = "Mac"
+            }
+            if eventType.hasSuffix("Click") {
+                p["url"] = "https://example.com/sale?u=\(userNumber)"; p["link_id"] = "link-1"; p["link_alias"] = "hero"
+                p["is_suspected_bot_click"] = false; p["suspected_bot_click_reason"] = ["none"]
+            }
         }
-        if eventType.contains(".sms.") {
-            properties["to_phone_number"] = "+1555\(String(format: "%07d", userNumber))"
-            properties["from_phone_number"] = "+15550000000"
-            properties["subscription_group_id"] = "sms-group-1"
+        if eventType.contains(".sms.") || eventType.contains(".whatsapp.") {
+            let phone = "+1555\(String(format: "%07d", userNumber))"
+            if eventType.hasSuffix("InboundReceive") || eventType.hasSuffix("ShortLinkClick") {
+                p["user_phone_number"] = phone; p["inbound_phone_number"] = "+15550000000"; p["action"] = "reply"
+                p["message_body"] = "YES"; p["media_urls"] = ["https://example.com/a.jpg"]
+            } else {
+                p["to_phone_number"] = phone; p["from_phone_number"] = "+15550000000"
+            }
+            p["subscription_group_id"] = "sms-group-1"
+            if eventType.contains(".sms.") { p["category"] = "marketing"; p["is_sms_fallback"] = false }
+            if eventType.hasSuffix("DeliveryFailure") || eventType.hasSuffix("Rejection") { p["error"] = "unreachable"; p["provider_error_code"] = "30003" }
+            if eventType.contains(".whatsapp.") { p["message_id"] = "wamid-\(index)"; p["template_name"] = "promo"; p["flow_id"] = "flow-1"; p["bsuid"] = "bsu-1" }
+            if eventType.hasSuffix("whatsapp.Failure") { p["provider_error_code"] = "131026"; p["provider_error_title"] = "undeliverable" }
         }
-        let envelope: [String: Any] = ["event_type": eventType, "id": id, "time": time, "user": user, "properties": properties]
+        if eventType.contains("subscription") {
+            p["subscription_status"] = "Subscribed"; p["subscription_group_id"] = "group-1"; p["channel"] = "email"
+            p["state_change_source"] = "SDK"; p["channel_identifier"] = "user\(userNumber)@example.com"
+            p["email_address"] = "user\(userNumber)@example.com"; p["phone_number"] = "+15551234567"
+        }
+        if eventType.contains(".exit.") { p["canvas_api_id"] = "legacy"; p["canvas_step_api_id"] = "legacy" }
+        if eventType.contains(".pushnotification.Open") { p["button_action_type"] = "URI"; p["button_string"] = "Open" }
+        if eventType.contains(".inappmessage.Abort") { p["browser"] = "Chrome"; p["carrier"] = "T-Mobile"; p["resolution"] = "1080x1920"; p["version"] = "1" }
+        p["sending_ip"] = "10.0.0.\(index % 250)"
+
+        let envelope: [String: Any] = ["event_type": eventType, "id": id, "time": time, "user": user, "properties": p]
         let value = (try? JSONSerialization.data(withJSONObject: envelope, options: [.sortedKeys])).map { Array($0) } ?? []
-        return Record(id: id, eventType: eventType, platform: platform, externalUserID: externalUserID, value: value,
+        return Record(id: id, eventType: eventType, platform: platform, appID: appID, externalUserID: externalUserID, value: value,
                       key: Array((externalUserID ?? id).utf8))
     }
 
     static func uuid(_ generator: inout SplitMix64) -> String {
         let high = generator.next()
         let low = generator.next()
-        let hex = String(format: "%016llx%016llx", high, low)
-        let characters = Array(hex)
-        return "\(String(characters[0..<8]))-\(String(characters[8..<12]))-4\(String(characters[13..<16]))-a\(String(characters[17..<20]))-\(String(characters[20..<32]))"
+        let hex = Array(String(format: "%016llx%016llx", high, low))
+        return "\(String(hex[0..<8]))-\(String(hex[8..<12]))-4\(String(hex[13..<16]))-a\(String(hex[17..<20]))-\(String(hex[20..<32]))"
     }
 }
 

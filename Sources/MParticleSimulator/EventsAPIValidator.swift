@@ -11,6 +11,12 @@ public enum EventsAPIValidator {
     static let customEventTypes: Set<String> = [
         "navigation", "location", "search", "transaction", "user_content", "user_preference", "social", "other", "attribution", "media",
     ]
+    /// mParticle's event types (the Events API's `event_type` values).
+    static let eventTypes: Set<String> = [
+        "custom_event", "uninstall", "screen_view", "session_start", "session_end", "commerce_event", "crash_report", "opt_out",
+        "first_run", "pre_attribution", "push_registration", "application_state_transition", "push_message",
+        "network_performance", "breadcrumb", "profile", "user_attribute_change", "user_identity_change",
+    ]
     static let maxRequestBytes = 256 * 1024
     static let maxBatchBytes = 128 * 1024
     static let maxBatches = 100
@@ -27,28 +33,32 @@ public enum EventsAPIValidator {
             return .failure(Refusal(status: 400, message: "malformed JSON"))
         }
         let batches: [Any]
+        let sizes: [Int]
         if bulk {
             guard let array = root as? [Any] else { return .failure(Refusal(status: 400, message: "expected an array of batches")) }
             guard array.count <= maxBatches else {
                 return .failure(Refusal(status: 400, message: "\(array.count) batches; the limit is \(maxBatches) per request"))
             }
             batches = array
+            sizes = topLevelElementSizes(body)
         } else {
             batches = [root]
+            sizes = [body.count]
         }
         var accepted: [SimulatorState.AcceptedEvent] = []
         for (index, element) in batches.enumerated() {
             guard let batch = element as? [String: Any] else {
                 return .failure(Refusal(status: 400, message: "batch \(index): expected an object"))
             }
-            if let size = try? JSONSerialization.data(withJSONObject: batch).count, size > maxBatchBytes {
-                return .failure(Refusal(status: 400, message: "batch \(index): \(size) bytes; the limit is \(maxBatchBytes)"))
+            if index < sizes.count, sizes[index] > maxBatchBytes {
+                return .failure(Refusal(status: 400, message: "batch \(index): \(sizes[index]) bytes; the limit is \(maxBatchBytes)"))
             }
             guard let environment = batch["environment"] as? String, ["production", "development"].contains(environment) else {
                 return .failure(Refusal(status: 400, message: "batch \(index): environment must be production or development"))
             }
-            if let identities = batch["user_identities"], !(identities is [String: Any]) {
-                return .failure(Refusal(status: 400, message: "batch \(index): user_identities must be an object"))
+            guard let identities = batch["user_identities"] as? [String: Any], !identities.isEmpty,
+                  identities.values.allSatisfy({ $0 is String }) else {
+                return .failure(Refusal(status: 400, message: "batch \(index): user_identities must be an object with at least one identity"))
             }
             guard let events = batch["events"] as? [Any] else {
                 return .failure(Refusal(status: 400, message: "batch \(index): events must be an array"))
@@ -58,6 +68,9 @@ public enum EventsAPIValidator {
                 guard let event = item as? [String: Any], let type = event["event_type"] as? String,
                       let data = event["data"] as? [String: Any] else {
                     return .failure(Refusal(status: 400, message: "\(place): needs event_type and a data object"))
+                }
+                guard eventTypes.contains(type) else {
+                    return .failure(Refusal(status: 400, message: "\(place): unknown event_type \(type)"))
                 }
                 var name: String?
                 if type == "custom_event" {
@@ -85,6 +98,41 @@ public enum EventsAPIValidator {
             }
         }
         return .success((batches.count, accepted))
+    }
+
+    /// Byte sizes of the elements of a top-level JSON array, measured on the bytes as sent (the
+    /// batch limit applies to what travels, not to a re-encoding).
+    static func topLevelElementSizes(_ body: [UInt8]) -> [Int] {
+        var sizes: [Int] = []
+        var depth = 0
+        var inString = false
+        var escaped = false
+        var start: Int?
+        for (index, byte) in body.enumerated() {
+            if inString {
+                if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true } else if byte == UInt8(ascii: "\"") { inString = false }
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: "\""):
+                inString = true
+                if depth == 1 && start == nil { start = index }
+            case UInt8(ascii: "["), UInt8(ascii: "{"):
+                if depth == 1 && start == nil { start = index }
+                depth += 1
+            case UInt8(ascii: "]"), UInt8(ascii: "}"):
+                depth -= 1
+                if depth == 1, let first = start { sizes.append(index - first + 1); start = nil }
+                if depth == 0, let first = start { sizes.append(index - first); start = nil }
+            case UInt8(ascii: ","):
+                if depth == 1, let first = start { sizes.append(index - first); start = nil }
+            case UInt8(ascii: " "), UInt8(ascii: "\n"), UInt8(ascii: "\r"), UInt8(ascii: "\t"):
+                break
+            default:
+                if depth == 1 && start == nil { start = index }
+            }
+        }
+        return sizes
     }
 
     static func isInteger(_ value: Any) -> Bool {

@@ -84,7 +84,7 @@ public final class SimulatorServer: Sendable {
                 state.recordRejection(status: 403)
                 return errorResponse(403, "FORBIDDEN", "invalid key or secret")
             }
-            if let status = behaviour.failStatus {
+            if case .fail(let status) = state.decide() {
                 state.recordRejection(status: status)
                 return errorResponse(status, "INJECTED", "the simulator is set to answer \(status)")
             }
@@ -121,6 +121,7 @@ public final class SimulatorServer: Sendable {
             if object.keys.contains("fail_status") { behaviour.failStatus = object["fail_status"] as? Int }
             if let latency = object["latency_ms"] as? Int { behaviour.latencyMs = max(0, latency) }
             if let countOnly = object["count_only"] as? Bool { behaviour.countOnly = countOnly }
+            if let script = object["status_script"] as? [Int] { behaviour.statusScript = script }
             state.setBehaviour(behaviour)
             return Response(status: .noContent)
         }

@@ -25,12 +25,22 @@ public final class SimulatorState: Sendable {
         public var latencyMs = 0
         /// When true, accepted events are counted but their ids are not kept (benchmarks).
         public var countOnly = false
+        /// Answered in order, one per authenticated request, before anything else (e.g. [503, 503, 202]).
+        /// A 202 in the script lets the request through to validation.
+        public var statusScript: [Int] = []
 
-        public init(failStatus: Int? = nil, latencyMs: Int = 0, countOnly: Bool = false) {
+        public init(failStatus: Int? = nil, latencyMs: Int = 0, countOnly: Bool = false, statusScript: [Int] = []) {
             self.failStatus = failStatus
             self.latencyMs = latencyMs
             self.countOnly = countOnly
+            self.statusScript = statusScript
         }
+    }
+
+    /// What to do with one authenticated request.
+    enum Decision: Equatable {
+        case fail(Int)
+        case proceed
     }
 
     struct Storage {
@@ -57,6 +67,18 @@ public final class SimulatorState: Sendable {
     /// Answer every request with `status` (nil: back to normal).
     public func setFailStatus(_ status: Int?) {
         storage.withLock { $0.behaviour.failStatus = status }
+    }
+
+    /// Consumes the script, then applies the fail switch.
+    func decide() -> Decision {
+        storage.withLock { state in
+            if !state.behaviour.statusScript.isEmpty {
+                let status = state.behaviour.statusScript.removeFirst()
+                return (200..<300).contains(status) ? .proceed : .fail(status)
+            }
+            if let status = state.behaviour.failStatus { return .fail(status) }
+            return .proceed
+        }
     }
 
     public var acceptedEvents: [AcceptedEvent] { storage.withLock { $0.events } }

@@ -30,7 +30,7 @@ public enum ConfigLoader {
                 ($0.rawValue, Schema.object(["key": .scalar, "secret": .scalar]))
             })),
             "apps": .map(.scalar),
-            "events": .object(["include": .list, "exclude": .list]),
+            "events": .object(["include": .list, "exclude": .list, "unknown_types": .scalar]),
         ]),
         "delivery": .object([
             "linger_ms": .scalar, "max_in_flight_requests_per_feed": .scalar,
@@ -199,6 +199,12 @@ public enum ConfigLoader {
         }
         if let include = list("mparticle.events.include") { configuration.mparticle.include = include }
         if let exclude = list("mparticle.events.exclude") { configuration.mparticle.exclude = exclude }
+        if let policy = string("mparticle.events.unknown_types") {
+            guard let value = UnknownEventTypePolicy(rawValue: policy) else {
+                throw ConfigError("mparticle.events.unknown_types: expected skip or send, found \"\(policy)\"")
+            }
+            configuration.mparticle.unknownTypes = value
+        }
 
         if let linger = try integer("delivery.linger_ms", 0...60_000) { configuration.delivery.lingerMs = linger }
         if let cap = try integer("delivery.max_in_flight_requests_per_feed", 1...256) { configuration.delivery.maxInFlightRequestsPerFeed = cap }

@@ -43,6 +43,7 @@ public enum ConfigPrinter {
         lines.append("  events:")
         lines.append("    include: [\(configuration.mparticle.include.map(quote).joined(separator: ", "))]")
         lines.append("    exclude: [\(configuration.mparticle.exclude.map(quote).joined(separator: ", "))]")
+        lines.append("    unknown_types: \(quote(configuration.mparticle.unknownTypes.rawValue))")
         lines.append("delivery:")
         lines.append("  linger_ms: \(configuration.delivery.lingerMs)")
         lines.append("  max_in_flight_requests_per_feed: \(configuration.delivery.maxInFlightRequestsPerFeed)")

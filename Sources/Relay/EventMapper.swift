@@ -6,6 +6,16 @@ public struct MappedEvent: Sendable, Equatable {
     public var feed: Feed
     public var header: BatchHeader
     public var payload: EventPayload
+    /// Attribute names or values cut to mParticle's limits (counted, as mParticle would cut them).
+    public var truncations = 0
+}
+
+/// What to do with Currents types outside the catalogue (Braze adds new ones over time).
+public enum UnknownEventTypePolicy: String, Sendable {
+    /// Skip with reason `unsupported_event_type` (the default).
+    case skip
+    /// Send as a custom event named after the Currents type, with DI1 and the external id.
+    case send
 }
 
 /// Turns Currents events into mParticle events exactly as Braze's mParticle export does
@@ -15,6 +25,7 @@ public struct EventMapper: Sendable {
     public var identityKey: String
     public var router: FeedRouter
     public var selection: EventSelection
+    public var unknownTypes: UnknownEventTypePolicy
 
     /// Never sent as custom attributes.
     static let excludedFields: Set<String> = [
@@ -31,7 +42,9 @@ public struct EventMapper: Sendable {
         "windows_ad_id": "microsoft_advertising_id", "roku_ad_id": "roku_advertising_id",
     ]
 
-    public init(environment: MParticleEnvironment, identityKey: String, router: FeedRouter, selection: EventSelection) {
+    public init(environment: MParticleEnvironment, identityKey: String, router: FeedRouter, selection: EventSelection,
+                unknownTypes: UnknownEventTypePolicy = .skip) {
+        self.unknownTypes = unknownTypes
         self.environment = environment
         self.identityKey = identityKey
         self.router = router
@@ -39,7 +52,9 @@ public struct EventMapper: Sendable {
     }
 
     public func map(_ event: CurrentsEvent) -> Result<MappedEvent, SkipReason> {
-        guard let mapping = MappingTable.mapping(for: event.eventType) else { return .failure(.unsupportedEventType) }
+        guard let mapping = MappingTable.mapping(for: event.eventType) ?? genericMapping(event.eventType) else {
+            return .failure(.unsupportedEventType)
+        }
         guard selection.selects(event.eventType) else { return .failure(.notSelected) }
         guard let externalUserID = event.externalUserID else { return .failure(.noExternalUserID) }
         guard let feed = router.route(event) else { return .failure(.noFeed) }
@@ -62,11 +77,20 @@ public struct EventMapper: Sendable {
         let deviceInfo = self.deviceInfo(mapping.deviceInfo, event, moved: &moved)
 
         var attributes: [String: AttributeValue] = [:]
+        var truncations = 0
         for (name, value) in event.fields {
             if Self.excludedFields.contains(name) || moved.contains(name) || mapping.drops.contains(name) { continue }
-            guard let scalar = Self.attribute(value) else { continue }
-            let outputName = (mapping.renameCardID && name == "content_card_id") ? "card_id" : name
-            attributes[Self.truncate(outputName, EventsAPILimits.maxNameLength)] = scalar
+            guard var scalar = Self.attribute(value) else { continue }
+            var outputName = (mapping.renameCardID && name == "content_card_id") ? "card_id" : name
+            if outputName.count > EventsAPILimits.maxNameLength {
+                outputName = String(outputName.prefix(EventsAPILimits.maxNameLength))
+                truncations += 1
+            }
+            if case .string(let text) = scalar, text.count > EventsAPILimits.maxAttributeValueLength {
+                scalar = .string(String(text.prefix(EventsAPILimits.maxAttributeValueLength)))
+                truncations += 1
+            }
+            attributes[outputName] = scalar
         }
         attributes["source_request_id"] = .string(event.id)
 
@@ -79,7 +103,14 @@ public struct EventMapper: Sendable {
             customAttributes: attributes
         )
         let header = BatchHeader(environment: environment, userIdentities: identities, userAttributes: userAttributes, deviceInfo: deviceInfo)
-        return .success(MappedEvent(feed: feed, header: header, payload: payload))
+        return .success(MappedEvent(feed: feed, header: header, payload: payload, truncations: truncations))
+    }
+
+    /// The mapping for a type outside the catalogue, when configured to send those.
+    func genericMapping(_ eventType: String) -> EventMapping? {
+        guard unknownTypes == .send else { return nil }
+        let name = eventType.count > EventsAPILimits.maxNameLength ? String(eventType.prefix(EventsAPILimits.maxNameLength)) : eventType
+        return EventMapping(eventName: name, deviceInfo: .idfv)
     }
 
     func deviceInfo(_ set: EventMapping.DeviceInfo, _ event: CurrentsEvent, moved: inout Set<String>) -> [String: AttributeValue] {
@@ -113,16 +144,12 @@ public struct EventMapper: Sendable {
 
     static func attribute(_ value: JSONValue) -> AttributeValue? {
         switch value {
-        case .string(let text): return .string(truncate(text, EventsAPILimits.maxAttributeValueLength))
+        case .string(let text): return .string(text)
         case .int(let number): return .int(number)
         case .double(let number): return .double(number)
         case .bool(let flag): return .bool(flag)
         case .null: return .null
         case .array, .object: return nil
         }
-    }
-
-    static func truncate(_ text: String, _ limit: Int) -> String {
-        text.count <= limit ? text : String(text.prefix(limit))
     }
 }

@@ -1,3 +1,4 @@
+import DequeModule
 import MParticle
 
 /// A `/v2/bulkevents` request ready to send, with the acknowledgements of every event in it so
@@ -13,77 +14,108 @@ public struct BulkRequest: Sendable {
     public var body: [UInt8] { bulkRequestBody(batches) }
 }
 
-/// Collects one feed's events into requests within mParticle's limits: events with identical
-/// batch-level parts share a batch (≤ 128 KB); a request holds ≤ 100 batches and ≤ 256 KB, and
-/// leaves after the linger time. Pure: the caller passes the clock reading.
+/// Collects one feed's events into requests within mParticle's limits.
+///
+/// Events with identical batch-level parts (one user, one device) share a batch of at most
+/// 128 KB. Batches stay open in a pool, oldest first, so later events of the same user can join
+/// them; a request takes the oldest batches (≤ 100, ≤ 256 KB) when the oldest has waited the
+/// linger time, or at once when the pool holds more than `maxOpenBatches` (under load). The pool
+/// is what makes grouping work when many users are active: a request of 100 batches alone would
+/// rarely see the same user twice. Pure: the caller passes the clock reading.
 public struct FeedBatcher: Sendable {
     public let feed: Feed
     public let maxBatches: Int
     public let maxRequestBytes: Int
     public let maxBatchBytes: Int
+    public let maxOpenBatches: Int
 
-    private var batches: [EncodedBatch] = []
-    private var acks: [[RecordAck]] = []
-    /// Index of the open batch for each header, for grouping.
-    private var openBatch: [[UInt8]: Int] = [:]
-    private var requestBytes = 2
-    /// When the oldest event of the open request arrived (clock nanoseconds).
-    public private(set) var openedAt: UInt64?
+    struct OpenBatch {
+        var batch: EncodedBatch
+        var acks: [RecordAck]
+        var bytes: Int
+        var createdAt: UInt64
+    }
+
+    private var pool: [Int: OpenBatch] = [:]
+    /// Batch ids, oldest first.
+    private var order: Deque<Int> = []
+    /// The batch still accepting events for each header.
+    private var openByHeader: [[UInt8]: Int] = [:]
+    private var nextID = 0
+    public private(set) var pendingEvents = 0
 
     public init(feed: Feed, maxBatches: Int = EventsAPILimits.maxBatchesPerRequest,
-                maxRequestBytes: Int = EventsAPILimits.maxRequestBytes, maxBatchBytes: Int = EventsAPILimits.maxBatchBytes) {
+                maxRequestBytes: Int = EventsAPILimits.maxRequestBytes, maxBatchBytes: Int = EventsAPILimits.maxBatchBytes,
+                maxOpenBatches: Int = 5_000) {
         self.feed = feed
         self.maxBatches = maxBatches
         self.maxRequestBytes = maxRequestBytes
         self.maxBatchBytes = maxBatchBytes
+        self.maxOpenBatches = max(maxOpenBatches, maxBatches)
     }
 
-    public var isEmpty: Bool { batches.isEmpty }
-    public var pendingEvents: Int { acks.reduce(0) { $0 + $1.count } }
+    public var isEmpty: Bool { order.isEmpty }
+    public var openBatches: Int { order.count }
 
-    /// Adds one encoded event. Returns a request when the event did not fit in the open one
-    /// (the open request is closed and the event starts the next) or filled it exactly.
+    /// Adds one encoded event (whose batch alone must fit `maxBatchBytes`). Returns a request
+    /// when the pool overflowed.
     public mutating func add(header: [UInt8], event: [UInt8], ack: RecordAck, now: UInt64) -> BulkRequest? {
-        var completed: BulkRequest?
-        if let index = openBatch[header] {
-            let grown = batches[index].byteCount + event.count + 1
-            if grown <= maxBatchBytes && requestBytes + event.count + 1 <= maxRequestBytes {
-                batches[index].events.append(event)
-                acks[index].append(ack)
-                requestBytes += event.count + 1
+        pendingEvents += 1
+        if let id = openByHeader[header], var open = pool[id] {
+            let grown = open.bytes + event.count + 1
+            // A batch must also fit a request on its own, with room for the array brackets.
+            if grown <= maxBatchBytes && grown + 2 <= maxRequestBytes {
+                open.batch.events.append(event)
+                open.acks.append(ack)
+                open.bytes = grown
+                pool[id] = open
                 return nil
             }
-            if grown > maxBatchBytes {
-                openBatch[header] = nil
-            }
+            // Full: it stays in the pool, sealed; a new batch opens for this header.
+            openByHeader[header] = nil
         }
-        let newBatchBytes = EncodedBatch.overhead + header.count + event.count
-        if !batches.isEmpty && (batches.count >= maxBatches || requestBytes + newBatchBytes + 1 > maxRequestBytes) {
-            completed = takeRequest()
-        }
-        if batches.isEmpty { openedAt = now }
-        openBatch[header] = batches.count
-        batches.append(EncodedBatch(header: header, events: [event]))
-        acks.append([ack])
-        requestBytes += newBatchBytes + (batches.count > 1 ? 1 : 0)
-        return completed
+        let id = nextID
+        nextID += 1
+        pool[id] = OpenBatch(batch: EncodedBatch(header: header, events: [event]), acks: [ack],
+                             bytes: EncodedBatch.overhead + header.count + event.count, createdAt: now)
+        order.append(id)
+        openByHeader[header] = id
+        return order.count > maxOpenBatches ? takeRequest() : nil
     }
 
-    /// The open request if it has waited `linger` nanoseconds or more.
-    public mutating func takeIfLingered(now: UInt64, linger: UInt64) -> BulkRequest? {
-        guard let openedAt, now &- openedAt >= linger else { return nil }
-        return takeRequest()
+    /// Requests of the batches that have waited `linger` nanoseconds or more.
+    public mutating func takeLingered(now: UInt64, linger: UInt64) -> [BulkRequest] {
+        var requests: [BulkRequest] = []
+        while let oldest = order.first, let batch = pool[oldest], now &- batch.createdAt >= linger, let request = takeRequest() {
+            requests.append(request)
+        }
+        return requests
     }
 
-    /// The open request, whatever its age (shutdown, flush).
+    /// Everything in the pool, as requests (shutdown, flush).
+    public mutating func takeAll() -> [BulkRequest] {
+        var requests: [BulkRequest] = []
+        while let request = takeRequest() { requests.append(request) }
+        return requests
+    }
+
+    /// One request of the oldest batches, within the request limits.
     public mutating func takeRequest() -> BulkRequest? {
+        var batches: [EncodedBatch] = []
+        var acks: [RecordAck] = []
+        var bytes = 2
+        while let id = order.first, let open = pool[id], batches.count < maxBatches {
+            let added = open.bytes + (batches.isEmpty ? 0 : 1)
+            if !batches.isEmpty && bytes + added > maxRequestBytes { break }
+            order.removeFirst()
+            pool[id] = nil
+            if openByHeader[open.batch.header] == id { openByHeader[open.batch.header] = nil }
+            batches.append(open.batch)
+            acks += open.acks
+            bytes += added
+        }
         guard !batches.isEmpty else { return nil }
-        let request = BulkRequest(feed: feed, batches: batches, acks: acks.flatMap { $0 })
-        batches = []
-        acks = []
-        openBatch = [:]
-        requestBytes = 2
-        openedAt = nil
-        return request
+        pendingEvents -= acks.count
+        return BulkRequest(feed: feed, batches: batches, acks: acks)
     }
 }

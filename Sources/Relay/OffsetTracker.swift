@@ -18,6 +18,7 @@ public struct OffsetTracker: Sendable {
     struct Entry {
         var offset: Int64
         var remaining: Int
+        var bytes: Int
     }
 
     struct PartitionState {
@@ -33,20 +34,25 @@ public struct OffsetTracker: Sendable {
     private var nextEpoch: UInt64 = 1
     /// Records added and not yet settled, over all partitions.
     public private(set) var pendingRecords = 0
+    /// Bytes of the records counted in `pendingRecords`, for the in-flight byte cap.
+    public private(set) var pendingBytes = 0
 
     public init() {}
 
     /// Starts tracking a record of `events` events. A record with no events is settled at once.
-    public mutating func add(_ topicPartition: TopicPartition, offset: Int64, events: Int = 1) -> RecordAck {
+    public mutating func add(_ topicPartition: TopicPartition, offset: Int64, events: Int = 1, bytes: Int = 0) -> RecordAck {
         var state = partitions[topicPartition] ?? newState()
         if let next = state.next, offset < next {
             // The consumer went back (offset reset or re-fetch): start this partition's life anew.
-            pendingRecords -= state.entries.count { $0.remaining > 0 }
+            forget(state)
             state = newState()
         }
-        state.entries.append(Entry(offset: offset, remaining: max(events, 0)))
+        state.entries.append(Entry(offset: offset, remaining: max(events, 0), bytes: bytes))
         state.next = offset + 1
-        if events > 0 { pendingRecords += 1 }
+        if events > 0 {
+            pendingRecords += 1
+            pendingBytes += bytes
+        }
         let ack = RecordAck(topicPartition: topicPartition, offset: offset, epoch: state.epoch)
         partitions[topicPartition] = state
         return ack
@@ -58,7 +64,10 @@ public struct OffsetTracker: Sendable {
               let index = Self.index(of: ack.offset, in: state.entries),
               state.entries[index].remaining > 0 else { return nil }
         state.entries[index].remaining -= min(count, state.entries[index].remaining)
-        if state.entries[index].remaining == 0 { pendingRecords -= 1 }
+        if state.entries[index].remaining == 0 {
+            pendingRecords -= 1
+            pendingBytes -= state.entries[index].bytes
+        }
         partitions[ack.topicPartition] = state
         return advance(ack.topicPartition)
     }
@@ -93,7 +102,14 @@ public struct OffsetTracker: Sendable {
     /// Forgets a partition (revoked or lost). Later settles for it are ignored.
     public mutating func revoke(_ topicPartition: TopicPartition) {
         if let state = partitions.removeValue(forKey: topicPartition) {
-            pendingRecords -= state.entries.count { $0.remaining > 0 }
+            forget(state)
+        }
+    }
+
+    private mutating func forget(_ state: PartitionState) {
+        for entry in state.entries where entry.remaining > 0 {
+            pendingRecords -= 1
+            pendingBytes -= entry.bytes
         }
     }
 

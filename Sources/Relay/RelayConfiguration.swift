@@ -33,6 +33,8 @@ public struct RelayConfiguration: Sendable {
         public var apps: [String: Feed] = [:]
         public var include = ["*"]
         public var exclude: [String] = []
+        /// Currents types outside the catalogue: skipped (`unsupported_event_type`) or sent.
+        public var unknownTypes = UnknownEventTypePolicy.skip
         public init() {}
     }
 

@@ -15,16 +15,19 @@ public actor RelayPipeline {
         public var lingerMs: Int
         public var maxInFlightRequestsPerFeed: Int
         public var maxInFlightMessages: Int
+        public var maxInFlightBytes: Int
 
-        public init(lingerMs: Int = 250, maxInFlightRequestsPerFeed: Int = 4, maxInFlightMessages: Int = 50_000) {
+        public init(lingerMs: Int = 250, maxInFlightRequestsPerFeed: Int = 4, maxInFlightMessages: Int = 50_000,
+                    maxInFlightBytes: Int = 64 * 1024 * 1024) {
             self.lingerMs = lingerMs
             self.maxInFlightRequestsPerFeed = maxInFlightRequestsPerFeed
             self.maxInFlightMessages = maxInFlightMessages
+            self.maxInFlightBytes = maxInFlightBytes
         }
 
         public init(_ delivery: RelayConfiguration.DeliverySettings) {
             self.init(lingerMs: delivery.lingerMs, maxInFlightRequestsPerFeed: delivery.maxInFlightRequestsPerFeed,
-                      maxInFlightMessages: delivery.maxInFlightMessages)
+                      maxInFlightMessages: delivery.maxInFlightMessages, maxInFlightBytes: delivery.maxInFlightBytes)
         }
     }
 
@@ -83,7 +86,7 @@ public actor RelayPipeline {
         guard !stopping else { return }
         stopping = true
         for feed in Feed.allCases {
-            if let request = batchers[feed]?.takeRequest() { enqueue(request) }
+            for request in batchers[feed]?.takeAll() ?? [] { enqueue(request) }
         }
         let deadline = clock.monotonicNanoseconds() + UInt64(max(0, timeout.components.seconds)) * 1_000_000_000
             + UInt64(max(0, timeout.components.attoseconds / 1_000_000_000))
@@ -160,20 +163,33 @@ public actor RelayPipeline {
                     skip(.undecodable, message: message, detail: error.message)
                 case .success(let event):
                     switch mapper.map(event) {
-                    case .success(let mapped): sendable.append(mapped)
-                    case .failure(let reason): skip(reason, message: message, detail: event.eventType)
+                    case .success(let mapped):
+                        if mapped.truncations > 0 { stats.truncated(mapped.truncations) }
+                        sendable.append(mapped)
+                    case .failure(let reason):
+                        skip(reason, message: message, detail: event.eventType)
                     }
                 }
             }
         }
-        let ack = tracker.add(message.topicPartition, offset: message.offset, events: sendable.count)
-        if sendable.isEmpty {
+        var encoded: [(Feed, [UInt8], [UInt8])] = []
+        encoded.reserveCapacity(sendable.count)
+        for event in sendable {
+            let header = event.header.encoded()
+            let payload = event.payload.encoded()
+            if EncodedBatch.overhead + header.count + payload.count > EventsAPILimits.maxBatchBytes {
+                skip(.tooLarge, message: message, detail: "\(event.payload.sourceMessageID): \(header.count + payload.count) bytes")
+                continue
+            }
+            encoded.append((event.feed, header, payload))
+        }
+        let ack = tracker.add(message.topicPartition, offset: message.offset, events: encoded.count, bytes: message.byteCount)
+        if encoded.isEmpty {
             if let watermark = tracker.advance(message.topicPartition) { moved[message.topicPartition] = watermark }
             return
         }
-        for event in sendable {
-            let header = event.header.encoded()
-            if let request = batchers[event.feed]!.add(header: header, event: event.payload.encoded(), ack: ack, now: now) {
+        for (feed, header, payload) in encoded {
+            if let request = batchers[feed]!.add(header: header, event: payload, ack: ack, now: now) {
                 enqueue(request)
             }
         }
@@ -198,7 +214,7 @@ public actor RelayPipeline {
         let now = clock.monotonicNanoseconds()
         let linger = UInt64(settings.lingerMs) * 1_000_000
         for feed in Feed.allCases {
-            if let request = batchers[feed]!.takeIfLingered(now: now, linger: linger) { enqueue(request) }
+            for request in batchers[feed]!.takeLingered(now: now, linger: linger) { enqueue(request) }
         }
     }
 
@@ -251,13 +267,14 @@ public actor RelayPipeline {
 
     private func applyBackpressure() {
         let pending = tracker.pendingRecords
-        if !paused && pending >= settings.maxInFlightMessages {
+        let bytes = tracker.pendingBytes
+        if !paused && (pending >= settings.maxInFlightMessages || bytes >= settings.maxInFlightBytes) {
             paused = true
-            logger.info("in-flight cap reached; pausing partitions", metadata: ["records": "\(pending)"])
+            logger.info("in-flight cap reached; pausing partitions", metadata: ["records": "\(pending)", "bytes": "\(bytes)"])
             source.pause(Array(assigned))
-        } else if paused && pending <= settings.maxInFlightMessages / 2 {
+        } else if paused && pending <= settings.maxInFlightMessages / 2 && bytes <= settings.maxInFlightBytes / 2 {
             paused = false
-            logger.info("below low-water mark; resuming partitions", metadata: ["records": "\(pending)"])
+            logger.info("below low-water mark; resuming partitions", metadata: ["records": "\(pending)", "bytes": "\(bytes)"])
             source.resume(Array(assigned))
         }
     }

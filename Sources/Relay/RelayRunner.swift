@@ -45,7 +45,8 @@ public final class RelayRunner: Sendable {
         let mapper = EventMapper(
             environment: configuration.mparticle.environment, identityKey: configuration.mparticle.identity,
             router: FeedRouter(configuredFeeds: Set(configuration.mparticle.feeds.keys), apps: configuration.mparticle.apps),
-            selection: EventSelection(include: configuration.mparticle.include, exclude: configuration.mparticle.exclude))
+            selection: EventSelection(include: configuration.mparticle.include, exclude: configuration.mparticle.exclude),
+            unknownTypes: configuration.mparticle.unknownTypes)
         pipeline = RelayPipeline(source: consumer, mapper: mapper, sender: sender, settings: .init(configuration.delivery),
                                  clock: clock, stats: stats, logger: logger)
         if configuration.mparticle.feeds.isEmpty {

@@ -15,6 +15,7 @@ public final class RelayStats: Sendable {
         public var retries = 0
         public var offsetsStored = 0
         public var resultsForRevokedPartitions = 0
+        public var attributesTruncated = 0
 
         public var totalAccepted: Int { eventsAccepted.values.reduce(0, +) }
         public var totalSkipped: Int { skipped.values.reduce(0, +) }
@@ -67,6 +68,11 @@ public final class RelayStats: Sendable {
     func accepted(feed: Feed, events: Int) {
         state.withLock { $0.eventsAccepted[feed, default: 0] += events }
         Counter(label: "currents_relay_events_sent_total", dimensions: [("name", name), ("feed", feed.rawValue)]).increment(by: events)
+    }
+
+    func truncated(_ count: Int) {
+        state.withLock { $0.attributesTruncated += count }
+        Counter(label: "currents_relay_attributes_truncated_total", dimensions: [("name", name)]).increment(by: count)
     }
 
     func stored(offsets: Int) {

@@ -47,7 +47,7 @@ struct Demo: AsyncParsableCommand {
         let simulator = try await SimulatorServer.start(SimulatorConfiguration(feeds: SimulatorConfiguration.demoFeeds), logger: logger)
         print("    listening on \(simulator.baseURL)")
 
-        print("3/4 seeding \(events) Braze Currents events (push, in-app, email, SMS, canvas, webhook; some users without external_user_id)")
+        print("3/4 seeding \(events) Braze Currents events (all \(SampleEvents.allTypes.count) types, every platform; some users without external_user_id)")
         let records = SampleEvents().records(count: events)
         let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers, clientID: "demo-seeder"), logger: logger)
         try await Seeder.produce(records.map { ($0.key, $0.value) }, topic: topic, producer: producer)
@@ -64,6 +64,7 @@ struct Demo: AsyncParsableCommand {
         for feed in SimulatorConfiguration.demoFeeds {
             configuration.mparticle.feeds[Feed(rawValue: feed.name)!] = FeedCredentials(key: feed.key, secret: feed.secret)
         }
+        configuration.mparticle.apps = ["app-ios": .ios, "app-android": .android, "app-web": .web]
         configuration.delivery.lingerMs = 100
 
         print("4/4 running the relay until every partition's committed offset reaches its end offset")
@@ -99,6 +100,17 @@ struct Demo: AsyncParsableCommand {
         let elapsed = ContinuousClock.now - started
         let stats = runner.stats.snapshot
         let counts = simulator.state.counts
+        let typeOf = Dictionary(uniqueKeysWithValues: records.map { ($0.id, $0.eventType) })
+        var acceptedByType: [String: Int] = [:]
+        for event in simulator.state.acceptedEvents { acceptedByType[typeOf[event.sourceMessageID ?? ""] ?? "?", default: 0] += 1 }
+        var seededByType: [String: Int] = [:]
+        for record in records { seededByType[record.eventType, default: 0] += 1 }
+        print("")
+        print("Events per Currents type (seeded → accepted by mParticle; the rest had no external_user_id)")
+        for type in seededByType.keys.sorted() {
+            let name = type.padding(toLength: 52, withPad: " ", startingAt: 0)
+            print("  \(name) \(String(format: "%5d", seededByType[type]!)) → \(String(format: "%5d", acceptedByType[type] ?? 0))")
+        }
         print("")
         print("Summary")
         print("  events seeded:          \(events)")
@@ -108,11 +120,12 @@ struct Demo: AsyncParsableCommand {
         }
         let skipped = stats.skipped.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
         print("  skipped:                \(stats.totalSkipped)\(skipped.isEmpty ? "" : " (\(skipped))")")
+        print("  refused by mParticle:   \(simulator.state.rejectedRequests.values.reduce(0, +)) requests")
         print("  mParticle requests:     \(stats.totalRequests) (responses: \(stats.responses.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }.joined(separator: " ")))")
         print("  committed offsets:      " + topicPartitions.map { "p\($0.partition)=\((committed[$0] ?? nil).map(String.init) ?? "-")/\(ends[$0]!)" }.joined(separator: " "))
         print("  time:                   \(String(format: "%.1f", Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)) s")
         let expected = records.filter { $0.externalUserID != nil }.count
-        guard stats.totalAccepted == expected, simulator.state.totalAcceptedEvents == expected else {
+        guard stats.totalAccepted == expected, simulator.state.totalAcceptedEvents == expected, simulator.state.rejectedRequests.isEmpty else {
             throw DemoFailure("expected \(expected) events accepted, the relay reports \(stats.totalAccepted) and the simulator \(simulator.state.totalAcceptedEvents)")
         }
         print("  result:                 every event with an external_user_id was accepted; every offset committed")

@@ -74,21 +74,17 @@ import Testing
         let records = SampleEvents(seed: 3, anonymousPercent: 0).records(count: 1000)
         try await harness.seed(records)
         let ends = try harness.endOffsets()
-        // Slow mParticle down and cap what is in flight, so the first relay is stopped half-way.
-        harness.simulator.state.setBehaviour(.init(latencyMs: 50))
-        var configuration = harness.configuration(group: "e2e-restart")
-        configuration.delivery.maxInFlightMessages = 100
-        configuration.kafka.properties["queued.max.messages.kbytes"] = "64"
-        configuration.kafka.properties["max.partition.fetch.bytes"] = "4096"
-        let first = try RelayRunner(configuration: configuration, logger: harness.logger)
-        let firstTask = Task { try await first.run() }
-        try await harness.waitUntil("a third of the events") { harness.simulator.state.totalAcceptedEvents >= 300 }
-        await first.shutdown(timeout: .seconds(5))
+        // mParticle accepts three requests, then fails everything: the first relay is stopped with
+        // work in flight, which it must not commit.
+        harness.simulator.state.setBehaviour(.init(failStatus: 503, statusScript: [202, 202, 202]))
+        let (first, firstTask) = try harness.startRelay(group: "e2e-restart")
+        try await harness.waitUntil("three accepted requests") { (harness.simulator.state.rejectedRequests[503] ?? 0) >= 4 }
+        await first.shutdown(timeout: .seconds(1))
         try await firstTask.value
         let acceptedByFirst = harness.simulator.state.totalAcceptedEvents
         #expect(acceptedByFirst < records.count, "the first relay should be stopped half-way")
 
-        harness.simulator.state.setBehaviour(.init(latencyMs: 0))
+        harness.simulator.state.setBehaviour(.init())
         let (second, secondTask) = try harness.startRelay(group: "e2e-restart")
         try await harness.waitUntil("committed offsets to reach the end") {
             try harness.committed(group: "e2e-restart").allSatisfy { $0.value == ends[$0.key] }

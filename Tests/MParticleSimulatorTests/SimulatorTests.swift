@@ -105,3 +105,33 @@ import Testing
         await client.shutdown()
     }
 }
+
+@Suite struct ValidatorTests {
+    func status(_ body: String) -> Int? {
+        if case .failure(let refusal) = EventsAPIValidator.validate(body: Array(body.utf8), bulk: true, feed: "f") { return refusal.status }
+        return nil
+    }
+
+    let good = "{\"environment\":\"production\",\"user_identities\":{\"customerid\":\"u\"},\"events\":[{\"event_type\":\"custom_event\",\"data\":{\"event_name\":\"E\",\"custom_event_type\":\"other\",\"timestamp_unixtime_ms\":1}}]}"
+
+    @Test func refusesWhatMParticleRefuses() {
+        #expect(status("[\(good)]") == nil)
+        #expect(status("[{\"environment\":\"production\",\"user_identities\":{},\"events\":[]}]") == 400)
+        #expect(status("[{\"environment\":\"production\",\"events\":[]}]") == 400)
+        #expect(status("[{\"environment\":\"production\",\"user_identities\":{\"customerid\":\"u\"},\"events\":[{\"event_type\":\"made_up\",\"data\":{}}]}]") == 400)
+        #expect(status("[\(good.replacingOccurrences(of: "\"other\"", with: "\"misc\""))]") == 400)
+        #expect(status("[\(good.replacingOccurrences(of: "\"timestamp_unixtime_ms\":1", with: "\"timestamp_unixtime_ms\":1.5"))]") == 400)
+        #expect(status("[\(good.replacingOccurrences(of: "\"timestamp_unixtime_ms\":1", with: "\"timestamp_unixtime_ms\":1,\"custom_attributes\":{\"a\":[1]}"))]") == 400)
+        #expect(status("[\(good.replacingOccurrences(of: "\"environment\":\"production\",", with: ""))]") == 400)
+    }
+
+    @Test func batchSizesAreMeasuredOnTheBytesAsSent() {
+        let padded = { (count: Int) in
+            "{\"environment\":\"production\",\"user_identities\":{\"customerid\":\"u\"},\"events\":[],\"pad\":\"\(String(repeating: "/", count: count))\"}"
+        }
+        let overhead = padded(0).utf8.count
+        #expect(status("[\(padded(128 * 1024 - overhead))]") == nil)
+        #expect(status("[\(padded(128 * 1024 - overhead + 1))]") == 400)
+        #expect(EventsAPIValidator.topLevelElementSizes(Array("[{\"a\":\"]\"}, [1,2] ,\"x,\",3]".utf8)) == [9, 5, 4, 1])
+    }
+}

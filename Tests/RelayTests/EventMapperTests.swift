@@ -1,3 +1,4 @@
+import Foundation
 import Currents
 import MParticle
 import Testing
@@ -136,4 +137,53 @@ import Testing
 
 extension JSONValue: ExpressibleByStringLiteral {
     public init(stringLiteral value: String) { self = .string(value) }
+}
+
+@Suite struct MapperLimitsTests {
+    let mapper = EventMapper(environment: .production, identityKey: "customerid",
+                             router: FeedRouter(configuredFeeds: [.unbound], apps: [:]), selection: EventSelection())
+
+    @Test func longNamesAndValuesAreTruncatedAndCounted() throws {
+        let longName = String(repeating: "n", count: 300)
+        let longValue = String(repeating: "v", count: 5000)
+        let event = CurrentsEvent(eventType: "users.canvas.Entry", id: "t", time: 1, fields: [
+            "external_user_id": .string("u"), longName: .string("x"), "long_value": .string(longValue), "short": .string("ok"),
+        ])
+        let mapped = try mapper.map(event).get()
+        #expect(mapped.truncations == 2)
+        #expect(mapped.payload.customAttributes[String(repeating: "n", count: 256)] == .string("x"))
+        #expect(mapped.payload.customAttributes["long_value"] == .string(String(repeating: "v", count: 4096)))
+        #expect(mapped.payload.customAttributes["short"] == .string("ok"))
+    }
+
+    @Test func unknownTypesAreSkippedOrSentWithAGenericName() throws {
+        let event = CurrentsEvent(eventType: "users.messages.hologram.Send", id: "h", time: 1, fields: ["external_user_id": .string("u"), "device_id": .string("d")])
+        #expect(throws: SkipReason.unsupportedEventType) { try mapper.map(event).get() }
+        var sending = mapper
+        sending.unknownTypes = .send
+        let mapped = try sending.map(event).get()
+        #expect(mapped.payload.eventName == "users.messages.hologram.Send")
+        #expect(mapped.payload.customEventType == "other")
+        #expect(mapped.header.deviceInfo == ["ios_idfv": .string("d")])
+        // Selection still applies to them.
+        sending.selection = EventSelection(exclude: ["users.messages.hologram.*"])
+        #expect(throws: SkipReason.notSelected) { try sending.map(event).get() }
+    }
+
+    @Test func everySampleTypeMapsAndEncodesToValidJSON() throws {
+        let decoder = CurrentsDecoder()
+        let all = EventMapper(environment: .production, identityKey: "customerid",
+                              router: FeedRouter(configuredFeeds: Set(Feed.allCases), apps: [:]), selection: EventSelection())
+        let records = SampleEvents(seed: 5, anonymousPercent: 0).records(count: SampleEvents.allTypes.count)
+        #expect(Set(records.map(\.eventType)) == Set(SampleEvents.allTypes))
+        #expect(Set(SampleEvents.allTypes) == Set(MappingTable.entries.keys))
+        for record in records {
+            let event = try decoder.decode(value: record.value, eventTypeHeader: nil, topic: "t").get()[0].get()
+            let mapped = try all.map(event).get()
+            var writer = JSONWriter()
+            EncodedBatch(header: mapped.header.encoded(), events: [mapped.payload.encoded()]).write(into: &writer)
+            let batch = try JSONSerialization.jsonObject(with: Data(writer.bytes)) as? [String: Any]
+            #expect(batch?["events"] != nil, "\(record.eventType)")
+        }
+    }
 }

@@ -39,7 +39,7 @@ import Testing
                 requests.append(request)
             }
         }
-        if let last = batcher.takeRequest() { requests.append(last) }
+        requests += batcher.takeAll()
         #expect(requests.map(\.batches.count) == [100, 100, 50])
         #expect(requests.flatMap(\.acks).map(\.offset) == (0..<250).map(Int64.init))
     }
@@ -53,7 +53,7 @@ import Testing
                 requests.append(request)
             }
         }
-        if let last = batcher.takeRequest() { requests.append(last) }
+        requests += batcher.takeAll()
         #expect(requests.count > 1)
         for request in requests {
             #expect(request.body.count <= EventsAPILimits.maxRequestBytes)
@@ -70,13 +70,30 @@ import Testing
     @Test func lingerReleasesTheOpenRequest() {
         var batcher = FeedBatcher(feed: .android)
         _ = batcher.add(header: header("a"), event: event("1"), ack: ack(0), now: 1_000)
-        let early = batcher.takeIfLingered(now: 1_000 + 99, linger: 100)
-        #expect(early == nil)
-        let due = batcher.takeIfLingered(now: 1_000 + 100, linger: 100)
-        #expect(due?.eventCount == 1)
+        _ = batcher.add(header: header("b"), event: event("2"), ack: ack(1), now: 1_050)
+        let early = batcher.takeLingered(now: 1_000 + 99, linger: 100)
+        #expect(early.isEmpty)
+        // The oldest batch is due: it leaves, with whatever else fits in its request.
+        let due = batcher.takeLingered(now: 1_000 + 100, linger: 100)
+        #expect(due.map(\.eventCount) == [2])
         #expect(batcher.isEmpty)
-        let none = batcher.takeIfLingered(now: 10_000, linger: 100)
-        #expect(none == nil)
+        let none = batcher.takeLingered(now: 10_000, linger: 100)
+        #expect(none.isEmpty)
+    }
+
+    @Test func thePoolOverflowsIntoFullRequestsAndLaterEventsJoinOpenBatches() {
+        var batcher = FeedBatcher(feed: .ios, maxOpenBatches: 300)
+        var requests: [BulkRequest] = []
+        for index in 0..<3_000 {
+            if let request = batcher.add(header: header("user-\(index % 200)"), event: event("\(index)"), ack: ack(Int64(index)), now: 0) {
+                requests.append(request)
+            }
+        }
+        requests += batcher.takeAll()
+        #expect(requests.reduce(0) { $0 + $1.eventCount } == 3_000)
+        #expect(requests.dropLast().allSatisfy { $0.batches.count == 100 })
+        let batches = requests.reduce(0) { $0 + $1.batches.count }
+        #expect(batches < 3_000 / 2, "\(batches) batches for 3000 events")
     }
 }
 

@@ -33,6 +33,8 @@ final class ScriptedAPI: EventsAPI {
     let status = Mutex(202)
     let calls = Mutex(0)
     let acceptedIDs = Mutex<[String]>([])
+    /// Raw bodies of accepted requests.
+    let bodies = Mutex<[[UInt8]]>([])
 
     func sendBulk(body: [UInt8], baseURL: String, credentials: FeedCredentials) async throws -> EventsAPIResponse {
         calls.withLock { $0 += 1 }
@@ -41,6 +43,7 @@ final class ScriptedAPI: EventsAPI {
             let batches = try JSONSerialization.jsonObject(with: Data(body)) as! [[String: Any]]
             let ids = batches.flatMap { ($0["events"] as! [[String: Any]]).map { ($0["data"] as! [String: Any])["source_message_id"] as! String } }
             acceptedIDs.withLock { $0 += ids }
+            bodies.withLock { $0.append(body) }
         }
         return EventsAPIResponse(status: status)
     }

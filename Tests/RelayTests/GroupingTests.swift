@@ -1,0 +1,94 @@
+import Currents
+import Foundation
+import Kafka
+import Logging
+import MParticle
+import Testing
+@testable import Relay
+
+@Suite struct GroupingTests {
+    @Test func eventsOfOneUserShareBatchesAndNoBatchMixesUsersOrDevices() async throws {
+        let source = FakeSource()
+        let api = ScriptedAPI()
+        let stats = RelayStats(name: "grouping")
+        let sender = FeedSender(api: api, baseURL: "http://unused", credentials: { _ in FeedCredentials(key: "k", secret: "s") },
+                                backoff: Backoff(baseMs: 1, capMs: 5), clock: SystemRelayClock(), stats: stats, logger: Logger(label: "test"))
+        let mapper = EventMapper(environment: .production, identityKey: "customerid",
+                                 router: FeedRouter(configuredFeeds: Set(Feed.allCases), apps: [:]), selection: EventSelection())
+        // A long linger so requests fill up, as they do under load.
+        let pipeline = RelayPipeline(source: source, mapper: mapper, sender: sender,
+                                     settings: .init(lingerMs: 2_000, maxInFlightRequestsPerFeed: 4, maxInFlightMessages: 100_000),
+                                     stats: stats, logger: Logger(label: "test"))
+        let run = Task { await pipeline.run() }
+        let partition = TopicPartition("braze.currents", 0)
+        let records = SampleEvents(seed: 11, anonymousPercent: 0, users: 500).records(count: 10_000)
+        source.continuation.yield(.assigned([partition]))
+        let messages = records.enumerated().map {
+            KafkaMessage(topicPartition: partition, offset: Int64($0.offset), timestampMs: nil, key: $0.element.key, value: $0.element.value)
+        }
+        // In batches, as the poll thread hands them over.
+        for start in stride(from: 0, to: messages.count, by: 500) {
+            source.continuation.yield(.messages(Array(messages[start..<min(start + 500, messages.count)])))
+        }
+        let deadline = ContinuousClock.now + .seconds(60)
+        while source.storedOffsets[partition] != 10_000 && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(source.storedOffsets[partition] == 10_000)
+        await pipeline.shutdown(timeout: .seconds(2))
+        await run.value
+
+        let userOf = Dictionary(uniqueKeysWithValues: records.map { ($0.id, $0.externalUserID!) })
+        let requests = try api.bodies.withLock { $0 }.map { try JSONSerialization.jsonObject(with: Data($0)) as! [[String: Any]] }
+        let batches = requests.flatMap { $0 }
+        var events = 0
+        for batch in batches {
+            let identities = batch["user_identities"] as! [String: String]
+            let batchEvents = batch["events"] as! [[String: Any]]
+            events += batchEvents.count
+            for event in batchEvents {
+                let id = (event["data"] as! [String: Any])["source_message_id"] as! String
+                #expect(userOf[id] == identities["customerid"], "event \(id) is in another user's batch")
+            }
+        }
+        #expect(events == 10_000)
+        let ratio = Double(events) / Double(batches.count)
+        print("grouping: \(events) events over 500 users in \(batches.count) batches (\(String(format: "%.1f", ratio)) events per batch), \(requests.count) requests")
+        #expect(batches.count < events / 2)
+        #expect(requests.contains { $0.count == 100 }, "under load some requests carry exactly 100 batches")
+        #expect(requests.allSatisfy { $0.count <= 100 })
+        for request in requests {
+            let size = try JSONSerialization.data(withJSONObject: request).count
+            #expect(size <= EventsAPILimits.maxRequestBytes + 16 * 1024, "roughly within 256 KB even re-encoded")
+        }
+    }
+
+    @Test func anEventTooLargeForABatchIsSkippedAndCounted() async throws {
+        let source = FakeSource()
+        let api = ScriptedAPI()
+        let stats = RelayStats(name: "large")
+        let sender = FeedSender(api: api, baseURL: "http://unused", credentials: { _ in FeedCredentials(key: "k", secret: "s") },
+                                backoff: Backoff(baseMs: 1, capMs: 5), clock: SystemRelayClock(), stats: stats, logger: Logger(label: "test"))
+        let mapper = EventMapper(environment: .production, identityKey: "customerid",
+                                 router: FeedRouter(configuredFeeds: [.unbound], apps: [:]), selection: EventSelection())
+        let pipeline = RelayPipeline(source: source, mapper: mapper, sender: sender, settings: .init(lingerMs: 10), stats: stats, logger: Logger(label: "test"))
+        let run = Task { await pipeline.run() }
+        let partition = TopicPartition("t", 0)
+        // 40 attributes of 4,000 characters: each is within mParticle's limits, together over 128 KB.
+        let big = (0..<40).map { "\"field_\($0)\":\"\(String(repeating: "x", count: 4000))\"" }.joined(separator: ",")
+        let large = "{\"event_type\":\"users.canvas.Entry\",\"id\":\"big\",\"time\":1700000000,\"user\":{\"external_user_id\":\"u\"},\"properties\":{\(big)}}"
+        let small = "{\"event_type\":\"users.canvas.Entry\",\"id\":\"small\",\"time\":1700000000,\"user\":{\"external_user_id\":\"u\"},\"properties\":{}}"
+        source.continuation.yield(.assigned([partition]))
+        source.continuation.yield(.messages([
+            KafkaMessage(topicPartition: partition, offset: 0, timestampMs: nil, key: nil, value: Array(large.utf8)),
+            KafkaMessage(topicPartition: partition, offset: 1, timestampMs: nil, key: nil, value: Array(small.utf8)),
+        ]))
+        let deadline = ContinuousClock.now + .seconds(10)
+        while source.storedOffsets[partition] != 2 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(source.storedOffsets[partition] == 2)
+        #expect(stats.snapshot.skipped[.tooLarge] == 1)
+        #expect(api.acceptedIDs.withLock { $0 } == ["small"])
+        await pipeline.shutdown(timeout: .seconds(1))
+        await run.value
+    }
+}
