@@ -84,6 +84,7 @@ public final class SimulatorServer: Sendable {
                 state.recordRejection(status: 403)
                 return errorResponse(403, "FORBIDDEN", "invalid key or secret")
             }
+            state.sawUserAgent(request.headers[.userAgent] ?? "")
             if case .fail(let status) = state.decide() {
                 state.recordRejection(status: status)
                 return errorResponse(status, "INJECTED", "the simulator is set to answer \(status)")

@@ -47,6 +47,7 @@ public final class SimulatorState: Sendable {
         var events: [AcceptedEvent] = []
         var counts: [String: FeedCounts] = [:]
         var rejected: [Int: Int] = [:]
+        var userAgents: Set<String> = []
         var behaviour = Behaviour()
     }
 
@@ -82,6 +83,12 @@ public final class SimulatorState: Sendable {
     }
 
     public var acceptedEvents: [AcceptedEvent] { storage.withLock { $0.events } }
+    /// Every User-Agent seen on authenticated requests.
+    public var userAgents: Set<String> { storage.withLock { $0.userAgents } }
+
+    func sawUserAgent(_ agent: String) {
+        storage.withLock { _ = $0.userAgents.insert(agent) }
+    }
     public var counts: [String: FeedCounts] { storage.withLock { $0.counts } }
     /// Refused requests by status.
     public var rejectedRequests: [Int: Int] { storage.withLock { $0.rejected } }

@@ -39,6 +39,9 @@ import Testing
         #expect(anonymous.allSatisfy { seen[$0.id] == nil })
         #expect(relay.stats.snapshot.skipped[.noExternalUserID] == anonymous.count)
         #expect(try harness.committed(group: "e2e-all").mapValues { $0 ?? -1 } == ends)
+        // The relay's output never trips mParticle's validation, and it names itself.
+        #expect(harness.simulator.state.rejectedRequests.isEmpty)
+        #expect(harness.simulator.state.userAgents == ["currents-relay/\(RelayVersion.current) (e2e)"])
         await harness.stop()
     }
 
