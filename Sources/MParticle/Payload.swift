@@ -19,9 +19,14 @@ public struct BatchHeader: Sendable, Equatable {
     public var userIdentities: [String: AttributeValue]
     public var userAttributes: [String: AttributeValue]
     public var deviceInfo: [String: AttributeValue]
+    /// mParticle de-duplicates batches by this per API key for 30–60 days (the relay's
+    /// `per_event` mode sets it to the Braze event id, one event per batch).
+    public var sourceRequestID: String?
 
     public init(environment: MParticleEnvironment, userIdentities: [String: AttributeValue],
-                userAttributes: [String: AttributeValue] = [:], deviceInfo: [String: AttributeValue] = [:]) {
+                userAttributes: [String: AttributeValue] = [:], deviceInfo: [String: AttributeValue] = [:],
+                sourceRequestID: String? = nil) {
+        self.sourceRequestID = sourceRequestID
         self.environment = environment
         self.userIdentities = userIdentities
         self.userAttributes = userAttributes
@@ -33,6 +38,9 @@ public struct BatchHeader: Sendable, Equatable {
     public func encoded() -> [UInt8] {
         var writer = JSONWriter(capacity: 160)
         writer.key("environment"); writer.string(environment.rawValue)
+        if let sourceRequestID {
+            writer.raw(","); writer.key("source_request_id"); writer.string(sourceRequestID)
+        }
         writer.raw(",\"schema_version\":2,")
         writer.key("user_identities"); writer.object(userIdentities)
         if !userAttributes.isEmpty {

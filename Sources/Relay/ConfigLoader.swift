@@ -36,6 +36,7 @@ public enum ConfigLoader {
             "linger_ms": .scalar, "max_in_flight_requests_per_feed": .scalar,
             "max_in_flight_messages": .scalar, "max_in_flight_bytes": .scalar,
             "retry_base_ms": .scalar, "retry_max_ms": .scalar, "request_timeout_ms": .scalar,
+            "auth_probe_interval_ms": .scalar, "max_batches_per_second_per_feed": .scalar, "dedup": .scalar,
         ]),
         "dead_letter": .object(["topic": .scalar, "max_age": .scalar]),
         "http": .object(["port": .scalar]),
@@ -213,6 +214,14 @@ public enum ConfigLoader {
         if let base = try integer("delivery.retry_base_ms", 1...600_000) { configuration.delivery.retryBaseMs = base }
         if let cap = try integer("delivery.retry_max_ms", 1...3_600_000) { configuration.delivery.retryMaxMs = cap }
         if let timeout = try integer("delivery.request_timeout_ms", 100...600_000) { configuration.delivery.requestTimeoutMs = timeout }
+        if let interval = try integer("delivery.auth_probe_interval_ms", 100...3_600_000) { configuration.delivery.authProbeIntervalMs = interval }
+        if let rate = try integer("delivery.max_batches_per_second_per_feed", 1...100_000) { configuration.delivery.maxBatchesPerSecondPerFeed = rate }
+        if let mode = string("delivery.dedup") {
+            guard let value = DedupMode(rawValue: mode) else {
+                throw ConfigError("delivery.dedup: expected grouped or per_event, found \"\(mode)\"")
+            }
+            configuration.delivery.dedup = value
+        }
 
         if let topic = string("dead_letter.topic") { configuration.deadLetter.topic = topic }
         if let age = string("dead_letter.max_age") {

@@ -52,6 +52,9 @@ public enum ConfigPrinter {
         lines.append("  retry_base_ms: \(configuration.delivery.retryBaseMs)")
         lines.append("  retry_max_ms: \(configuration.delivery.retryMaxMs)")
         lines.append("  request_timeout_ms: \(configuration.delivery.requestTimeoutMs)")
+        lines.append("  auth_probe_interval_ms: \(configuration.delivery.authProbeIntervalMs)")
+        lines.append("  max_batches_per_second_per_feed: \(configuration.delivery.maxBatchesPerSecondPerFeed)")
+        lines.append("  dedup: \(quote(configuration.delivery.dedup.rawValue))")
         lines.append("dead_letter:")
         lines.append("  topic: \(quote(configuration.deadLetter.topic))")
         let seconds = configuration.deadLetter.maxAge.components.seconds

@@ -26,6 +26,8 @@ public struct EventMapper: Sendable {
     public var router: FeedRouter
     public var selection: EventSelection
     public var unknownTypes: UnknownEventTypePolicy
+    /// Each event in its own batch whose `source_request_id` is the Braze event id.
+    public var perEventBatches = false
 
     /// Never sent as custom attributes.
     static let excludedFields: Set<String> = [
@@ -102,7 +104,8 @@ public struct EventMapper: Sendable {
             sourceMessageID: event.id,
             customAttributes: attributes
         )
-        let header = BatchHeader(environment: environment, userIdentities: identities, userAttributes: userAttributes, deviceInfo: deviceInfo)
+        let header = BatchHeader(environment: environment, userIdentities: identities, userAttributes: userAttributes,
+                                 deviceInfo: deviceInfo, sourceRequestID: perEventBatches ? event.id : nil)
         return .success(MappedEvent(feed: feed, header: header, payload: payload, truncations: truncations))
     }
 

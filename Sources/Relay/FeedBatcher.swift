@@ -1,17 +1,95 @@
 import DequeModule
 import MParticle
 
-/// A `/v2/bulkevents` request ready to send, with the acknowledgements of every event in it so
-/// that settling travels with the data.
+/// What travels with each event through batching and delivery: how to settle it, how old it is,
+/// and which Braze event it is.
+public struct EventUnit: Sendable, Equatable {
+    public var ack: RecordAck
+    /// Milliseconds since the epoch the 48-hour rule counts from (record timestamp, else event time).
+    public var ageBaseMs: Int64
+    public var eventID: String
+    /// Set when this event is one of several in its record (for the dead-letter header).
+    public var sharesRecord: Bool
+
+    public init(ack: RecordAck, ageBaseMs: Int64, eventID: String, sharesRecord: Bool = false) {
+        self.ack = ack
+        self.ageBaseMs = ageBaseMs
+        self.eventID = eventID
+        self.sharesRecord = sharesRecord
+    }
+}
+
+/// A `/v2/bulkevents` request ready to send, with what travels with every event in it, so that
+/// settling, splitting and parking need nothing else.
 public struct BulkRequest: Sendable {
     public var feed: Feed
     public var batches: [EncodedBatch]
     /// One per event, in the order of the events in `batches`.
-    public var acks: [RecordAck]
+    public var units: [EventUnit]
+    /// When this request's content was first sent (wall milliseconds), for the dead-letter header.
+    public var firstAttemptMs: Int64?
 
-    public var eventCount: Int { acks.count }
+    public init(feed: Feed, batches: [EncodedBatch], units: [EventUnit], firstAttemptMs: Int64? = nil) {
+        self.feed = feed
+        self.batches = batches
+        self.units = units
+        self.firstAttemptMs = firstAttemptMs
+    }
+
+    public var acks: [RecordAck] { units.map(\.ack) }
+    public var eventCount: Int { units.count }
     public var byteCount: Int { batches.reduce(1) { $0 + $1.byteCount + 1 } }
     public var body: [UInt8] { bulkRequestBody(batches) }
+
+    /// Each event with its batch header, in order.
+    var flattened: [(header: [UInt8], event: [UInt8], unit: EventUnit)] {
+        var result: [(header: [UInt8], event: [UInt8], unit: EventUnit)] = []
+        result.reserveCapacity(units.count)
+        var index = 0
+        for batch in batches {
+            for event in batch.events {
+                result.append((batch.header, event, units[index]))
+                index += 1
+            }
+        }
+        return result
+    }
+
+    /// Rebuilds a request from events, keeping consecutive events of one header in one batch.
+    init(feed: Feed, flattened: some Collection<(header: [UInt8], event: [UInt8], unit: EventUnit)>, firstAttemptMs: Int64?) {
+        var batches: [EncodedBatch] = []
+        var units: [EventUnit] = []
+        for item in flattened {
+            if let last = batches.indices.last, batches[last].header == item.header {
+                batches[last].events.append(item.event)
+            } else {
+                batches.append(EncodedBatch(header: item.header, events: [item.event]))
+            }
+            units.append(item.unit)
+        }
+        self.init(feed: feed, batches: batches, units: units, firstAttemptMs: firstAttemptMs)
+    }
+
+    /// The two halves of a refused request, to find the event mParticle refuses; nil for one event.
+    public func halves() -> (BulkRequest, BulkRequest)? {
+        guard eventCount > 1 else { return nil }
+        let all = flattened
+        let middle = all.count / 2
+        return (BulkRequest(feed: feed, flattened: all[..<middle], firstAttemptMs: firstAttemptMs),
+                BulkRequest(feed: feed, flattened: all[middle...], firstAttemptMs: firstAttemptMs))
+    }
+
+    /// Splits off the events for which `predicate` holds: (those, the rest), either possibly empty.
+    public func partitioned(by predicate: (EventUnit) -> Bool) -> (matching: BulkRequest?, rest: BulkRequest?) {
+        let all = flattened
+        let matching = all.filter { predicate($0.unit) }
+        let rest = all.filter { !predicate($0.unit) }
+        return (matching.isEmpty ? nil : BulkRequest(feed: feed, flattened: matching, firstAttemptMs: firstAttemptMs),
+                rest.isEmpty ? nil : BulkRequest(feed: feed, flattened: rest, firstAttemptMs: firstAttemptMs))
+    }
+
+    /// The oldest event's age base.
+    public var oldestAgeBaseMs: Int64 { units.map(\.ageBaseMs).min() ?? .max }
 }
 
 /// Collects one feed's events into requests within mParticle's limits.
@@ -31,7 +109,7 @@ public struct FeedBatcher: Sendable {
 
     struct OpenBatch {
         var batch: EncodedBatch
-        var acks: [RecordAck]
+        var units: [EventUnit]
         var bytes: Int
         var createdAt: UInt64
     }
@@ -59,14 +137,14 @@ public struct FeedBatcher: Sendable {
 
     /// Adds one encoded event (whose batch alone must fit `maxBatchBytes`). Returns a request
     /// when the pool overflowed.
-    public mutating func add(header: [UInt8], event: [UInt8], ack: RecordAck, now: UInt64) -> BulkRequest? {
+    public mutating func add(header: [UInt8], event: [UInt8], unit: EventUnit, now: UInt64) -> BulkRequest? {
         pendingEvents += 1
         if let id = openByHeader[header], var open = pool[id] {
             let grown = open.bytes + event.count + 1
             // A batch must also fit a request on its own, with room for the array brackets.
             if grown <= maxBatchBytes && grown + 2 <= maxRequestBytes {
                 open.batch.events.append(event)
-                open.acks.append(ack)
+                open.units.append(unit)
                 open.bytes = grown
                 pool[id] = open
                 return nil
@@ -76,7 +154,7 @@ public struct FeedBatcher: Sendable {
         }
         let id = nextID
         nextID += 1
-        pool[id] = OpenBatch(batch: EncodedBatch(header: header, events: [event]), acks: [ack],
+        pool[id] = OpenBatch(batch: EncodedBatch(header: header, events: [event]), units: [unit],
                              bytes: EncodedBatch.overhead + header.count + event.count, createdAt: now)
         order.append(id)
         openByHeader[header] = id
@@ -102,7 +180,7 @@ public struct FeedBatcher: Sendable {
     /// One request of the oldest batches, within the request limits.
     public mutating func takeRequest() -> BulkRequest? {
         var batches: [EncodedBatch] = []
-        var acks: [RecordAck] = []
+        var units: [EventUnit] = []
         var bytes = 2
         while let id = order.first, let open = pool[id], batches.count < maxBatches {
             let added = open.bytes + (batches.isEmpty ? 0 : 1)
@@ -111,11 +189,11 @@ public struct FeedBatcher: Sendable {
             pool[id] = nil
             if openByHeader[open.batch.header] == id { openByHeader[open.batch.header] = nil }
             batches.append(open.batch)
-            acks += open.acks
+            units += open.units
             bytes += added
         }
         guard !batches.isEmpty else { return nil }
-        pendingEvents -= acks.count
-        return BulkRequest(feed: feed, batches: batches, acks: acks)
+        pendingEvents -= units.count
+        return BulkRequest(feed: feed, batches: batches, units: units)
     }
 }

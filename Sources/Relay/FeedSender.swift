@@ -1,12 +1,24 @@
 import Logging
 import MParticle
 
-/// Sends one bulk request to its feed until mParticle accepts it.
+/// How a request's delivery ended.
+public enum DeliveryOutcome: Sendable, Equatable {
+    /// 202: settle every event in it.
+    case accepted
+    /// 400, 413 or another 4xx (not 401/403/429): split it, down to the refused event.
+    case rejected(status: Int, body: String)
+    /// 401/403 (or no credentials): the feed is blocked until a probe gets through.
+    case unauthorized(status: Int, body: String)
+    /// Its oldest event passed the age limit while it was being retried.
+    case expired
+}
+
+/// Sends one bulk request to its feed, retrying what is worth retrying.
 ///
-/// This is the walking skeleton's policy: any answer other than 202, and any transport error, is
-/// retried after exponential backoff with full jitter, with no attempt limit, so nothing is lost
-/// and nothing is settled before a 202. (Splitting on 400, blocking on 401/403 and the 48-hour
-/// dead-letter rule refine this in later work.) Cancellation ends the attempt unsettled.
+/// 5xx, timeouts and connection errors: exponential backoff with full jitter, no attempt limit
+/// (the age limit bounds it). 429: the feed's rate limiter halves its rate and honours
+/// `Retry-After`. Everything else ends the attempt with an outcome the pipeline acts on.
+/// Cancellation ends it unsettled.
 public struct FeedSender: Sendable {
     public var api: any EventsAPI
     public var baseURL: String
@@ -15,9 +27,13 @@ public struct FeedSender: Sendable {
     public var clock: any RelayClock
     public var stats: RelayStats
     public var logger: Logger
+    public var limiters: [Feed: FeedRateLimiter]
+    /// The 48-hour rule, in milliseconds.
+    public var maxAgeMs: Int64
 
     public init(api: any EventsAPI, baseURL: String, credentials: @escaping @Sendable (Feed) -> FeedCredentials?,
-                backoff: Backoff, clock: any RelayClock, stats: RelayStats, logger: Logger) {
+                backoff: Backoff, clock: any RelayClock, stats: RelayStats, logger: Logger,
+                maxBatchesPerSecond: Double = 270, maxAgeMs: Int64 = 48 * 3_600_000) {
         self.api = api
         self.baseURL = baseURL
         self.credentials = credentials
@@ -25,49 +41,73 @@ public struct FeedSender: Sendable {
         self.clock = clock
         self.stats = stats
         self.logger = logger
+        self.maxAgeMs = maxAgeMs
+        limiters = Dictionary(uniqueKeysWithValues: Feed.allCases.map { ($0, FeedRateLimiter(maxBatchesPerSecond: maxBatchesPerSecond, clock: clock)) })
     }
 
-    /// Returns when the request got a 202; throws `CancellationError` when cancelled first.
-    public func deliver(_ request: BulkRequest) async throws {
+    public func deliver(_ request: BulkRequest) async throws -> DeliveryOutcome {
         let body = request.body
+        let feed = request.feed
         var attempt = 0
         while true {
             try Task.checkCancellation()
-            guard let credentials = credentials(request.feed) else {
-                // Routing only sends to configured feeds; credentials vanishing means a reload removed them.
-                logger.error("feed has no credentials; holding its events", metadata: ["feed": "\(request.feed)"])
-                try await clock.sleep(for: backoff.delay(attempt: attempt))
+            if clock.wallMilliseconds() - request.oldestAgeBaseMs > maxAgeMs { return .expired }
+            guard let credentials = credentials(feed) else {
+                return .unauthorized(status: 0, body: "no credentials configured for the \(feed) feed")
+            }
+            try await limiters[feed]!.acquire(batches: request.batches.count)
+            stats.requestSent(feed: feed)
+            let response: EventsAPIResponse
+            do {
+                response = try await api.sendBulk(body: body, baseURL: baseURL, credentials: credentials)
+            } catch let error as EventsAPITransportError {
+                stats.transportError(feed: feed)
+                let wait = backoff.delay(attempt: attempt)
+                log(attempt, "mParticle unreachable; will retry", ["feed": "\(feed)", "error": "\(error.message)", "retry_in_ms": "\(wait.milliseconds)"])
+                stats.retried(feed: feed)
+                try await clock.sleep(for: wait)
                 attempt += 1
                 continue
             }
-            stats.requestSent(feed: request.feed)
-            do {
-                let response = try await api.sendBulk(body: body, baseURL: baseURL, credentials: credentials)
-                stats.response(feed: request.feed, status: response.status)
-                if response.responseClass == .accepted { return }
-                let wait: Duration
-                if response.status == 429, let seconds = response.retryAfterSeconds {
-                    wait = .seconds(seconds)
-                } else {
-                    wait = backoff.delay(attempt: attempt)
-                }
-                logger.warning("mParticle refused a request; will retry", metadata: [
-                    "feed": "\(request.feed)", "status": "\(response.status)", "events": "\(request.eventCount)",
-                    "attempt": "\(attempt + 1)", "retry_in_ms": "\(wait.components.seconds * 1000 + wait.components.attoseconds / 1_000_000_000_000_000)",
-                    "body": "\(response.body.prefix(300))",
+            stats.response(feed: feed, status: response.status)
+            switch response.responseClass {
+            case .accepted:
+                await limiters[feed]!.succeeded()
+                return .accepted
+            case .unauthorized:
+                return .unauthorized(status: response.status, body: response.body)
+            case .rejected:
+                return .rejected(status: response.status, body: response.body)
+            case .rateLimited:
+                await limiters[feed]!.throttled(retryAfterSeconds: response.retryAfterSeconds)
+                log(attempt, "mParticle rate limit (429); slowing this feed down", [
+                    "feed": "\(feed)", "retry_after_s": "\(response.retryAfterSeconds.map(String.init) ?? "none")",
+                    "rate_batches_per_s": "\(Int(await limiters[feed]!.rate))",
                 ])
-                stats.retried(feed: request.feed)
-                try await clock.sleep(for: wait)
-            } catch let error as EventsAPITransportError {
-                stats.transportError(feed: request.feed)
+                stats.retried(feed: feed)
+                if response.retryAfterSeconds == nil { try await clock.sleep(for: backoff.delay(attempt: attempt)) }
+            case .serverError:
                 let wait = backoff.delay(attempt: attempt)
-                logger.warning("mParticle unreachable; will retry", metadata: [
-                    "feed": "\(request.feed)", "error": "\(error.message)", "attempt": "\(attempt + 1)",
+                log(attempt, "mParticle answered \(response.status); will retry", [
+                    "feed": "\(feed)", "status": "\(response.status)", "events": "\(request.eventCount)",
+                    "retry_in_ms": "\(wait.milliseconds)", "body": "\(response.body.prefix(300))",
                 ])
-                stats.retried(feed: request.feed)
+                stats.retried(feed: feed)
                 try await clock.sleep(for: wait)
             }
             attempt += 1
         }
     }
+
+    /// Warns on the first failure of a request and every tenth after, so a long outage is visible
+    /// without flooding the log; the rest go to debug.
+    private func log(_ attempt: Int, _ message: Logger.Message, _ metadata: Logger.Metadata) {
+        var metadata = metadata
+        metadata["attempt"] = "\(attempt + 1)"
+        logger.log(level: attempt % 10 == 0 ? .warning : .debug, message, metadata: metadata)
+    }
+}
+
+extension Duration {
+    var milliseconds: Int64 { components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000 }
 }

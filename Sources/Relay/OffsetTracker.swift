@@ -94,6 +94,13 @@ public struct OffsetTracker: Sendable {
         return state.entries.first(where: { $0.remaining > 0 })?.offset ?? state.next
     }
 
+    /// Events of this record not yet settled (0 when settled or no longer tracked).
+    public func remaining(_ ack: RecordAck) -> Int {
+        guard let state = partitions[ack.topicPartition], state.epoch == ack.epoch,
+              let index = Self.index(of: ack.offset, in: state.entries) else { return 0 }
+        return state.entries[index].remaining
+    }
+
     /// Unsettled records of one partition.
     public func pending(_ topicPartition: TopicPartition) -> Int {
         partitions[topicPartition]?.entries.count { $0.remaining > 0 } ?? 0

@@ -3,6 +3,16 @@ import MParticle
 
 /// The whole configuration, validated. Built by `ConfigLoader` from YAML plus environment
 /// overrides; every field has the default DESIGN.md documents.
+/// How batches are formed, and so what mParticle can de-duplicate.
+public enum DedupMode: String, Sendable {
+    /// Events of one user share batches (fewer batches against the 270 batches/s limit);
+    /// at-least-once, each event carrying `source_message_id`.
+    case grouped
+    /// One event per batch with `source_request_id` = the Braze event id: mParticle drops
+    /// re-sent batches (after a crash or a rebalance) for 30–60 days, so delivery is effectively once.
+    case perEvent = "per_event"
+}
+
 public struct RelayConfiguration: Sendable {
     /// The integration's name: Kafka `client.id`, log and metric label, User-Agent.
     public var name = "braze-to-mparticle"
@@ -47,6 +57,11 @@ public struct RelayConfiguration: Sendable {
         public var retryBaseMs = 100
         public var retryMaxMs = 30_000
         public var requestTimeoutMs = 30_000
+        /// How often a blocked feed (credentials refused) is probed with the current credentials.
+        public var authProbeIntervalMs = 30_000
+        /// The per-feed rate limiter's ceiling; it halves on 429 and recovers by steps on 202.
+        public var maxBatchesPerSecondPerFeed = 270
+        public var dedup = DedupMode.grouped
         public init() {}
     }
 

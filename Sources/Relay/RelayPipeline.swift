@@ -6,34 +6,54 @@ import MParticle
 
 /// The pipeline: records → decode → map → per-feed batchers → senders → settle → offsets.
 ///
-/// One actor owns the offset tracker, the batchers and the per-feed request queues, so every
-/// decision about a record happens in one place; HTTP runs in child tasks and reports back with
-/// the acknowledgements that travelled with the request. Offsets are stored only as watermarks
-/// of settled records (invariant 1).
+/// One actor owns the offset tracker, the batchers, the per-feed request queues and the feeds'
+/// blocked state, so every decision about a record happens in one place; HTTP and dead-letter
+/// writes run in child tasks and report back with what travelled with the data. Offsets are
+/// stored only as watermarks of settled records (invariant 1): a record settles when mParticle
+/// accepted each of its events, or each was skipped with a counted reason or parked in the
+/// dead-letter topic (acknowledged by the broker).
 public actor RelayPipeline {
     public struct Settings: Sendable {
         public var lingerMs: Int
         public var maxInFlightRequestsPerFeed: Int
         public var maxInFlightMessages: Int
         public var maxInFlightBytes: Int
+        /// The 48-hour rule.
+        public var maxAge: Duration
+        /// How often a blocked feed is probed with the current credentials.
+        public var authProbeInterval: Duration
 
         public init(lingerMs: Int = 250, maxInFlightRequestsPerFeed: Int = 4, maxInFlightMessages: Int = 50_000,
-                    maxInFlightBytes: Int = 64 * 1024 * 1024) {
+                    maxInFlightBytes: Int = 64 * 1024 * 1024, maxAge: Duration = .seconds(48 * 3600),
+                    authProbeInterval: Duration = .seconds(30)) {
             self.lingerMs = lingerMs
             self.maxInFlightRequestsPerFeed = maxInFlightRequestsPerFeed
             self.maxInFlightMessages = maxInFlightMessages
             self.maxInFlightBytes = maxInFlightBytes
+            self.maxAge = maxAge
+            self.authProbeInterval = authProbeInterval
         }
 
-        public init(_ delivery: RelayConfiguration.DeliverySettings) {
+        public init(_ configuration: RelayConfiguration) {
+            let delivery = configuration.delivery
             self.init(lingerMs: delivery.lingerMs, maxInFlightRequestsPerFeed: delivery.maxInFlightRequestsPerFeed,
-                      maxInFlightMessages: delivery.maxInFlightMessages, maxInFlightBytes: delivery.maxInFlightBytes)
+                      maxInFlightMessages: delivery.maxInFlightMessages, maxInFlightBytes: delivery.maxInFlightBytes,
+                      maxAge: configuration.deadLetter.maxAge, authProbeInterval: .milliseconds(delivery.authProbeIntervalMs))
         }
+    }
+
+    /// A feed whose credentials mParticle refused.
+    struct Blocked {
+        var since: Int64
+        var status: Int
+        var probing = false
+        var nextProbeAt: UInt64
     }
 
     private let source: any RecordSource
     private let mapper: EventMapper
     private let sender: FeedSender
+    private let deadLetters: any DeadLetterSink
     private let settings: Settings
     private let clock: any RelayClock
     private let logger: Logger
@@ -41,28 +61,35 @@ public actor RelayPipeline {
     private let decoder = CurrentsDecoder()
 
     private var tracker = OffsetTracker()
+    /// Source records not yet settled, kept for the dead-letter topic.
+    private var records: [RecordAck: KafkaMessage] = [:]
     private var batchers: [Feed: FeedBatcher] = [:]
     private var queued: [Feed: Deque<BulkRequest>] = [:]
     private var inFlight: [Feed: Int] = [:]
-    private var sendTasks: [Int: Task<Void, Never>] = [:]
+    private var blocked: [Feed: Blocked] = [:]
+    private var tasks: [Int: Task<Void, Never>] = [:]
     private var nextTaskID = 0
     private var assigned: Set<TopicPartition> = []
     private var paused = false
     private var stopping = false
     private var reportedSkips: Set<SkipReason> = []
     private var idleWaiters: [CheckedContinuation<Void, Never>] = []
+    private var lastSweep: UInt64 = 0
 
-    public init(source: any RecordSource, mapper: EventMapper, sender: FeedSender, settings: Settings,
-                clock: any RelayClock = SystemRelayClock(), stats: RelayStats, logger: Logger) {
+    public init(source: any RecordSource, mapper: EventMapper, sender: FeedSender, deadLetters: any DeadLetterSink,
+                settings: Settings, clock: any RelayClock = SystemRelayClock(), stats: RelayStats, logger: Logger) {
         self.source = source
         self.mapper = mapper
         self.sender = sender
+        self.deadLetters = deadLetters
         self.settings = settings
         self.clock = clock
         self.stats = stats
         self.logger = logger
         for feed in Feed.allCases { batchers[feed] = FeedBatcher(feed: feed) }
     }
+
+    private var maxAgeMs: Int64 { settings.maxAge.milliseconds }
 
     /// Consumes until the source ends (after `shutdown`, or when the consumer is closed).
     public func run() async {
@@ -79,24 +106,25 @@ public actor RelayPipeline {
         ticker.cancel()
     }
 
-    /// Stops taking records, sends what is batched, waits up to `timeout` for in-flight requests,
-    /// commits the stored offsets and leaves the group. Unsettled records are not committed, so a
-    /// later run delivers them again.
+    /// Stops taking records, sends what is batched, waits up to `timeout` for in-flight requests
+    /// and dead-letter writes, commits the stored offsets and leaves the group. Unsettled records
+    /// are not committed, so a later run delivers them again.
     public func shutdown(timeout: Duration) async {
         guard !stopping else { return }
         stopping = true
         for feed in Feed.allCases {
             for request in batchers[feed]?.takeAll() ?? [] { enqueue(request) }
         }
-        let deadline = clock.monotonicNanoseconds() + UInt64(max(0, timeout.components.seconds)) * 1_000_000_000
-            + UInt64(max(0, timeout.components.attoseconds / 1_000_000_000))
-        while !sendTasks.isEmpty || queued.values.contains(where: { !$0.isEmpty }), clock.monotonicNanoseconds() < deadline {
-            try? await clock.sleep(for: .milliseconds(20))
+        let deadline = clock.monotonicNanoseconds() + UInt64(max(0, timeout.milliseconds)) * 1_000_000
+        while !tasks.isEmpty || queued.values.contains(where: { !$0.isEmpty }), clock.monotonicNanoseconds() < deadline {
+            // Blocked feeds cannot drain; stop waiting for them once nothing else is in flight.
+            if tasks.isEmpty && queued.allSatisfy({ $0.value.isEmpty || blocked[$0.key] != nil }) { break }
+            try? await Task.sleep(for: .milliseconds(20))
         }
-        if !sendTasks.isEmpty {
-            logger.warning("shutdown timeout: requests still in flight; their records stay uncommitted and will be sent again",
-                           metadata: ["requests": "\(sendTasks.count)", "records": "\(tracker.pendingRecords)"])
-            sendTasks.values.forEach { $0.cancel() }
+        if !tasks.isEmpty || tracker.pendingRecords > 0 {
+            logger.warning("stopping with unsettled records; they stay uncommitted and will be delivered again",
+                           metadata: ["tasks": "\(tasks.count)", "records": "\(tracker.pendingRecords)"])
+            tasks.values.forEach { $0.cancel() }
         }
         do {
             try source.commit()
@@ -113,9 +141,10 @@ public actor RelayPipeline {
     }
 
     public var pendingRecords: Int { tracker.pendingRecords }
+    public var blockedFeeds: Set<Feed> { Set(blocked.keys) }
 
     private var isIdle: Bool {
-        tracker.pendingRecords == 0 && sendTasks.isEmpty && batchers.values.allSatisfy(\.isEmpty)
+        tracker.pendingRecords == 0 && tasks.isEmpty && batchers.values.allSatisfy(\.isEmpty)
     }
 
     // MARK: - Records
@@ -127,8 +156,9 @@ public actor RelayPipeline {
             stats.consumed(records: messages.count)
             var moved: [TopicPartition: Int64] = [:]
             let now = clock.monotonicNanoseconds()
+            let wallNow = clock.wallMilliseconds()
             for message in messages {
-                take(message, now: now, moved: &moved)
+                take(message, now: now, wallNow: wallNow, moved: &moved)
             }
             store(moved)
             applyBackpressure()
@@ -143,53 +173,72 @@ public actor RelayPipeline {
                 if pending > 0 { stats.droppedForRevokedPartition(count: pending) }
                 tracker.revoke(partition)
             }
+            records = records.filter { !partitions.contains($0.key.topicPartition) }
             notifyIfIdle()
         case .error:
             break
         }
     }
 
-    private func take(_ message: KafkaMessage, now: UInt64, moved: inout [TopicPartition: Int64]) {
+    private func take(_ message: KafkaMessage, now: UInt64, wallNow: Int64, moved: inout [TopicPartition: Int64]) {
         let decoded = decoder.decode(value: message.value, eventTypeHeader: message.header("event_type")?.stringValue, topic: message.topic)
-        var sendable: [MappedEvent] = []
+        var parks: [DeadLetterDetails] = []
+        var sendable: [(feed: Feed, header: [UInt8], payload: [UInt8], id: String)] = []
+        var ageBase = message.timestampMs
         switch decoded {
         case .failure(let error):
-            skip(.undecodable, message: message, detail: error.message)
+            parks.append(DeadLetterDetails(reason: .poison, message: error.message, parkedMs: 0))
         case .success(let results):
             stats.decoded(events: results.count)
-            for result in results {
+            if ageBase == nil {
+                ageBase = results.compactMap { try? $0.get().time &* 1000 }.min()
+            }
+            if let base = ageBase, wallNow - base > maxAgeMs {
+                // Too old to send at all: the whole record is parked once.
+                parks.append(DeadLetterDetails(reason: .expired, message: "record is \(Self.describeAge(wallNow - base)) old; the limit is \(Self.describeAge(maxAgeMs))", parkedMs: 0))
+                break
+            }
+            let shares = results.count > 1
+            for (index, result) in results.enumerated() {
                 switch result {
                 case .failure(let error):
-                    skip(.undecodable, message: message, detail: error.message)
+                    parks.append(DeadLetterDetails(reason: .poison, message: error.message, eventID: shares ? "events[\(index)]" : nil, parkedMs: 0))
                 case .success(let event):
                     switch mapper.map(event) {
                     case .success(let mapped):
                         if mapped.truncations > 0 { stats.truncated(mapped.truncations) }
-                        sendable.append(mapped)
+                        let header = mapped.header.encoded()
+                        let payload = mapped.payload.encoded()
+                        if EncodedBatch.overhead + header.count + payload.count > EventsAPILimits.maxBatchBytes {
+                            parks.append(DeadLetterDetails(
+                                reason: .rejected, message: "too_large: the event alone is \(header.count + payload.count) bytes; mParticle's batch limit is \(EventsAPILimits.maxBatchBytes)",
+                                feed: mapped.feed, eventID: event.id, parkedMs: 0))
+                        } else {
+                            sendable.append((mapped.feed, header, payload, event.id))
+                        }
                     case .failure(let reason):
                         skip(reason, message: message, detail: event.eventType)
                     }
                 }
             }
         }
-        var encoded: [(Feed, [UInt8], [UInt8])] = []
-        encoded.reserveCapacity(sendable.count)
-        for event in sendable {
-            let header = event.header.encoded()
-            let payload = event.payload.encoded()
-            if EncodedBatch.overhead + header.count + payload.count > EventsAPILimits.maxBatchBytes {
-                skip(.tooLarge, message: message, detail: "\(event.payload.sourceMessageID): \(header.count + payload.count) bytes")
-                continue
-            }
-            encoded.append((event.feed, header, payload))
-        }
-        let ack = tracker.add(message.topicPartition, offset: message.offset, events: encoded.count, bytes: message.byteCount)
-        if encoded.isEmpty {
+        let count = sendable.count + parks.count
+        let ack = tracker.add(message.topicPartition, offset: message.offset, events: count, bytes: message.byteCount)
+        guard count > 0 else {
             if let watermark = tracker.advance(message.topicPartition) { moved[message.topicPartition] = watermark }
             return
         }
-        for (feed, header, payload) in encoded {
-            if let request = batchers[feed]!.add(header: header, event: payload, ack: ack, now: now) {
+        records[ack] = message
+        for details in parks {
+            var details = details
+            details.parkedMs = wallNow
+            park(message, details, ack: ack)
+        }
+        let shares = sendable.count + parks.count > 1
+        let base = ageBase ?? wallNow
+        for event in sendable {
+            let unit = EventUnit(ack: ack, ageBaseMs: base, eventID: event.id, sharesRecord: shares)
+            if let request = batchers[event.feed]!.add(header: event.header, event: event.payload, unit: unit, now: now) {
                 enqueue(request)
             }
         }
@@ -208,6 +257,49 @@ public actor RelayPipeline {
         }
     }
 
+    // MARK: - Dead letters
+
+    private func park(_ message: KafkaMessage, _ details: DeadLetterDetails, ack: RecordAck) {
+        let sink = deadLetters
+        startTask { [weak self] in
+            do {
+                try await sink.park(message, details)
+                await self?.parked(ack, details, message: message)
+            } catch {
+                // Cancelled at shutdown: unsettled, so delivered again later.
+            }
+        }
+    }
+
+    private func parked(_ ack: RecordAck, _ details: DeadLetterDetails, message: KafkaMessage) {
+        stats.parked(details.reason, feed: details.feed)
+        logger.warning("parked in the dead-letter topic", metadata: [
+            "reason": "\(details.reason.rawValue)", "source": "\(message.topicPartition)@\(message.offset)",
+            "feed": "\(details.feed?.rawValue ?? "-")", "status": "\(details.httpStatus.map(String.init) ?? "-")",
+            "detail": "\(details.message.prefix(300))",
+        ])
+        settle([ack])
+    }
+
+    /// Parks the events of a request, one dead-letter record per event.
+    private func park(_ request: BulkRequest, reason: DeadLetterReason, status: Int?, message text: String) {
+        let wallNow = clock.wallMilliseconds()
+        for unit in request.units {
+            guard let message = records[unit.ack] else {
+                stats.droppedForRevokedPartition(count: 1)
+                continue
+            }
+            park(message, DeadLetterDetails(
+                reason: reason, message: text, feed: request.feed, httpStatus: status,
+                eventID: unit.sharesRecord ? unit.eventID : nil, firstAttemptMs: request.firstAttemptMs, parkedMs: wallNow), ack: unit.ack)
+        }
+    }
+
+    static func describeAge(_ milliseconds: Int64) -> String {
+        let hours = Double(milliseconds) / 3_600_000
+        return hours >= 1 ? String(format: "%.1f h", hours) : "\(milliseconds / 1000) s"
+    }
+
     // MARK: - Requests
 
     private func tick() {
@@ -216,43 +308,154 @@ public actor RelayPipeline {
         for feed in Feed.allCases {
             for request in batchers[feed]!.takeLingered(now: now, linger: linger) { enqueue(request) }
         }
+        if now &- lastSweep >= 1_000_000_000 {
+            lastSweep = now
+            sweepExpired()
+        }
+        for feed in blocked.keys { dispatch(feed) }
     }
 
-    private func enqueue(_ request: BulkRequest) {
-        queued[request.feed, default: []].append(request)
+    /// Parks queued events that passed the age limit while waiting (a blocked feed holds them).
+    private func sweepExpired() {
+        let cutoff = clock.wallMilliseconds() - maxAgeMs
+        for feed in Feed.allCases {
+            guard let queue = queued[feed], !queue.isEmpty, queue.contains(where: { $0.oldestAgeBaseMs < cutoff }) else { continue }
+            var kept: Deque<BulkRequest> = []
+            for request in queue {
+                let (expired, rest) = request.partitioned { $0.ageBaseMs < cutoff }
+                if let expired {
+                    park(expired, reason: .expired, status: blocked[feed]?.status,
+                         message: "not accepted by mParticle within \(Self.describeAge(maxAgeMs))\(blocked[feed] != nil ? " (the \(feed) feed is blocked: credentials refused)" : "")")
+                }
+                if let rest { kept.append(rest) }
+            }
+            queued[feed] = kept
+        }
+    }
+
+    private func enqueue(_ request: BulkRequest, front: Bool = false) {
+        if front {
+            queued[request.feed, default: []].prepend(request)
+        } else {
+            queued[request.feed, default: []].append(request)
+        }
         dispatch(request.feed)
     }
 
     private func dispatch(_ feed: Feed) {
+        if let state = blocked[feed] {
+            // Blocked: one probe at a time, every probe interval, with the current credentials.
+            guard !state.probing, clock.monotonicNanoseconds() >= state.nextProbeAt, let request = queued[feed]?.popFirst() else { return }
+            blocked[feed]!.probing = true
+            send(request, probe: true)
+            return
+        }
         while inFlight[feed, default: 0] < settings.maxInFlightRequestsPerFeed, let request = queued[feed]?.popFirst() {
-            inFlight[feed, default: 0] += 1
-            let id = nextTaskID
-            nextTaskID += 1
-            let sender = self.sender
-            sendTasks[id] = Task { [weak self] in
-                do {
-                    try await sender.deliver(request)
-                    await self?.completed(id: id, request: request, accepted: true)
-                } catch {
-                    await self?.completed(id: id, request: request, accepted: false)
-                }
+            send(request, probe: false)
+        }
+    }
+
+    private func send(_ request: BulkRequest, probe: Bool) {
+        var request = request
+        if request.firstAttemptMs == nil { request.firstAttemptMs = clock.wallMilliseconds() }
+        inFlight[request.feed, default: 0] += 1
+        let sender = self.sender
+        let attempt = request
+        startTask { [weak self] in
+            do {
+                let outcome = try await sender.deliver(attempt)
+                await self?.completed(attempt, outcome: outcome, probe: probe)
+            } catch {
+                await self?.cancelled(attempt, probe: probe)
             }
         }
     }
 
-    private func completed(id: Int, request: BulkRequest, accepted: Bool) {
-        sendTasks[id] = nil
+    private func cancelled(_ request: BulkRequest, probe: Bool) {
         inFlight[request.feed, default: 1] -= 1
-        if accepted {
-            stats.accepted(feed: request.feed, events: request.eventCount)
-            var moved: [TopicPartition: Int64] = [:]
-            for ack in request.acks {
-                if let watermark = tracker.settle(ack) { moved[ack.topicPartition] = watermark }
+        if probe { blocked[request.feed]?.probing = false }
+    }
+
+    private func completed(_ request: BulkRequest, outcome: DeliveryOutcome, probe: Bool) {
+        let feed = request.feed
+        inFlight[feed, default: 1] -= 1
+        if probe { blocked[feed]?.probing = false }
+        switch outcome {
+        case .accepted:
+            if blocked[feed] != nil { unblock(feed) }
+            stats.accepted(feed: feed, events: request.eventCount)
+            settle(request.acks)
+        case .rejected(let status, let body):
+            if blocked[feed] != nil { unblock(feed) }
+            if let (first, second) = request.halves() {
+                logger.info("mParticle refused a request; splitting it to find the refused events", metadata: [
+                    "feed": "\(feed)", "status": "\(status)", "events": "\(request.eventCount)", "body": "\(body.prefix(300))",
+                ])
+                enqueue(second, front: true)
+                enqueue(first, front: true)
+            } else {
+                park(request, reason: .rejected, status: status, message: body.isEmpty ? "mParticle answered \(status)" : body)
             }
-            store(moved)
-            applyBackpressure()
+        case .unauthorized(let status, let body):
+            block(feed, status: status, body: body)
+            enqueue(request, front: true)
+        case .expired:
+            let cutoff = clock.wallMilliseconds() - maxAgeMs
+            let (expired, rest) = request.partitioned { $0.ageBaseMs < cutoff }
+            if let expired {
+                park(expired, reason: .expired, status: nil, message: "not accepted by mParticle within \(Self.describeAge(maxAgeMs))")
+            }
+            if let rest { enqueue(rest, front: true) }
         }
-        dispatch(request.feed)
+        dispatch(feed)
+        notifyIfIdle()
+    }
+
+    private func block(_ feed: Feed, status: Int, body: String) {
+        let next = clock.monotonicNanoseconds() + UInt64(settings.authProbeInterval.milliseconds) * 1_000_000
+        if blocked[feed] == nil {
+            blocked[feed] = Blocked(since: clock.wallMilliseconds(), status: status, nextProbeAt: next)
+            stats.feedBlocked(feed, true)
+            logger.error("feed blocked: mParticle refused its credentials; holding its events and probing with the current credentials", metadata: [
+                "feed": "\(feed)", "status": "\(status)", "probe_every_ms": "\(settings.authProbeInterval.milliseconds)",
+                "body": "\(body.prefix(300))",
+            ])
+        } else {
+            blocked[feed]!.nextProbeAt = next
+            blocked[feed]!.status = status
+        }
+    }
+
+    private func unblock(_ feed: Feed) {
+        guard let state = blocked.removeValue(forKey: feed) else { return }
+        stats.feedBlocked(feed, false)
+        logger.notice("feed unblocked: mParticle accepted its credentials again", metadata: [
+            "feed": "\(feed)", "blocked_for": "\(Self.describeAge(clock.wallMilliseconds() - state.since))",
+        ])
+    }
+
+    private func settle(_ acks: [RecordAck]) {
+        var moved: [TopicPartition: Int64] = [:]
+        for ack in acks {
+            if let watermark = tracker.settle(ack) { moved[ack.topicPartition] = watermark }
+            if tracker.remaining(ack) == 0 { records[ack] = nil }
+        }
+        store(moved)
+        applyBackpressure()
+        notifyIfIdle()
+    }
+
+    private func startTask(_ work: @escaping @Sendable () async -> Void) {
+        let id = nextTaskID
+        nextTaskID += 1
+        tasks[id] = Task { [weak self] in
+            await work()
+            await self?.finished(id)
+        }
+    }
+
+    private func finished(_ id: Int) {
+        tasks[id] = nil
         notifyIfIdle()
     }
 

@@ -2,26 +2,43 @@ import Kafka
 import Logging
 import MParticle
 
-/// Builds the pipeline from a configuration (consumer, mapper, sender, HTTP client) and runs it.
-/// The command line and the end-to-end tests use the same wiring.
+/// Builds the pipeline from a configuration (consumer, mapper, sender, dead-letter producer, HTTP
+/// client) and runs it. The command line and the end-to-end tests use the same wiring.
 public final class RelayRunner: Sendable {
     public let pipeline: RelayPipeline
     public let stats: RelayStats
-    private let consumer: KafkaConsumer
-    private let ownedClient: HTTPEventsAPIClient?
     public let credentials: CredentialStore
+    private let consumer: KafkaConsumer
+    private let deadLetters: any DeadLetterSink
+    private let ownedClient: HTTPEventsAPIClient?
     private let logger: Logger
 
+    /// - Parameters:
+    ///   - api: the Events API client; by default an HTTP client to `mparticle.base_url`.
+    ///   - deadLetters: where parked messages go; by default the configured dead-letter topic.
     public init(configuration: RelayConfiguration, logger: Logger, api: (any EventsAPI)? = nil,
-                clock: any RelayClock = SystemRelayClock()) throws {
+                deadLetters: (any DeadLetterSink)? = nil, clock: any RelayClock = SystemRelayClock()) throws {
         var logger = logger
         logger[metadataKey: "name"] = "\(configuration.name)"
         self.logger = logger
+        let stats = RelayStats(name: configuration.name)
+        self.stats = stats
+
         var consumerConfiguration = KafkaConsumerConfiguration(
             bootstrapServers: configuration.kafka.bootstrapServers, groupID: configuration.kafka.groupID,
             clientID: configuration.name, topics: configuration.kafka.topics)
         consumerConfiguration.properties = configuration.kafka.properties
         consumer = try KafkaConsumer(configuration: consumerConfiguration, logger: logger)
+
+        if let deadLetters {
+            self.deadLetters = deadLetters
+        } else {
+            var producerConfiguration = KafkaProducerConfiguration(
+                bootstrapServers: configuration.kafka.bootstrapServers, clientID: "\(configuration.name)-dead-letter")
+            producerConfiguration.properties = configuration.kafka.properties.filter { Self.isSharedProperty($0.key) }
+            let producer = try KafkaProducer(configuration: producerConfiguration, logger: logger)
+            self.deadLetters = KafkaDeadLetterSink(producer: producer, topic: configuration.deadLetter.topic, stats: stats, logger: logger)
+        }
 
         let client: any EventsAPI
         if let api {
@@ -35,20 +52,21 @@ public final class RelayRunner: Sendable {
         }
         let credentials = CredentialStore(configuration.mparticle.feeds)
         self.credentials = credentials
-        let stats = RelayStats(name: configuration.name)
-        self.stats = stats
         let sender = FeedSender(
             api: client, baseURL: configuration.mparticle.baseURL,
             credentials: { feed in credentials.credentials(for: feed) },
             backoff: Backoff(baseMs: configuration.delivery.retryBaseMs, capMs: configuration.delivery.retryMaxMs),
-            clock: clock, stats: stats, logger: logger)
-        let mapper = EventMapper(
+            clock: clock, stats: stats, logger: logger,
+            maxBatchesPerSecond: Double(configuration.delivery.maxBatchesPerSecondPerFeed),
+            maxAgeMs: configuration.deadLetter.maxAge.milliseconds)
+        var mapper = EventMapper(
             environment: configuration.mparticle.environment, identityKey: configuration.mparticle.identity,
             router: FeedRouter(configuredFeeds: Set(configuration.mparticle.feeds.keys), apps: configuration.mparticle.apps),
             selection: EventSelection(include: configuration.mparticle.include, exclude: configuration.mparticle.exclude),
             unknownTypes: configuration.mparticle.unknownTypes)
-        pipeline = RelayPipeline(source: consumer, mapper: mapper, sender: sender, settings: .init(configuration.delivery),
-                                 clock: clock, stats: stats, logger: logger)
+        mapper.perEventBatches = configuration.delivery.dedup == .perEvent
+        pipeline = RelayPipeline(source: consumer, mapper: mapper, sender: sender, deadLetters: self.deadLetters,
+                                 settings: .init(configuration), clock: clock, stats: stats, logger: logger)
         if configuration.mparticle.feeds.isEmpty {
             logger.warning("no mParticle feed has credentials: every event will be skipped as no_feed")
         }
@@ -57,11 +75,18 @@ public final class RelayRunner: Sendable {
         }
     }
 
+    /// Connection and security properties that the dead-letter producer shares with the consumer.
+    static func isSharedProperty(_ name: String) -> Bool {
+        ["security.protocol", "sasl.", "ssl.", "client.dns.lookup", "broker.address.family", "socket.", "reconnect.", "debug"]
+            .contains { name == $0 || name.hasPrefix($0) }
+    }
+
     /// Joins the group and relays until `shutdown`.
     public func run() async throws {
         try consumer.start()
         logger.info("relay started")
         await pipeline.run()
+        await deadLetters.close()
         await ownedClient?.shutdown()
         logger.info("relay stopped")
     }
@@ -69,6 +94,14 @@ public final class RelayRunner: Sendable {
     /// Graceful stop: flush, wait for in-flight requests up to `timeout`, commit, leave the group.
     public func shutdown(timeout: Duration = .seconds(30)) async {
         await pipeline.shutdown(timeout: timeout)
+    }
+
+    /// New credentials (a reload after a key rotation) take effect on the next attempt.
+    public func updateCredentials(_ feeds: [Feed: FeedCredentials]) {
+        credentials.replace(with: feeds)
+        logger.notice("credentials reloaded", metadata: [
+            "feeds": "\(feeds.keys.sorted().map { "\($0)=\(feeds[$0]!.redactedKey)" }.joined(separator: " "))",
+        ])
     }
 }
 

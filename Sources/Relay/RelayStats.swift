@@ -16,6 +16,10 @@ public final class RelayStats: Sendable {
         public var offsetsStored = 0
         public var resultsForRevokedPartitions = 0
         public var attributesTruncated = 0
+        public var parked: [DeadLetterReason: Int] = [:]
+        public var blockedFeeds: Set<Feed> = []
+        public var totalParked: Int { parked.values.reduce(0, +) }
+        public var deadLetterWriteFailures = 0
 
         public var totalAccepted: Int { eventsAccepted.values.reduce(0, +) }
         public var totalSkipped: Int { skipped.values.reduce(0, +) }
@@ -23,7 +27,7 @@ public final class RelayStats: Sendable {
     }
 
     private let state = Mutex(Snapshot())
-    private let name: String
+    let name: String
 
     public init(name: String) {
         self.name = name
@@ -75,6 +79,21 @@ public final class RelayStats: Sendable {
         Counter(label: "currents_relay_attributes_truncated_total", dimensions: [("name", name)]).increment(by: count)
     }
 
+    func parked(_ reason: DeadLetterReason, feed: Feed?) {
+        state.withLock { $0.parked[reason, default: 0] += 1 }
+        Counter(label: "currents_relay_dead_lettered_total", dimensions: [("name", name), ("reason", reason.rawValue), ("feed", feed?.rawValue ?? "none")]).increment()
+    }
+
+    func deadLetterWriteFailed() {
+        state.withLock { $0.deadLetterWriteFailures += 1 }
+        Counter(label: "currents_relay_dead_letter_write_failures_total", dimensions: [("name", name)]).increment()
+    }
+
+    func feedBlocked(_ feed: Feed, _ blocked: Bool) {
+        state.withLock { if blocked { $0.blockedFeeds.insert(feed) } else { $0.blockedFeeds.remove(feed) } }
+        Gauge(label: "currents_relay_feed_blocked", dimensions: [("name", name), ("feed", feed.rawValue)]).record(blocked ? 1 : 0)
+    }
+
     func stored(offsets: Int) {
         state.withLock { $0.offsetsStored += offsets }
     }
@@ -84,3 +103,4 @@ public final class RelayStats: Sendable {
         Counter(label: "currents_relay_results_for_revoked_partitions_total", dimensions: [("name", name)]).increment(by: count)
     }
 }
+

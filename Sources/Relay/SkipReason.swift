@@ -9,12 +9,6 @@ public enum SkipReason: String, Error, Sendable, CaseIterable, CustomStringConve
     case unsupportedEventType = "unsupported_event_type"
     /// Excluded by `mparticle.events`.
     case notSelected = "not_selected"
-    /// One event alone is over mParticle's 128 KB batch limit. Dead-lettered as `rejected` once
-    /// the dead-letter topic exists; skipped, counted and logged until then.
-    case tooLarge = "too_large"
-    /// The record could not be decoded. Until the dead-letter topic exists (issue 4) such records
-    /// are skipped, counted and logged with the decode error.
-    case undecodable = "undecodable"
 
     public var description: String { rawValue }
 }

@@ -5,7 +5,9 @@ import Testing
 @testable import Relay
 
 @Suite struct FeedBatcherTests {
-    func ack(_ offset: Int64) -> RecordAck { RecordAck(topicPartition: TopicPartition("t", 0), offset: offset, epoch: 1) }
+    func ack(_ offset: Int64) -> EventUnit {
+        EventUnit(ack: RecordAck(topicPartition: TopicPartition("t", 0), offset: offset, epoch: 1), ageBaseMs: offset, eventID: "e\(offset)")
+    }
     func header(_ user: String) -> [UInt8] {
         BatchHeader(environment: .production, userIdentities: ["customerid": .string(user)]).encoded()
     }
@@ -16,9 +18,9 @@ import Testing
 
     @Test func eventsOfTheSameUserShareABatch() throws {
         var batcher = FeedBatcher(feed: .ios)
-        let first = batcher.add(header: header("a"), event: event("1"), ack: ack(0), now: 0)
-        let second = batcher.add(header: header("b"), event: event("2"), ack: ack(1), now: 0)
-        let third = batcher.add(header: header("a"), event: event("3"), ack: ack(2), now: 0)
+        let first = batcher.add(header: header("a"), event: event("1"), unit: ack(0), now: 0)
+        let second = batcher.add(header: header("b"), event: event("2"), unit: ack(1), now: 0)
+        let third = batcher.add(header: header("a"), event: event("3"), unit: ack(2), now: 0)
         #expect(first == nil && second == nil && third == nil)
         let taken = batcher.takeRequest()
         let request = try #require(taken)
@@ -35,7 +37,7 @@ import Testing
         var batcher = FeedBatcher(feed: .web)
         var requests: [BulkRequest] = []
         for index in 0..<250 {
-            if let request = batcher.add(header: header("user-\(index)"), event: event("\(index)"), ack: ack(Int64(index)), now: 0) {
+            if let request = batcher.add(header: header("user-\(index)"), event: event("\(index)"), unit: ack(Int64(index)), now: 0) {
                 requests.append(request)
             }
         }
@@ -49,7 +51,7 @@ import Testing
         var requests: [BulkRequest] = []
         // One user, 20 KB events: batches split at 128 KB, requests at 256 KB.
         for index in 0..<40 {
-            if let request = batcher.add(header: header("same"), event: event("\(index)", padding: 20_000), ack: ack(Int64(index)), now: 0) {
+            if let request = batcher.add(header: header("same"), event: event("\(index)", padding: 20_000), unit: ack(Int64(index)), now: 0) {
                 requests.append(request)
             }
         }
@@ -69,8 +71,8 @@ import Testing
 
     @Test func lingerReleasesTheOpenRequest() {
         var batcher = FeedBatcher(feed: .android)
-        _ = batcher.add(header: header("a"), event: event("1"), ack: ack(0), now: 1_000)
-        _ = batcher.add(header: header("b"), event: event("2"), ack: ack(1), now: 1_050)
+        _ = batcher.add(header: header("a"), event: event("1"), unit: ack(0), now: 1_000)
+        _ = batcher.add(header: header("b"), event: event("2"), unit: ack(1), now: 1_050)
         let early = batcher.takeLingered(now: 1_000 + 99, linger: 100)
         #expect(early.isEmpty)
         // The oldest batch is due: it leaves, with whatever else fits in its request.
@@ -85,7 +87,7 @@ import Testing
         var batcher = FeedBatcher(feed: .ios, maxOpenBatches: 300)
         var requests: [BulkRequest] = []
         for index in 0..<3_000 {
-            if let request = batcher.add(header: header("user-\(index % 200)"), event: event("\(index)"), ack: ack(Int64(index)), now: 0) {
+            if let request = batcher.add(header: header("user-\(index % 200)"), event: event("\(index)"), unit: ack(Int64(index)), now: 0) {
                 requests.append(request)
             }
         }
@@ -98,5 +100,39 @@ import Testing
 }
 
 extension BulkRequest: Equatable {
-    public static func == (lhs: BulkRequest, rhs: BulkRequest) -> Bool { lhs.body == rhs.body && lhs.acks == rhs.acks }
+    public static func == (lhs: BulkRequest, rhs: BulkRequest) -> Bool { lhs.body == rhs.body && lhs.units == rhs.units }
+}
+
+@Suite struct BulkRequestSplitTests {
+    func request(_ users: [String]) -> BulkRequest {
+        var batcher = FeedBatcher(feed: .web)
+        for (index, user) in users.enumerated() {
+            let header = BatchHeader(environment: .production, userIdentities: ["customerid": .string(user)]).encoded()
+            let event = EventPayload(eventType: "custom_event", eventName: "E", customEventType: "other", timestampMs: 1, sourceMessageID: "\(index)", customAttributes: [:]).encoded()
+            _ = batcher.add(header: header, event: event, unit: EventUnit(ack: RecordAck(topicPartition: TopicPartition("t", 0), offset: Int64(index), epoch: 1), ageBaseMs: Int64(index), eventID: "\(index)"), now: 0)
+        }
+        return batcher.takeRequest()!
+    }
+
+    @Test func halvesKeepEveryEventOnceAndInOrder() throws {
+        let whole = request(["a", "a", "b", "c", "c", "c", "d"])
+        #expect(whole.batches.count == 4)
+        let (first, second) = try #require(whole.halves())
+        #expect(first.units + second.units == whole.units)
+        #expect(first.eventCount == 3 && second.eventCount == 4)
+        // Each half regroups its own events by header.
+        #expect(first.batches.map(\.events.count) == [2, 1])
+        #expect(second.batches.map(\.events.count) == [3, 1])
+        #expect(request(["x"]).halves() == nil)
+    }
+
+    @Test func partitioningByAge() {
+        let whole = request(["a", "b", "a", "c"])
+        let (old, young) = whole.partitioned { $0.ageBaseMs < 2 }
+        #expect(old?.units.map(\.eventID).sorted() == ["0", "1"])
+        #expect(young?.units.map(\.eventID).sorted() == ["2", "3"])
+        let (none, all) = whole.partitioned { _ in false }
+        #expect(none == nil)
+        #expect(all?.eventCount == 4)
+    }
 }

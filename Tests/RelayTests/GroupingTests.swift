@@ -12,12 +12,14 @@ import Testing
         let api = ScriptedAPI()
         let stats = RelayStats(name: "grouping")
         let sender = FeedSender(api: api, baseURL: "http://unused", credentials: { _ in FeedCredentials(key: "k", secret: "s") },
-                                backoff: Backoff(baseMs: 1, capMs: 5), clock: SystemRelayClock(), stats: stats, logger: Logger(label: "test"))
+                                backoff: Backoff(baseMs: 1, capMs: 5), clock: SystemRelayClock(), stats: stats, logger: Logger(label: "test"),
+                                maxBatchesPerSecond: 1_000_000)
         let mapper = EventMapper(environment: .production, identityKey: "customerid",
                                  router: FeedRouter(configuredFeeds: Set(Feed.allCases), apps: [:]), selection: EventSelection())
-        // A long linger so requests fill up, as they do under load.
-        let pipeline = RelayPipeline(source: source, mapper: mapper, sender: sender,
-                                     settings: .init(lingerMs: 2_000, maxInFlightRequestsPerFeed: 4, maxInFlightMessages: 100_000),
+        // A linger longer than taking the 10,000 records, so only the pool decides when requests
+        // leave (as under load), whatever the machine's speed.
+        let pipeline = RelayPipeline(source: source, mapper: mapper, sender: sender, deadLetters: MemoryDeadLetters(),
+                                     settings: .init(lingerMs: 10_000, maxInFlightRequestsPerFeed: 4, maxInFlightMessages: 100_000),
                                      stats: stats, logger: Logger(label: "test"))
         let run = Task { await pipeline.run() }
         let partition = TopicPartition("braze.currents", 0)
@@ -63,7 +65,7 @@ import Testing
         }
     }
 
-    @Test func anEventTooLargeForABatchIsSkippedAndCounted() async throws {
+    @Test func anEventTooLargeForABatchIsParkedAsRejected() async throws {
         let source = FakeSource()
         let api = ScriptedAPI()
         let stats = RelayStats(name: "large")
@@ -71,22 +73,27 @@ import Testing
                                 backoff: Backoff(baseMs: 1, capMs: 5), clock: SystemRelayClock(), stats: stats, logger: Logger(label: "test"))
         let mapper = EventMapper(environment: .production, identityKey: "customerid",
                                  router: FeedRouter(configuredFeeds: [.unbound], apps: [:]), selection: EventSelection())
-        let pipeline = RelayPipeline(source: source, mapper: mapper, sender: sender, settings: .init(lingerMs: 10), stats: stats, logger: Logger(label: "test"))
+        let deadLetters = MemoryDeadLetters()
+        let pipeline = RelayPipeline(source: source, mapper: mapper, sender: sender, deadLetters: deadLetters,
+                                     settings: .init(lingerMs: 10), stats: stats, logger: Logger(label: "test"))
         let run = Task { await pipeline.run() }
         let partition = TopicPartition("t", 0)
         // 40 attributes of 4,000 characters: each is within mParticle's limits, together over 128 KB.
         let big = (0..<40).map { "\"field_\($0)\":\"\(String(repeating: "x", count: 4000))\"" }.joined(separator: ",")
         let large = "{\"event_type\":\"users.canvas.Entry\",\"id\":\"big\",\"time\":1700000000,\"user\":{\"external_user_id\":\"u\"},\"properties\":{\(big)}}"
         let small = "{\"event_type\":\"users.canvas.Entry\",\"id\":\"small\",\"time\":1700000000,\"user\":{\"external_user_id\":\"u\"},\"properties\":{}}"
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
         source.continuation.yield(.assigned([partition]))
         source.continuation.yield(.messages([
-            KafkaMessage(topicPartition: partition, offset: 0, timestampMs: nil, key: nil, value: Array(large.utf8)),
-            KafkaMessage(topicPartition: partition, offset: 1, timestampMs: nil, key: nil, value: Array(small.utf8)),
+            KafkaMessage(topicPartition: partition, offset: 0, timestampMs: now, key: nil, value: Array(large.utf8)),
+            KafkaMessage(topicPartition: partition, offset: 1, timestampMs: now, key: nil, value: Array(small.utf8)),
         ]))
         let deadline = ContinuousClock.now + .seconds(10)
         while source.storedOffsets[partition] != 2 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
         #expect(source.storedOffsets[partition] == 2)
-        #expect(stats.snapshot.skipped[.tooLarge] == 1)
+        #expect(stats.snapshot.parked[.rejected] == 1)
+        #expect(deadLetters.records.first?.1.message.hasPrefix("too_large") == true)
+        #expect(deadLetters.records.first?.0.offset == 0)
         #expect(api.acceptedIDs.withLock { $0 } == ["small"])
         await pipeline.shutdown(timeout: .seconds(1))
         await run.value

@@ -28,6 +28,16 @@ final class FakeSource: RecordSource {
     var storedOffsets: [TopicPartition: Int64] { stored.withLock { $0 } }
 }
 
+/// A dead-letter sink in memory.
+final class MemoryDeadLetters: DeadLetterSink {
+    let parked = Mutex<[(KafkaMessage, DeadLetterDetails)]>([])
+    func park(_ message: KafkaMessage, _ details: DeadLetterDetails) async throws {
+        parked.withLock { $0.append((message, details)) }
+    }
+    func close() async {}
+    var records: [(KafkaMessage, DeadLetterDetails)] { parked.withLock { $0 } }
+}
+
 /// An Events API that answers what the test says, and counts.
 final class ScriptedAPI: EventsAPI {
     let status = Mutex(202)
@@ -52,14 +62,15 @@ final class ScriptedAPI: EventsAPI {
 @Suite struct PipelineTests {
     let partition = TopicPartition("braze.currents", 0)
 
-    func makePipeline(source: FakeSource, api: ScriptedAPI) -> RelayPipeline {
+    func makePipeline(source: FakeSource, api: ScriptedAPI, deadLetters: MemoryDeadLetters = MemoryDeadLetters()) -> RelayPipeline {
         let stats = RelayStats(name: "test")
         let feeds: [Feed: FeedCredentials] = [.unbound: FeedCredentials(key: "k", secret: "s"), .ios: FeedCredentials(key: "i", secret: "s")]
         let sender = FeedSender(api: api, baseURL: "http://unused", credentials: { feeds[$0] },
                                 backoff: Backoff(baseMs: 1, capMs: 5), clock: SystemRelayClock(), stats: stats, logger: Logger(label: "test"))
         let mapper = EventMapper(environment: .development, identityKey: "customerid",
                                  router: FeedRouter(configuredFeeds: Set(feeds.keys), apps: [:]), selection: EventSelection())
-        return RelayPipeline(source: source, mapper: mapper, sender: sender, settings: .init(lingerMs: 10, maxInFlightRequestsPerFeed: 2, maxInFlightMessages: 1000),
+        return RelayPipeline(source: source, mapper: mapper, sender: sender, deadLetters: deadLetters,
+                             settings: .init(lingerMs: 10, maxInFlightRequestsPerFeed: 2, maxInFlightMessages: 1000),
                              stats: stats, logger: Logger(label: "test"))
     }
 
@@ -69,7 +80,9 @@ final class ScriptedAPI: EventsAPI {
     }
 
     func message(_ offset: Int64, _ value: String?) -> KafkaMessage {
-        KafkaMessage(topicPartition: partition, offset: offset, timestampMs: nil, key: nil, value: value.map { Array($0.utf8) })
+        // Produced now: the events' own `time` (2023) would make them older than the 48-hour limit.
+        KafkaMessage(topicPartition: partition, offset: offset, timestampMs: Int64(Date().timeIntervalSince1970 * 1000), key: nil,
+                     value: value.map { Array($0.utf8) })
     }
 
     func waitFor(_ what: String, timeout: Duration = .seconds(10), _ condition: () -> Bool) async throws {
@@ -98,10 +111,11 @@ final class ScriptedAPI: EventsAPI {
         #expect(pipeline.stats.snapshot.retries >= 5)
     }
 
-    @Test func skippedAndUndecodableRecordsSettleAndAreCounted() async throws {
+    @Test func skippedAndPoisonRecordsSettleAndAreCounted() async throws {
         let source = FakeSource()
         let api = ScriptedAPI()
-        let pipeline = makePipeline(source: source, api: api)
+        let deadLetters = MemoryDeadLetters()
+        let pipeline = makePipeline(source: source, api: api, deadLetters: deadLetters)
         let run = Task { await pipeline.run() }
         source.continuation.yield(.assigned([partition]))
         source.continuation.yield(.messages([
@@ -113,7 +127,9 @@ final class ScriptedAPI: EventsAPI {
         try await waitFor("skips to settle") { source.storedOffsets[partition] == 4 }
         let skipped = pipeline.stats.snapshot.skipped
         #expect(skipped[.noExternalUserID] == 1)
-        #expect(skipped[.undecodable] == 2)
+        #expect(pipeline.stats.snapshot.parked[.poison] == 2)
+        #expect(deadLetters.records.map { $0.0.offset } .sorted() == [1, 2])
+        #expect(deadLetters.records.allSatisfy { $0.1.reason == .poison && !$0.1.message.isEmpty })
         #expect(skipped[.unsupportedEventType] == 1)
         #expect(api.calls.withLock { $0 } == 0)
         await pipeline.shutdown(timeout: .seconds(1))
@@ -123,14 +139,17 @@ final class ScriptedAPI: EventsAPI {
     @Test func aRecordOfManyEventsSettlesWhenAllAreAccepted() async throws {
         let source = FakeSource()
         let api = ScriptedAPI()
-        let pipeline = makePipeline(source: source, api: api)
+        let deadLetters = MemoryDeadLetters()
+        let pipeline = makePipeline(source: source, api: api, deadLetters: deadLetters)
         let run = Task { await pipeline.run() }
         source.continuation.yield(.assigned([partition]))
         let body = "{\"events\":[\(envelope("a")),\(envelope("b")),{\"broken\":true},\(envelope("c", user: "u-2"))]}"
         source.continuation.yield(.messages([message(7, body)]))
         try await waitFor("the record to settle") { source.storedOffsets[partition] == 8 }
         #expect(Set(api.acceptedIDs.withLock { $0 }) == ["a", "b", "c"])
-        #expect(pipeline.stats.snapshot.skipped[.undecodable] == 1)
+        #expect(pipeline.stats.snapshot.parked[.poison] == 1)
+        #expect(deadLetters.records.first?.1.eventID == "events[2]")
+        #expect(deadLetters.records.first?.0.value == Array(body.utf8))
         await pipeline.shutdown(timeout: .seconds(1))
         await run.value
     }
@@ -164,7 +183,7 @@ final class ScriptedAPI: EventsAPI {
                                 backoff: Backoff(baseMs: 1, capMs: 5), clock: SystemRelayClock(), stats: stats, logger: Logger(label: "test"))
         let mapper = EventMapper(environment: .development, identityKey: "customerid",
                                  router: FeedRouter(configuredFeeds: [.unbound], apps: [:]), selection: EventSelection())
-        let pipeline = RelayPipeline(source: source, mapper: mapper, sender: sender,
+        let pipeline = RelayPipeline(source: source, mapper: mapper, sender: sender, deadLetters: MemoryDeadLetters(),
                                      settings: .init(lingerMs: 10, maxInFlightRequestsPerFeed: 2, maxInFlightMessages: 100), stats: stats, logger: Logger(label: "test"))
         let run = Task { await pipeline.run() }
         source.continuation.yield(.assigned([partition]))

@@ -1,0 +1,123 @@
+import Kafka
+import Logging
+
+/// Why a message was parked in the dead-letter topic.
+public enum DeadLetterReason: String, Sendable, CaseIterable {
+    /// Not accepted by mParticle before `dead_letter.max_age` (48 h by default).
+    case expired
+    /// The record could not be read as Currents events.
+    case poison
+    /// mParticle refused this one event (400, 413 or another 4xx) after the request was split down to it.
+    case rejected
+}
+
+/// What is known about one parked message, beyond the source record.
+public struct DeadLetterDetails: Sendable, Equatable {
+    public var reason: DeadLetterReason
+    /// A readable explanation: the decode error, the response body, the age.
+    public var message: String
+    public var feed: Feed?
+    public var httpStatus: Int?
+    /// The Braze event id, when one event of a many-event record is parked.
+    public var eventID: String?
+    public var firstAttemptMs: Int64?
+    public var parkedMs: Int64
+
+    public init(reason: DeadLetterReason, message: String, feed: Feed? = nil, httpStatus: Int? = nil,
+                eventID: String? = nil, firstAttemptMs: Int64? = nil, parkedMs: Int64) {
+        self.reason = reason
+        self.message = message
+        self.feed = feed
+        self.httpStatus = httpStatus
+        self.eventID = eventID
+        self.firstAttemptMs = firstAttemptMs
+        self.parkedMs = parkedMs
+    }
+}
+
+/// The dead-letter record: the source record's key, value and headers, plus headers that say where
+/// it came from and why, with Kafka Connect's names where they fit so existing tooling reads them.
+public enum DeadLetterRecord {
+    public static let topicHeader = "__connect.errors.topic"
+    public static let partitionHeader = "__connect.errors.partition"
+    public static let offsetHeader = "__connect.errors.offset"
+    public static let exceptionMessageHeader = "__connect.errors.exception.message"
+    public static let reasonHeader = "currents.relay.reason"
+    public static let feedHeader = "currents.relay.feed"
+    public static let httpStatusHeader = "currents.relay.http.status"
+    public static let firstAttemptHeader = "currents.relay.first.attempt.ms"
+    public static let parkedHeader = "currents.relay.parked.ms"
+    public static let eventIDHeader = "currents.relay.event.id"
+
+    /// Headers of ours are replaced, not repeated, when a redriven record is parked again.
+    static let ownHeaders: Set<String> = [
+        topicHeader, partitionHeader, offsetHeader, exceptionMessageHeader, reasonHeader, feedHeader,
+        httpStatusHeader, firstAttemptHeader, parkedHeader, eventIDHeader,
+    ]
+
+    /// The headers of the parked record. The exception message is cut to 4 KB.
+    public static func headers(for message: KafkaMessage, _ details: DeadLetterDetails) -> [KafkaHeader] {
+        var headers = message.headers.filter { !ownHeaders.contains($0.key) }
+        headers.append(KafkaHeader(key: topicHeader, string: message.topic))
+        headers.append(KafkaHeader(key: partitionHeader, string: String(message.partition)))
+        headers.append(KafkaHeader(key: offsetHeader, string: String(message.offset)))
+        headers.append(KafkaHeader(key: exceptionMessageHeader, string: String(details.message.prefix(4096))))
+        headers.append(KafkaHeader(key: reasonHeader, string: details.reason.rawValue))
+        if let feed = details.feed { headers.append(KafkaHeader(key: feedHeader, string: feed.rawValue)) }
+        if let status = details.httpStatus { headers.append(KafkaHeader(key: httpStatusHeader, string: String(status))) }
+        if let eventID = details.eventID { headers.append(KafkaHeader(key: eventIDHeader, string: eventID)) }
+        if let first = details.firstAttemptMs { headers.append(KafkaHeader(key: firstAttemptHeader, string: String(first))) }
+        headers.append(KafkaHeader(key: parkedHeader, string: String(details.parkedMs)))
+        return headers
+    }
+}
+
+/// Where parked messages go. `park` returns only once the message is safely stored (for Kafka:
+/// the delivery report of an `acks=all` idempotent producer); it retries until then.
+public protocol DeadLetterSink: Sendable {
+    func park(_ message: KafkaMessage, _ details: DeadLetterDetails) async throws
+    func close() async
+}
+
+/// The dead-letter topic on Kafka.
+public final class KafkaDeadLetterSink: DeadLetterSink {
+    private let producer: KafkaProducer
+    private let topic: String
+    private let backoff: Backoff
+    private let logger: Logger
+    private let stats: RelayStats
+
+    public init(producer: KafkaProducer, topic: String, backoff: Backoff = Backoff(baseMs: 200, capMs: 10_000),
+                stats: RelayStats, logger: Logger) {
+        self.producer = producer
+        self.topic = topic
+        self.backoff = backoff
+        self.stats = stats
+        self.logger = logger
+    }
+
+    public func park(_ message: KafkaMessage, _ details: DeadLetterDetails) async throws {
+        let headers = DeadLetterRecord.headers(for: message, details)
+        var attempt = 0
+        while true {
+            try Task.checkCancellation()
+            do {
+                try await producer.send(topic: topic, key: message.key, value: message.value, headers: headers)
+                return
+            } catch let error as KafkaError {
+                // The source offset stays unsettled, so nothing is lost; but the partition stalls here.
+                stats.deadLetterWriteFailed()
+                logger.error("cannot write to the dead-letter topic; holding the source offset and retrying", metadata: [
+                    "dead_letter_topic": "\(topic)", "source": "\(message.topicPartition)@\(message.offset)",
+                    "reason": "\(details.reason.rawValue)", "error": "\(error)", "attempt": "\(attempt + 1)",
+                ])
+                try await Task.sleep(for: backoff.delay(attempt: attempt))
+                attempt += 1
+            }
+        }
+    }
+
+    public func close() async {
+        await producer.close()
+    }
+}
