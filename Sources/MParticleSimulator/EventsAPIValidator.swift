@@ -22,7 +22,13 @@ public enum EventsAPIValidator {
     static let maxBatches = 100
 
     /// Validates `/v2/bulkevents` (an array of batches) or `/v2/events` (one batch).
-    public static func validate(body: [UInt8], bulk: Bool, feed: String) -> Result<(batches: Int, events: [SimulatorState.AcceptedEvent]), Refusal> {
+    public static func validate(body: [UInt8], bulk: Bool, feed: String, rejectEventIDs: Set<String> = []) -> Result<(batches: Int, events: [SimulatorState.AcceptedEvent]), Refusal> {
+        validateBatches(body: body, bulk: bulk, feed: feed, rejectEventIDs: rejectEventIDs).map { batches in
+            (batches.count, batches.flatMap(\.events))
+        }
+    }
+
+    static func validateBatches(body: [UInt8], bulk: Bool, feed: String, rejectEventIDs: Set<String>) -> Result<[SimulatorBatch], Refusal> {
         if body.count > maxRequestBytes {
             return .failure(Refusal(status: 413, message: "request is \(body.count) bytes; the limit is \(maxRequestBytes)"))
         }
@@ -45,8 +51,9 @@ public enum EventsAPIValidator {
             batches = [root]
             sizes = [body.count]
         }
-        var accepted: [SimulatorState.AcceptedEvent] = []
+        var accepted: [SimulatorBatch] = []
         for (index, element) in batches.enumerated() {
+            var batchEvents: [SimulatorState.AcceptedEvent] = []
             guard let batch = element as? [String: Any] else {
                 return .failure(Refusal(status: 400, message: "batch \(index): expected an object"))
             }
@@ -93,11 +100,15 @@ public enum EventsAPIValidator {
                         return .failure(Refusal(status: 400, message: "\(place): custom attribute \(key) must be a scalar"))
                     }
                 }
-                accepted.append(SimulatorState.AcceptedEvent(
-                    feed: feed, sourceMessageID: data["source_message_id"] as? String, eventType: type, eventName: name))
+                let messageID = data["source_message_id"] as? String
+                if let messageID, rejectEventIDs.contains(messageID) {
+                    return .failure(Refusal(status: 400, message: "\(place): event \(messageID) is marked to be refused"))
+                }
+                batchEvents.append(SimulatorState.AcceptedEvent(feed: feed, sourceMessageID: messageID, eventType: type, eventName: name))
             }
+            accepted.append(SimulatorBatch(sourceRequestID: batch["source_request_id"] as? String, events: batchEvents))
         }
-        return .success((batches.count, accepted))
+        return .success(accepted)
     }
 
     /// Byte sizes of the elements of a top-level JSON array, measured on the bytes as sent (the

@@ -29,7 +29,7 @@ public final class SimulatorServer: Sendable {
 
     /// Starts the server and returns once it is listening.
     public static func start(_ configuration: SimulatorConfiguration, logger: Logger = Logger(label: "mparticle-simulator")) async throws -> SimulatorServer {
-        let state = SimulatorState(behaviour: configuration.behaviour)
+        let state = SimulatorState(feeds: configuration.feeds, behaviour: configuration.behaviour)
         let router = makeRouter(feeds: configuration.feeds, state: state, logger: logger)
         let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
         let app = Application(
@@ -70,34 +70,37 @@ public final class SimulatorServer: Sendable {
     }
 
     static func makeRouter(feeds: [SimulatedFeed], state: SimulatorState, logger: Logger) -> Router<BasicRequestContext> {
-        let byKey = Dictionary(feeds.map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
         let router = Router()
         let handler: @Sendable (Request, BasicRequestContext, Bool) async throws -> Response = { request, _, bulk in
             var request = request
-            let behaviour = state.behaviour
-            if behaviour.latencyMs > 0 { try await Task.sleep(for: .milliseconds(behaviour.latencyMs)) }
             guard let authorization = request.headers[.authorization] else {
                 state.recordRejection(status: 401)
                 return errorResponse(401, "UNAUTHORIZED", "missing Authorization header")
             }
-            guard let feed = authenticate(authorization, byKey) else {
+            guard let feed = authenticate(authorization, state) else {
                 state.recordRejection(status: 403)
                 return errorResponse(403, "FORBIDDEN", "invalid key or secret")
             }
             state.sawUserAgent(request.headers[.userAgent] ?? "")
-            if case .fail(let status) = state.decide() {
+            let behaviour = state.behaviour(feed: feed.name)
+            if behaviour.latencyMs > 0 { try await Task.sleep(for: .milliseconds(behaviour.latencyMs)) }
+            if case .fail(let status) = state.decide(feed: feed.name) {
                 state.recordRejection(status: status)
-                return errorResponse(status, "INJECTED", "the simulator is set to answer \(status)")
+                state.logAnswer(feed: feed.name, status: status)
+                return errorResponse(status, "INJECTED", "the simulator is set to answer \(status)",
+                                     retryAfter: status == 429 ? behaviour.retryAfterSeconds : nil)
             }
             let buffer = try await request.collectBody(upTo: 4 * 1024 * 1024)
             let body = Array(buffer.readableBytesView)
-            switch EventsAPIValidator.validate(body: body, bulk: bulk, feed: feed.name) {
+            switch EventsAPIValidator.validateBatches(body: body, bulk: bulk, feed: feed.name, rejectEventIDs: behaviour.rejectEventIDs) {
             case .failure(let refusal):
                 state.recordRejection(status: refusal.status)
+                state.logAnswer(feed: feed.name, status: refusal.status)
                 logger.debug("refused request", metadata: ["feed": "\(feed.name)", "status": "\(refusal.status)", "reason": "\(refusal.message)"])
                 return errorResponse(refusal.status, refusal.status == 413 ? "PAYLOAD_TOO_LARGE" : "BAD_REQUEST", refusal.message)
-            case .success(let result):
-                state.record(feed: feed.name, batches: result.batches, events: result.events)
+            case .success(let batches):
+                state.record(feed: feed.name, key: feed.key, batches: batches)
+                state.logAnswer(feed: feed.name, status: 202)
                 return Response(status: .accepted)
             }
         }
@@ -108,33 +111,56 @@ public final class SimulatorServer: Sendable {
         router.get("/_sim/accepted") { _, _ in
             jsonResponse(acceptedReport(state))
         }
+        router.get("/_sim/requests") { _, _ in
+            jsonResponse(["requests": state.requestLog.map { ["feed": $0.feed, "at_ms": $0.atMs, "status": $0.status] as [String: Any] }])
+        }
         router.post("/_sim/reset") { _, _ in
             state.reset()
             return Response(status: .noContent)
         }
         router.post("/_sim/behaviour") { request, _ in
             var request = request
-            let buffer = try await request.collectBody(upTo: 64 * 1024)
+            let buffer = try await request.collectBody(upTo: 1024 * 1024)
             guard let object = try? JSONSerialization.jsonObject(with: Data(buffer.readableBytesView)) as? [String: Any] else {
-                return errorResponse(400, "BAD_REQUEST", "expected {\"fail_status\": 503|null, \"latency_ms\": N}")
+                return errorResponse(400, "BAD_REQUEST", "expected a JSON object, e.g. {\"feed\":\"ios\",\"status_script\":[503,503,202]}")
             }
-            var behaviour = state.behaviour
+            let feed = object["feed"] as? String
+            if object["reset"] as? Bool == true, let feed {
+                state.setBehaviour(nil, feed: feed)
+                return Response(status: .noContent)
+            }
+            var behaviour = feed.map { state.behaviour(feed: $0) } ?? state.behaviour
             if object.keys.contains("fail_status") { behaviour.failStatus = object["fail_status"] as? Int }
             if let latency = object["latency_ms"] as? Int { behaviour.latencyMs = max(0, latency) }
             if let countOnly = object["count_only"] as? Bool { behaviour.countOnly = countOnly }
             if let script = object["status_script"] as? [Int] { behaviour.statusScript = script }
-            state.setBehaviour(behaviour)
+            if let rate = object["failure_rate"] as? Double { behaviour.failureRate = min(max(rate, 0), 1) }
+            if let status = object["failure_status"] as? Int { behaviour.failureStatus = status }
+            if let seed = object["seed"] as? Int { behaviour.seed = UInt64(truncatingIfNeeded: seed) }
+            if object.keys.contains("retry_after_s") { behaviour.retryAfterSeconds = object["retry_after_s"] as? Int }
+            if let ids = object["reject_event_ids"] as? [String] { behaviour.rejectEventIDs = Set(ids) }
+            if let feed { state.setBehaviour(behaviour, feed: feed) } else { state.setBehaviour(behaviour) }
+            return Response(status: .noContent)
+        }
+        router.post("/_sim/credentials") { request, _ in
+            var request = request
+            let buffer = try await request.collectBody(upTo: 64 * 1024)
+            guard let object = try? JSONSerialization.jsonObject(with: Data(buffer.readableBytesView)) as? [String: String],
+                  let feed = object["feed"], let key = object["key"], let secret = object["secret"] else {
+                return errorResponse(400, "BAD_REQUEST", "expected {\"feed\":\"ios\",\"key\":\"...\",\"secret\":\"...\"}")
+            }
+            state.setCredentials(feed: feed, key: key, secret: secret)
             return Response(status: .noContent)
         }
         return router
     }
 
-    static func authenticate(_ header: String, _ byKey: [String: SimulatedFeed]) -> SimulatedFeed? {
+    static func authenticate(_ header: String, _ state: SimulatorState) -> SimulatedFeed? {
         guard header.hasPrefix("Basic "), let data = Data(base64Encoded: String(header.dropFirst(6))),
               let pair = String(data: data, encoding: .utf8), let colon = pair.firstIndex(of: ":") else { return nil }
         let key = String(pair[..<colon])
         let secret = String(pair[pair.index(after: colon)...])
-        guard let feed = byKey[key], feed.secret == secret else { return nil }
+        guard let feed = state.feed(forKey: key), feed.secret == secret else { return nil }
         return feed
     }
 
@@ -153,6 +179,7 @@ public final class SimulatorServer: Sendable {
             "feeds": feeds,
             "event_ids": ids,
             "rejected": Dictionary(uniqueKeysWithValues: state.rejectedRequests.map { (String($0.key), $0.value) }),
+            "deduplicated_batches": state.deduplicatedBatches,
         ]
     }
 
@@ -161,9 +188,10 @@ public final class SimulatorServer: Sendable {
         return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
-    static func errorResponse(_ status: Int, _ code: String, _ message: String) -> Response {
+    static func errorResponse(_ status: Int, _ code: String, _ message: String, retryAfter: Int? = nil) -> Response {
         var response = jsonResponse(["errors": [["code": code, "message": message]]], status: HTTPResponse.Status(code: status))
-        if status == 429 { response.headers[.retryAfter] = "1" }
+        if let retryAfter { response.headers[.retryAfter] = String(retryAfter) }
+        if status == 429 { response.headers[.init("X-mp-rate-limit-exceeded")!] = "feed" }
         return response
     }
 }

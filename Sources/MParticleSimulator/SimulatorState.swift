@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 
 /// What the simulator accepted, and how it is told to behave. Shared by the HTTP handlers, the
@@ -17,7 +18,15 @@ public final class SimulatorState: Sendable {
         public var events = 0
     }
 
-    /// How the simulator answers, beyond validation.
+    /// One request as the simulator answered it.
+    public struct LoggedRequest: Sendable, Equatable {
+        public var feed: String
+        /// Wall milliseconds when the answer was decided.
+        public var atMs: Int64
+        public var status: Int
+    }
+
+    /// How the simulator answers, beyond validation. Set for all feeds or per feed.
     public struct Behaviour: Sendable, Equatable {
         /// When set, every Events API request gets this status (e.g. 503) and nothing is recorded.
         public var failStatus: Int?
@@ -26,14 +35,29 @@ public final class SimulatorState: Sendable {
         /// When true, accepted events are counted but their ids are not kept (benchmarks).
         public var countOnly = false
         /// Answered in order, one per authenticated request, before anything else (e.g. [503, 503, 202]).
-        /// A 202 in the script lets the request through to validation.
+        /// A 2xx in the script lets the request through to validation.
         public var statusScript: [Int] = []
+        /// Share of requests (0...1) answered `failureStatus` at random, from `seed`.
+        public var failureRate = 0.0
+        public var failureStatus = 503
+        public var seed: UInt64 = 1
+        /// Sent as `Retry-After` with every 429.
+        public var retryAfterSeconds: Int?
+        /// A batch holding any of these event ids (`source_message_id`) makes its request a 400.
+        public var rejectEventIDs: Set<String> = []
 
-        public init(failStatus: Int? = nil, latencyMs: Int = 0, countOnly: Bool = false, statusScript: [Int] = []) {
+        public init(failStatus: Int? = nil, latencyMs: Int = 0, countOnly: Bool = false, statusScript: [Int] = [],
+                    failureRate: Double = 0, failureStatus: Int = 503, seed: UInt64 = 1, retryAfterSeconds: Int? = nil,
+                    rejectEventIDs: Set<String> = []) {
             self.failStatus = failStatus
             self.latencyMs = latencyMs
             self.countOnly = countOnly
             self.statusScript = statusScript
+            self.failureRate = failureRate
+            self.failureStatus = failureStatus
+            self.seed = seed
+            self.retryAfterSeconds = retryAfterSeconds
+            self.rejectEventIDs = rejectEventIDs
         }
     }
 
@@ -49,20 +73,40 @@ public final class SimulatorState: Sendable {
         var rejected: [Int: Int] = [:]
         var userAgents: Set<String> = []
         var behaviour = Behaviour()
+        var feedBehaviours: [String: Behaviour] = [:]
+        var random: [String: UInt64] = [:]
+        var feedsByKey: [String: SimulatedFeed] = [:]
+        var seenRequestIDs: [String: Set<String>] = [:]
+        var deduplicatedBatches = 0
+        var log: [LoggedRequest] = []
     }
 
     private let storage = Mutex(Storage())
 
-    public init(behaviour: Behaviour = Behaviour()) {
-        storage.withLock { $0.behaviour = behaviour }
+    public init(feeds: [SimulatedFeed] = [], behaviour: Behaviour = Behaviour()) {
+        storage.withLock { state in
+            state.behaviour = behaviour
+            state.feedsByKey = Dictionary(feeds.map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
+        }
     }
 
-    public var behaviour: Behaviour {
-        get { storage.withLock { $0.behaviour } }
-    }
+    public var behaviour: Behaviour { storage.withLock { $0.behaviour } }
 
+    /// The behaviour for all feeds (per-feed settings stay).
     public func setBehaviour(_ behaviour: Behaviour) {
         storage.withLock { $0.behaviour = behaviour }
+    }
+
+    /// The behaviour of one feed; nil goes back to the shared one.
+    public func setBehaviour(_ behaviour: Behaviour?, feed: String) {
+        storage.withLock { state in
+            state.feedBehaviours[feed] = behaviour
+            state.random[feed] = nil
+        }
+    }
+
+    public func behaviour(feed: String) -> Behaviour {
+        storage.withLock { $0.feedBehaviours[feed] ?? $0.behaviour }
     }
 
     /// Answer every request with `status` (nil: back to normal).
@@ -70,14 +114,39 @@ public final class SimulatorState: Sendable {
         storage.withLock { $0.behaviour.failStatus = status }
     }
 
-    /// Consumes the script, then applies the fail switch.
-    func decide() -> Decision {
+    /// Replaces a feed's key and secret: the old pair gets 403 from now on (expiry), the new one
+    /// works (rotation).
+    public func setCredentials(feed: String, key: String, secret: String) {
         storage.withLock { state in
-            if !state.behaviour.statusScript.isEmpty {
-                let status = state.behaviour.statusScript.removeFirst()
+            state.feedsByKey = state.feedsByKey.filter { $0.value.name != feed }
+            state.feedsByKey[key] = SimulatedFeed(name: feed, key: key, secret: secret)
+        }
+    }
+
+    func feed(forKey key: String) -> SimulatedFeed? {
+        storage.withLock { $0.feedsByKey[key] }
+    }
+
+    /// Consumes the feed's script, then applies the fail switch and the failure rate.
+    func decide(feed: String) -> Decision {
+        storage.withLock { state in
+            let perFeed = state.feedBehaviours[feed] != nil
+            var behaviour = state.feedBehaviours[feed] ?? state.behaviour
+            defer {
+                if perFeed { state.feedBehaviours[feed] = behaviour } else { state.behaviour = behaviour }
+            }
+            if !behaviour.statusScript.isEmpty {
+                let status = behaviour.statusScript.removeFirst()
                 return (200..<300).contains(status) ? .proceed : .fail(status)
             }
-            if let status = state.behaviour.failStatus { return .fail(status) }
+            if let status = behaviour.failStatus { return .fail(status) }
+            if behaviour.failureRate > 0 {
+                let key = perFeed ? feed : "*"
+                var generator = SplitMix(state: state.random[key] ?? behaviour.seed)
+                let roll = Double(generator.next() >> 11) / Double(1 << 53)
+                state.random[key] = generator.state
+                if roll < behaviour.failureRate { return .fail(behaviour.failureStatus) }
+            }
             return .proceed
         }
     }
@@ -85,35 +154,79 @@ public final class SimulatorState: Sendable {
     public var acceptedEvents: [AcceptedEvent] { storage.withLock { $0.events } }
     /// Every User-Agent seen on authenticated requests.
     public var userAgents: Set<String> { storage.withLock { $0.userAgents } }
-
-    func sawUserAgent(_ agent: String) {
-        storage.withLock { _ = $0.userAgents.insert(agent) }
-    }
     public var counts: [String: FeedCounts] { storage.withLock { $0.counts } }
     /// Refused requests by status.
     public var rejectedRequests: [Int: Int] { storage.withLock { $0.rejected } }
+    /// Batches dropped because their `source_request_id` was seen before on the same key.
+    public var deduplicatedBatches: Int { storage.withLock { $0.deduplicatedBatches } }
+    /// Every authenticated request with its answer, in order.
+    public var requestLog: [LoggedRequest] { storage.withLock { $0.log } }
 
     public var totalAcceptedEvents: Int { storage.withLock { $0.counts.values.reduce(0) { $0 + $1.events } } }
 
-    /// Clears what was recorded (the behaviour stays).
+    /// Clears what was recorded (the behaviour and the de-duplication memory stay).
     public func reset() {
         storage.withLock { state in
             state.events = []
             state.counts = [:]
             state.rejected = [:]
+            state.log = []
+            state.deduplicatedBatches = 0
         }
     }
 
-    func record(feed: String, batches: Int, events: [AcceptedEvent]) {
+    func sawUserAgent(_ agent: String) {
+        storage.withLock { _ = $0.userAgents.insert(agent) }
+    }
+
+    func logAnswer(feed: String, status: Int) {
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        storage.withLock { $0.log.append(LoggedRequest(feed: feed, atMs: now, status: status)) }
+    }
+
+    /// Records an accepted request. Batches whose `source_request_id` this key has seen are dropped,
+    /// as mParticle does.
+    func record(feed: String, key: String, batches: [SimulatorBatch]) {
         storage.withLock { state in
+            var kept: [AcceptedEvent] = []
+            var keptBatches = 0
+            for batch in batches {
+                if let requestID = batch.sourceRequestID {
+                    if state.seenRequestIDs[key, default: []].contains(requestID) {
+                        state.deduplicatedBatches += 1
+                        continue
+                    }
+                    state.seenRequestIDs[key, default: []].insert(requestID)
+                }
+                keptBatches += 1
+                kept += batch.events
+            }
             state.counts[feed, default: FeedCounts()].requests += 1
-            state.counts[feed, default: FeedCounts()].batches += batches
-            state.counts[feed, default: FeedCounts()].events += events.count
-            if !state.behaviour.countOnly { state.events.append(contentsOf: events) }
+            state.counts[feed, default: FeedCounts()].batches += keptBatches
+            state.counts[feed, default: FeedCounts()].events += kept.count
+            if !(state.feedBehaviours[feed] ?? state.behaviour).countOnly { state.events.append(contentsOf: kept) }
         }
     }
 
     func recordRejection(status: Int) {
         storage.withLock { $0.rejected[status, default: 0] += 1 }
+    }
+}
+
+/// One validated batch.
+struct SimulatorBatch: Sendable {
+    var sourceRequestID: String?
+    var events: [SimulatorState.AcceptedEvent]
+}
+
+/// SplitMix64, for reproducible failure rates.
+struct SplitMix {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Time as the pipeline sees it, behind a protocol so tests can drive linger, backoff and age.
 public protocol RelayClock: Sendable {
@@ -26,4 +27,21 @@ public struct SystemRelayClock: RelayClock {
     public func sleep(for duration: Duration) async throws {
         try await Task.sleep(for: duration)
     }
+}
+
+/// The real clock with a movable wall time: tests (and drills) move it forward to see what the
+/// 48-hour rule does, while sleeps and linger stay real.
+public final class ShiftableClock: RelayClock {
+    private let offsetMs = Mutex<Int64>(0)
+    private let base = SystemRelayClock()
+
+    public init() {}
+
+    public func advance(by duration: Duration) {
+        offsetMs.withLock { $0 += duration.milliseconds }
+    }
+
+    public func monotonicNanoseconds() -> UInt64 { base.monotonicNanoseconds() }
+    public func wallMilliseconds() -> Int64 { base.wallMilliseconds() + offsetMs.withLock { $0 } }
+    public func sleep(for duration: Duration) async throws { try await base.sleep(for: duration) }
 }

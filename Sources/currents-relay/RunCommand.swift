@@ -21,9 +21,33 @@ struct Run: AsyncParsableCommand {
         let configuration = try await ConfigLoader.load(path: config)
         let runner = try RelayRunner(configuration: configuration, logger: logger)
         let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint)
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
         let timeout = shutdownTimeout
+        let path = config
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await runner.run() }
+            // Credentials reload without a restart: on SIGHUP, and when the file changes.
+            group.addTask {
+                await withTaskGroup(of: Void.self) { reloads in
+                    reloads.addTask {
+                        for await _ in hangups {
+                            await CredentialReloader.reload(path: path, runner: runner, logger: logger, why: "SIGHUP")
+                        }
+                    }
+                    reloads.addTask {
+                        var last = CredentialReloader.modificationDate(path)
+                        while !Task.isCancelled {
+                            try? await Task.sleep(for: .seconds(5))
+                            let now = CredentialReloader.modificationDate(path)
+                            if now != last {
+                                last = now
+                                await CredentialReloader.reload(path: path, runner: runner, logger: logger, why: "file changed")
+                            }
+                        }
+                    }
+                    await reloads.waitForAll()
+                }
+            }
             group.addTask {
                 for await signal in signals {
                     logger.info("received \(signal); shutting down (flush, wait for in-flight requests, commit, leave group)")
@@ -38,5 +62,23 @@ struct Run: AsyncParsableCommand {
         logger.info("relay exited", metadata: [
             "records": "\(stats.recordsConsumed)", "accepted": "\(stats.totalAccepted)", "skipped": "\(stats.totalSkipped)",
         ])
+    }
+}
+
+/// Re-reads the configuration for new feed credentials. A file that no longer loads keeps the
+/// credentials in use, and says why.
+enum CredentialReloader {
+    static func reload(path: String, runner: RelayRunner, logger: Logger, why: String) async {
+        do {
+            let configuration = try await ConfigLoader.load(path: path)
+            runner.updateCredentials(configuration.mparticle.feeds)
+            logger.notice("configuration re-read for credentials", metadata: ["trigger": "\(why)"])
+        } catch {
+            logger.error("configuration reload failed; keeping the credentials in use", metadata: ["trigger": "\(why)", "error": "\(error)"])
+        }
+    }
+
+    static func modificationDate(_ path: String) -> Date? {
+        (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date
     }
 }

@@ -13,6 +13,7 @@ struct Harness {
     let cluster: MockCluster
     let simulator: SimulatorServer
     let topic = "braze.currents"
+    let deadLetterTopic = "braze.currents.dlq"
     let logger: Logger
 
     static func start(brokers: Int = 3, partitions: Int = 6) async throws -> Harness {
@@ -20,6 +21,7 @@ struct Harness {
         logger.logLevel = .error
         let cluster = try MockCluster(brokers: brokers, logger: logger)
         try cluster.createTopic("braze.currents", partitions: partitions, replicationFactor: min(3, brokers))
+        try cluster.createTopic("braze.currents.dlq", partitions: 1, replicationFactor: min(3, brokers))
         let simulator = try await SimulatorServer.start(SimulatorConfiguration(feeds: SimulatorConfiguration.demoFeeds), logger: logger)
         return Harness(cluster: cluster, simulator: simulator, logger: logger)
     }
@@ -28,15 +30,57 @@ struct Harness {
         await simulator.stop()
     }
 
-    func seed(_ records: [SampleEvents.Record]) async throws {
+    /// Produces the records; returns where each id landed.
+    @discardableResult
+    func seed(_ records: [SampleEvents.Record], partition: Int32? = nil, timestampMs: Int64? = nil,
+              headers: [KafkaHeader] = []) async throws -> [String: KafkaDeliveryReport] {
+        try await produce(records.map { ($0.id, $0.key, $0.value) }, partition: partition, timestampMs: timestampMs, headers: headers)
+    }
+
+    /// Produces raw values (ids are only for the returned map).
+    @discardableResult
+    func produce(_ values: [(id: String, key: [UInt8]?, value: [UInt8]?)], partition: Int32? = nil, timestampMs: Int64? = nil,
+                 headers: [KafkaHeader] = []) async throws -> [String: KafkaDeliveryReport] {
         let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers, clientID: "seeder"), logger: logger)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for record in records {
-                group.addTask { try await producer.send(topic: topic, key: record.key, value: record.value) }
+        let reports = try await withThrowingTaskGroup(of: (String, KafkaDeliveryReport).self) { group in
+            for item in values {
+                group.addTask {
+                    (item.id, try await producer.send(topic: topic, partition: partition, key: item.key, value: item.value,
+                                                      headers: headers, timestampMs: timestampMs))
+                }
             }
-            try await group.waitForAll()
+            var reports: [String: KafkaDeliveryReport] = [:]
+            for try await (id, report) in group { reports[id] = report }
+            return reports
         }
         await producer.close()
+        return reports
+    }
+
+    /// Reads the dead-letter topic from the start with a fresh group, until `count` records or the timeout.
+    func deadLetters(count: Int, timeout: Duration = .seconds(30)) async throws -> [KafkaMessage] {
+        var configuration = KafkaConsumerConfiguration(bootstrapServers: cluster.bootstrapServers, groupID: "dlq-reader-\(UUID().uuidString)", topics: [deadLetterTopic])
+        configuration.properties = ["session.timeout.ms": "6000", "heartbeat.interval.ms": "500"]
+        let consumer = try KafkaConsumer(configuration: configuration, logger: logger)
+        try consumer.start()
+        let deadline = ContinuousClock.now + timeout
+        var messages: [KafkaMessage] = []
+        let collector = Task {
+            var collected: [KafkaMessage] = []
+            for await event in consumer.events {
+                if case .messages(let batch) = event { collected += batch }
+                if collected.count >= count { break }
+            }
+            return collected
+        }
+        let timer = Task {
+            try? await Task.sleep(until: deadline)
+            await consumer.close()
+        }
+        messages = await collector.value
+        timer.cancel()
+        await consumer.close()
+        return messages
     }
 
     func configuration(group: String) -> RelayConfiguration {
@@ -54,12 +98,17 @@ struct Harness {
         configuration.delivery.lingerMs = 50
         configuration.delivery.retryBaseMs = 20
         configuration.delivery.retryMaxMs = 200
+        configuration.delivery.authProbeIntervalMs = 300
+        configuration.deadLetter.topic = deadLetterTopic
         return configuration
     }
 
     /// Starts a relay; returns it and the task running it.
-    func startRelay(group: String) throws -> (RelayRunner, Task<Void, Error>) {
-        let runner = try RelayRunner(configuration: configuration(group: group), logger: logger)
+    func startRelay(group: String, clock: any RelayClock = SystemRelayClock(), deadLetters: (any DeadLetterSink)? = nil,
+                    configure: (inout RelayConfiguration) -> Void = { _ in }) throws -> (RelayRunner, Task<Void, Error>) {
+        var configuration = configuration(group: group)
+        configure(&configuration)
+        let runner = try RelayRunner(configuration: configuration, logger: logger, deadLetters: deadLetters, clock: clock)
         return (runner, Task { try await runner.run() })
     }
 
@@ -96,4 +145,8 @@ struct Harness {
     static func expectedFeed(_ record: SampleEvents.Record) -> String {
         record.platform ?? "unbound"
     }
+}
+
+extension KafkaMessage {
+    func headerText(_ key: String) -> String? { header(key)?.stringValue }
 }

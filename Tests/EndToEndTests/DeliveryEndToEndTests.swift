@@ -1,0 +1,227 @@
+import Currents
+import Foundation
+import Kafka
+import MParticleSimulator
+import Relay
+import Synchronization
+import Testing
+
+/// Delivery that loses nothing, end to end over TCP: embedded broker, simulator, relay.
+@Suite(.serialized) struct DeliveryEndToEndTests {
+    @Test func randomServerErrorsLoseNothingAndCommitsNeverPassAnUnacceptedEvent() async throws {
+        let harness = try await Harness.start(brokers: 3, partitions: 6)
+        let records = SampleEvents(seed: 21, anonymousPercent: 0).records(count: 5000)
+        let reports = try await harness.seed(records)
+        let ends = try harness.endOffsets()
+        harness.simulator.state.setBehaviour(.init(failureRate: 0.3, failureStatus: 503, seed: 7))
+        // Which id sits at which offset, to check every committed offset against what mParticle accepted.
+        var idAt: [TopicPartition: [Int64: String]] = [:]
+        for (id, report) in reports { idAt[report.topicPartition, default: [:]][report.offset] = id }
+
+        let (relay, task) = try harness.startRelay(group: "e2e-5xx")
+        var checks = 0
+        try await harness.waitUntil("committed offsets to reach the end", timeout: .seconds(120)) {
+            let committed = try harness.committed(group: "e2e-5xx")
+            // Read after the committed offsets: accepted ids only grow, so this never races.
+            let accepted = Set(harness.simulator.state.acceptedEvents.compactMap(\.sourceMessageID))
+            for (partition, offset) in committed {
+                guard let offset else { continue }
+                for (position, id) in idAt[partition] ?? [:] where position < offset {
+                    #expect(accepted.contains(id), "offset \(offset) committed on \(partition) past unaccepted event at \(position)")
+                }
+            }
+            checks += 1
+            return committed.allSatisfy { $0.value == ends[$0.key] }
+        }
+        await relay.shutdown(timeout: .seconds(5))
+        try await task.value
+        let accepted = Set(harness.simulator.state.acceptedEvents.compactMap(\.sourceMessageID))
+        #expect(accepted == Set(records.map(\.id)))
+        #expect((harness.simulator.state.rejectedRequests[503] ?? 0) >= 5)
+        print("5xx: \(checks) checks during the run, \(harness.simulator.state.rejectedRequests[503] ?? 0) requests answered 503, \(relay.stats.snapshot.retries) retries")
+        await harness.stop()
+    }
+
+    @Test func retryAfterIsHonouredPerFeed() async throws {
+        let harness = try await Harness.start(brokers: 1, partitions: 1)
+        harness.simulator.state.setBehaviour(.init(statusScript: [429], retryAfterSeconds: 2), feed: "ios")
+        let records = SampleEvents(seed: 22, anonymousPercent: 0, types: ["users.messages.pushnotification.Send"]).records(count: 90)
+        try await harness.seed(records)
+        let (relay, task) = try harness.startRelay(group: "e2e-429")
+        let expected = records.count
+        try await harness.waitUntil("every event accepted") { harness.simulator.state.totalAcceptedEvents == expected }
+        await relay.shutdown(timeout: .seconds(5))
+        try await task.value
+        let ios = harness.simulator.state.requestLog.filter { $0.feed == "ios" }
+        let throttled = try #require(ios.first { $0.status == 429 })
+        let after = ios.filter { $0.atMs > throttled.atMs || ($0.atMs == throttled.atMs && $0.status != 429) }
+        #expect(!after.isEmpty)
+        for request in after {
+            #expect(request.atMs - throttled.atMs >= 2000, "an iOS request \(request.atMs - throttled.atMs) ms after the 429")
+        }
+        // The other feeds were not held back.
+        let others = harness.simulator.state.requestLog.filter { $0.feed != "ios" }
+        #expect(others.contains { $0.atMs - throttled.atMs < 2000 })
+        await harness.stop()
+    }
+
+    @Test func oneRefusedEventAmongTwoHundredIsParkedAsRejectedWithItsBytes() async throws {
+        let harness = try await Harness.start(brokers: 1, partitions: 1)
+        let records = SampleEvents(seed: 23, anonymousPercent: 0, users: 5000, types: ["users.messages.email.Send"]).records(count: 200)
+        let marked = records[137]
+        harness.simulator.state.setBehaviour(.init(rejectEventIDs: [marked.id]))
+        try await harness.seed(records, partition: 0, headers: [KafkaHeader(key: "trace-id", string: "t-42")])
+        let (relay, task) = try harness.startRelay(group: "e2e-400") { $0.delivery.lingerMs = 500 }
+        try await harness.waitUntil("199 accepted and the rest parked") {
+            harness.simulator.state.totalAcceptedEvents == 199 && relay.stats.snapshot.parked[.rejected] == 1
+        }
+        let parked = try await harness.deadLetters(count: 1)
+        await relay.shutdown(timeout: .seconds(5))
+        try await task.value
+        #expect(parked.count == 1)
+        let record = try #require(parked.first)
+        #expect(record.value == marked.value)
+        #expect(record.key == marked.key)
+        #expect(record.headerText("trace-id") == "t-42")
+        #expect(record.headerText("currents.relay.reason") == "rejected")
+        #expect(record.headerText("currents.relay.http.status") == "400")
+        #expect(record.headerText("currents.relay.feed") == "unbound")
+        #expect(record.headerText("__connect.errors.topic") == harness.topic)
+        #expect(record.headerText("__connect.errors.partition") == "0")
+        #expect(record.headerText("__connect.errors.exception.message")?.contains("marked to be refused") == true)
+        #expect(record.headerText("currents.relay.first.attempt.ms") != nil)
+        #expect(record.headerText("currents.relay.parked.ms") != nil)
+        #expect(!harness.simulator.state.acceptedEvents.contains { $0.sourceMessageID == marked.id })
+        #expect(try harness.committed(group: "e2e-400")[TopicPartition(harness.topic, 0)] == .some(200))
+        await harness.stop()
+    }
+
+    @Test func expiredCredentialsHoldEventsThenParkThemAfterFortyEightHoursThenRotationResumes() async throws {
+        let harness = try await Harness.start(brokers: 1, partitions: 3)
+        // iOS credentials expire on mParticle's side.
+        harness.simulator.state.setCredentials(feed: "ios", key: "demo-ios-key", secret: "rotated-secret")
+        let records = SampleEvents(seed: 24, anonymousPercent: 0, types: ["users.messages.pushnotification.Send", "users.messages.email.Send"]).records(count: 300)
+        try await harness.seed(records)
+        let iosIDs = Set(records.filter { $0.platform == "ios" }.map(\.id))
+        let otherIDs = Set(records.map(\.id)).subtracting(iosIDs)
+        #expect(!iosIDs.isEmpty)
+        let ends = try harness.endOffsets()
+        let clock = ShiftableClock()
+        let (relay, task) = try harness.startRelay(group: "e2e-expiry", clock: clock)
+
+        try await harness.waitUntil("the other feeds to deliver everything") {
+            Set(harness.simulator.state.acceptedEvents.compactMap(\.sourceMessageID)) == otherIDs
+        }
+        #expect(relay.stats.snapshot.blockedFeeds == [.ios])
+        // Held: the iOS messages keep their partitions' offsets back.
+        #expect(try harness.committed(group: "e2e-expiry").contains { $0.value != ends[$0.key] })
+
+        clock.advance(by: .seconds(49 * 3600))
+        try await harness.waitUntil("offsets to advance past the parked messages") {
+            try harness.committed(group: "e2e-expiry").allSatisfy { $0.value == ends[$0.key] }
+        }
+        #expect(relay.stats.snapshot.parked[.expired] == iosIDs.count)
+
+        // kcat, an independent client, reads the dead-letter topic.
+        let kcat = try #require(["/usr/bin/kcat", "/usr/local/bin/kcat"].first { FileManager.default.isExecutableFile(atPath: $0) })
+        let lines = try runProcess(kcat, ["-C", "-b", harness.cluster.bootstrapServers, "-t", harness.deadLetterTopic, "-e", "-q",
+                                          "-f", "%h\\n"]).split(separator: "\n")
+        #expect(lines.count == iosIDs.count)
+        #expect(lines.allSatisfy { $0.contains("currents.relay.reason=expired") && $0.contains("currents.relay.feed=ios") && $0.contains("__connect.errors.offset=") })
+
+        // Rotate the relay's credentials: new iOS events flow again.
+        relay.updateCredentials([
+            .ios: .init(key: "demo-ios-key", secret: "rotated-secret"),
+            .android: .init(key: "demo-android-key", secret: "demo-android-secret"),
+            .web: .init(key: "demo-web-key", secret: "demo-web-secret"),
+            .unbound: .init(key: "demo-unbound-key", secret: "demo-unbound-secret"),
+        ])
+        let fresh = SampleEvents(seed: 25, anonymousPercent: 0, types: ["users.messages.pushnotification.Send"]).records(count: 30).filter { $0.platform == "ios" }
+        // Produced "now" as the relay's clock sees it.
+        try await harness.seed(fresh, timestampMs: clock.wallMilliseconds())
+        try await harness.waitUntil("new iOS events to be accepted") {
+            Set(harness.simulator.state.acceptedEvents.compactMap(\.sourceMessageID)).isSuperset(of: fresh.map(\.id))
+        }
+        #expect(relay.stats.snapshot.blockedFeeds.isEmpty)
+        await relay.shutdown(timeout: .seconds(5))
+        try await task.value
+        await harness.stop()
+    }
+
+    @Test func everyPoisonRecordIsParkedAndTheRelayKeepsGoing() async throws {
+        let harness = try await Harness.start(brokers: 1, partitions: 1)
+        var garbage = SplitMix64(seed: 9)
+        let corpus: [(String, [UInt8]?)] = [
+            ("truncated", Array("{\"event_type\":\"users.canvas.Entry\",\"id\":\"x\",\"ti".utf8)),
+            ("array", Array("[1,2,3]".utf8)),
+            ("string", Array("\"hello\"".utf8)),
+            ("empty object", Array("{}".utf8)),
+            ("missing id", Array("{\"event_type\":\"users.canvas.Entry\",\"time\":1,\"user\":{\"external_user_id\":\"u\"}}".utf8)),
+            ("numeric string", Array("\"12345\"".utf8)),
+            ("number", Array("12345".utf8)),
+            ("empty value", []),
+            ("null value", nil),
+            ("1 MB of garbage", (0..<990_000).map { _ in UInt8(truncatingIfNeeded: garbage.next()) }),
+        ]
+        try await harness.produce(corpus.map { ($0.0, Array($0.0.utf8), $0.1) }, partition: 0)
+        let good = SampleEvents(seed: 26, anonymousPercent: 0).records(count: 1)
+        try await harness.seed(good, partition: 0)
+        let (relay, task) = try harness.startRelay(group: "e2e-poison")
+        try await harness.waitUntil("the good event after the poison") { harness.simulator.state.totalAcceptedEvents == 1 }
+        let parked = try await harness.deadLetters(count: corpus.count)
+        try await harness.waitUntil("the offset to pass everything") {
+            try harness.committed(group: "e2e-poison")[TopicPartition(harness.topic, 0)] == .some(Int64(corpus.count + 1))
+        }
+        await relay.shutdown(timeout: .seconds(5))
+        try await task.value
+        #expect(parked.count == corpus.count)
+        #expect(parked.allSatisfy { $0.headerText("currents.relay.reason") == "poison" })
+        #expect(parked.map { String(decoding: $0.key ?? [], as: UTF8.self) }.sorted() == corpus.map(\.0).sorted())
+        for record in parked {
+            let message = record.headerText("__connect.errors.exception.message") ?? ""
+            #expect(!message.isEmpty, "a poison record says why")
+            let original = corpus.first { Array($0.0.utf8) == record.key }?.1
+            #expect(record.value == original || (record.value == nil && original == []), "the original bytes are kept")
+        }
+        await harness.stop()
+    }
+
+    @Test func aDeadLetterTopicThatRefusesWritesHoldsTheSourceOffset() async throws {
+        let harness = try await Harness.start(brokers: 1, partitions: 1)
+        try await harness.produce([("poison", nil, Array("not json".utf8))], partition: 0)
+        try await harness.seed(SampleEvents(seed: 27, anonymousPercent: 0).records(count: 5), partition: 0)
+        // The next 30 Produce requests fail with NOT_ENOUGH_REPLICAS; with a short delivery timeout
+        // the first dead-letter writes fail, until the broker takes them again.
+        harness.cluster.failNextRequests(apiKey: MockCluster.ApiKey.produce, error: 19, count: 30)
+        var producerConfiguration = KafkaProducerConfiguration(bootstrapServers: harness.cluster.bootstrapServers, clientID: "dlq")
+        producerConfiguration.properties = ["message.timeout.ms": "300", "retry.backoff.ms": "50"]
+        let stats = RelayStats(name: "dlq-test")
+        let sink = KafkaDeadLetterSink(producer: try KafkaProducer(configuration: producerConfiguration, logger: harness.logger),
+                                       topic: harness.deadLetterTopic, backoff: Backoff(baseMs: 100, capMs: 100), stats: stats, logger: harness.logger)
+        let (relay, task) = try harness.startRelay(group: "e2e-dlq-down", deadLetters: sink)
+        try await harness.waitUntil("the good events") { harness.simulator.state.totalAcceptedEvents == 5 }
+        try await harness.waitUntil("a failed dead-letter write") { stats.snapshot.deadLetterWriteFailures >= 1 }
+        // The poison record is first in the partition: nothing may be committed past it yet.
+        let held = try harness.committed(group: "e2e-dlq-down")[TopicPartition(harness.topic, 0)] ?? nil
+        #expect((held ?? 0) == 0, "committed \(String(describing: held)) past the unparked record at offset 0")
+        try await harness.waitUntil("the write to succeed and the offset to advance") {
+            try harness.committed(group: "e2e-dlq-down")[TopicPartition(harness.topic, 0)] == .some(6)
+        }
+        #expect(relay.stats.snapshot.parked[.poison] == 1)
+        await relay.shutdown(timeout: .seconds(5))
+        try await task.value
+        await harness.stop()
+    }
+}
+
+func runProcess(_ executable: String, _ arguments: [String]) throws -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    let output = Pipe()
+    process.standardOutput = output
+    try process.run()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return String(decoding: data, as: UTF8.self)
+}
