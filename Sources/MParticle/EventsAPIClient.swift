@@ -21,11 +21,12 @@ public final class HTTPEventsAPIClient: EventsAPI {
     public init(userAgent: String, timeout: Duration = .seconds(30), connectionsPerHost: Int = 16) {
         var configuration = HTTPClient.Configuration()
         configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = connectionsPerHost
-        configuration.timeout = .init(connect: .seconds(10), read: .seconds(Int64(timeout.components.seconds)))
+        let milliseconds = timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000
+        configuration.timeout = .init(connect: .seconds(10), read: .milliseconds(milliseconds))
         configuration.decompression = .enabled(limit: .ratio(20))
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         self.userAgent = userAgent
-        self.timeout = .seconds(Int64(timeout.components.seconds))
+        self.timeout = .milliseconds(milliseconds)
     }
 
     public func shutdown() async {

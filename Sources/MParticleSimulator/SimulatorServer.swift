@@ -84,11 +84,16 @@ public final class SimulatorServer: Sendable {
             state.sawUserAgent(request.headers[.userAgent] ?? "")
             let behaviour = state.behaviour(feed: feed.name)
             if behaviour.latencyMs > 0 { try await Task.sleep(for: .milliseconds(behaviour.latencyMs)) }
-            if case .fail(let status) = state.decide(feed: feed.name) {
+            switch state.decide(feed: feed.name) {
+            case .fail(let status):
                 state.recordRejection(status: status)
                 state.logAnswer(feed: feed.name, status: status)
                 return errorResponse(status, "INJECTED", "the simulator is set to answer \(status)",
                                      retryAfter: status == 429 ? behaviour.retryAfterSeconds : nil)
+            case .stall(let milliseconds):
+                try await Task.sleep(for: .milliseconds(milliseconds))
+            case .proceed:
+                break
             }
             let buffer = try await request.collectBody(upTo: 4 * 1024 * 1024)
             let body = Array(buffer.readableBytesView)
@@ -139,6 +144,8 @@ public final class SimulatorServer: Sendable {
             if let seed = object["seed"] as? Int { behaviour.seed = UInt64(truncatingIfNeeded: seed) }
             if object.keys.contains("retry_after_s") { behaviour.retryAfterSeconds = object["retry_after_s"] as? Int }
             if let ids = object["reject_event_ids"] as? [String] { behaviour.rejectEventIDs = Set(ids) }
+            if let rate = object["slow_rate"] as? Double { behaviour.slowRate = min(max(rate, 0), 1) }
+            if let latency = object["slow_latency_ms"] as? Int { behaviour.slowLatencyMs = max(0, latency) }
             if let feed { state.setBehaviour(behaviour, feed: feed) } else { state.setBehaviour(behaviour) }
             return Response(status: .noContent)
         }

@@ -45,6 +45,10 @@ public final class SimulatorState: Sendable {
         public var retryAfterSeconds: Int?
         /// A batch holding any of these event ids (`source_message_id`) makes its request a 400.
         public var rejectEventIDs: Set<String> = []
+        /// Share of requests (0...1) held `slowLatencyMs` before the answer, so that a client with a
+        /// shorter timeout gives up on the connection (the relay sees a transport error).
+        public var slowRate = 0.0
+        public var slowLatencyMs = 0
 
         public init(failStatus: Int? = nil, latencyMs: Int = 0, countOnly: Bool = false, statusScript: [Int] = [],
                     failureRate: Double = 0, failureStatus: Int = 503, seed: UInt64 = 1, retryAfterSeconds: Int? = nil,
@@ -65,6 +69,8 @@ public final class SimulatorState: Sendable {
     enum Decision: Equatable {
         case fail(Int)
         case proceed
+        /// Hold the answer this long first.
+        case stall(Int)
     }
 
     struct Storage {
@@ -140,13 +146,14 @@ public final class SimulatorState: Sendable {
                 return (200..<300).contains(status) ? .proceed : .fail(status)
             }
             if let status = behaviour.failStatus { return .fail(status) }
-            if behaviour.failureRate > 0 {
-                let key = perFeed ? feed : "*"
-                var generator = SplitMix(state: state.random[key] ?? behaviour.seed)
-                let roll = Double(generator.next() >> 11) / Double(1 << 53)
-                state.random[key] = generator.state
-                if roll < behaviour.failureRate { return .fail(behaviour.failureStatus) }
-            }
+            guard behaviour.failureRate > 0 || behaviour.slowRate > 0 else { return .proceed }
+            let key = perFeed ? feed : "*"
+            var generator = SplitMix(state: state.random[key] ?? behaviour.seed)
+            let roll = Double(generator.next() >> 11) / Double(1 << 53)
+            let slowRoll = Double(generator.next() >> 11) / Double(1 << 53)
+            state.random[key] = generator.state
+            if roll < behaviour.failureRate { return .fail(behaviour.failureStatus) }
+            if slowRoll < behaviour.slowRate { return .stall(behaviour.slowLatencyMs) }
             return .proceed
         }
     }

@@ -13,12 +13,17 @@ import Testing
         let records = SampleEvents(seed: 21, anonymousPercent: 0).records(count: 5000)
         let reports = try await harness.seed(records)
         let ends = try harness.endOffsets()
-        harness.simulator.state.setBehaviour(.init(failureRate: 0.3, failureStatus: 503, seed: 7))
+        // 30% of requests answer 503; 10% more stall past the relay's request timeout, which then
+        // drops the connection (a transport error, like a reset).
+        var behaviour = SimulatorState.Behaviour(failureRate: 0.3, failureStatus: 503, seed: 7)
+        behaviour.slowRate = 0.1
+        behaviour.slowLatencyMs = 1_500
+        harness.simulator.state.setBehaviour(behaviour)
         // Which id sits at which offset, to check every committed offset against what mParticle accepted.
         var idAt: [TopicPartition: [Int64: String]] = [:]
         for (id, report) in reports { idAt[report.topicPartition, default: [:]][report.offset] = id }
 
-        let (relay, task) = try harness.startRelay(group: "e2e-5xx")
+        let (relay, task) = try harness.startRelay(group: "e2e-5xx") { $0.delivery.requestTimeoutMs = 500 }
         var checks = 0
         try await harness.waitUntil("committed offsets to reach the end", timeout: .seconds(120)) {
             let committed = try harness.committed(group: "e2e-5xx")
@@ -38,7 +43,8 @@ import Testing
         let accepted = Set(harness.simulator.state.acceptedEvents.compactMap(\.sourceMessageID))
         #expect(accepted == Set(records.map(\.id)))
         #expect((harness.simulator.state.rejectedRequests[503] ?? 0) >= 5)
-        print("5xx: \(checks) checks during the run, \(harness.simulator.state.rejectedRequests[503] ?? 0) requests answered 503, \(relay.stats.snapshot.retries) retries")
+        #expect(relay.stats.snapshot.transportErrors >= 1)
+        print("5xx: \(checks) checks during the run, \(harness.simulator.state.rejectedRequests[503] ?? 0) requests answered 503, \(relay.stats.snapshot.transportErrors) dropped by timeout, \(relay.stats.snapshot.retries) retries")
         await harness.stop()
     }
 

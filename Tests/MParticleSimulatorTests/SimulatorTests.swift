@@ -135,3 +135,64 @@ import Testing
         #expect(EventsAPIValidator.topLevelElementSizes(Array("[{\"a\":\"]\"}, [1,2] ,\"x,\",3]".utf8)) == [9, 5, 4, 1])
     }
 }
+
+@Suite struct SimulatorFaultTests {
+    let feeds = [SimulatedFeed(name: "ios", key: "ios-key", secret: "ios-secret"), SimulatedFeed(name: "web", key: "web-key", secret: "web-secret")]
+
+    func batch(_ id: String, requestID: String? = nil) -> String {
+        let requestPart = requestID.map { ",\"source_request_id\":\"\($0)\"" } ?? ""
+        return "{\"environment\":\"production\"\(requestPart),\"user_identities\":{\"customerid\":\"u\"},\"events\":[{\"event_type\":\"custom_event\",\"data\":{\"event_name\":\"E\",\"custom_event_type\":\"other\",\"source_message_id\":\"\(id)\"}}]}"
+    }
+
+    func post(_ server: SimulatorServer, _ path: String, _ json: String) async throws {
+        var request = URLRequest(url: URL(string: server.baseURL + path)!)
+        request.httpMethod = "POST"
+        request.httpBody = Data(json.utf8)
+        let (_, response) = try await URLSession.shared.data(for: request)
+        #expect((response as? HTTPURLResponse)?.statusCode == 204)
+    }
+
+    @Test func perFeedScriptsRetryAfterDedupAndRotationOverHTTP() async throws {
+        let server = try await SimulatorServer.start(SimulatorConfiguration(feeds: feeds))
+        let client = HTTPEventsAPIClient(userAgent: "tests")
+        let ios = FeedCredentials(key: "ios-key", secret: "ios-secret")
+        let web = FeedCredentials(key: "web-key", secret: "web-secret")
+        func send(_ body: String, _ credentials: FeedCredentials) async throws -> EventsAPIResponse {
+            try await client.sendBulk(body: Array(body.utf8), baseURL: server.baseURL, credentials: credentials)
+        }
+        try await post(server, "/_sim/behaviour", "{\"feed\":\"ios\",\"status_script\":[503,429],\"retry_after_s\":2}")
+        #expect(try await send("[\(batch("a"))]", ios).status == 503)
+        let throttled = try await send("[\(batch("a"))]", ios)
+        #expect(throttled.status == 429)
+        #expect(throttled.retryAfterSeconds == 2)
+        #expect(try await send("[\(batch("w"))]", web).status == 202, "the script is iOS's only")
+        #expect(try await send("[\(batch("a"))]", ios).status == 202)
+
+        // De-duplication of source_request_id per key, and the report of what it dropped.
+        #expect(try await send("[\(batch("d1", requestID: "r1")),\(batch("d2", requestID: "r2"))]", ios).status == 202)
+        #expect(try await send("[\(batch("d1", requestID: "r1"))]", ios).status == 202)
+        #expect(server.state.deduplicatedBatches == 1)
+        #expect(server.state.acceptedEvents.filter { $0.sourceMessageID == "d1" }.count == 1)
+
+        // Marked events are refused; rotation expires the old secret.
+        try await post(server, "/_sim/behaviour", "{\"feed\":\"web\",\"reject_event_ids\":[\"bad\"]}")
+        #expect(try await send("[\(batch("ok")),\(batch("bad"))]", web).status == 400)
+        try await post(server, "/_sim/credentials", "{\"feed\":\"ios\",\"key\":\"ios-key\",\"secret\":\"rotated\"}")
+        #expect(try await send("[\(batch("x"))]", ios).status == 403)
+        #expect(try await send("[\(batch("x"))]", FeedCredentials(key: "ios-key", secret: "rotated")).status == 202)
+        #expect(server.state.requestLog.filter { $0.feed == "ios" }.map(\.status) == [503, 429, 202, 202, 202, 202])
+        await client.shutdown()
+        await server.stop()
+    }
+
+    @Test func aFailureRateIsReproducibleFromItsSeed() {
+        func statuses() -> [SimulatorState.Decision] {
+            let state = SimulatorState(feeds: feeds, behaviour: .init(failureRate: 0.5, seed: 99))
+            return (0..<40).map { _ in state.decide(feed: "ios") }
+        }
+        let first = statuses()
+        #expect(first == statuses())
+        let failures = first.filter { $0 == .fail(503) }.count
+        #expect(failures > 8 && failures < 32)
+    }
+}
