@@ -85,7 +85,7 @@ final class ScriptedAPI: EventsAPI {
                      value: value.map { Array($0.utf8) })
     }
 
-    func waitFor(_ what: String, timeout: Duration = .seconds(10), _ condition: () -> Bool) async throws {
+    func waitFor(_ what: String, timeout: Duration = .seconds(60), _ condition: () -> Bool) async throws {
         let deadline = ContinuousClock.now + timeout
         while !condition() {
             if ContinuousClock.now > deadline { Issue.record("timed out waiting for \(what)"); return }
