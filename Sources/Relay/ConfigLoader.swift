@@ -22,7 +22,7 @@ public enum ConfigLoader {
         "name": .scalar,
         "kafka": .object([
             "bootstrap_servers": .scalar, "group_id": .scalar, "topics": .list,
-            "properties": .map(.scalar),
+            "properties": .map(.scalar), "drain_timeout_ms": .scalar, "group_instance_id": .scalar,
         ]),
         "mparticle": .object([
             "base_url": .scalar, "environment": .scalar, "identity": .scalar,
@@ -164,10 +164,15 @@ public enum ConfigLoader {
             }
             configuration.kafka.topics = cleaned
         }
+        if let drain = try integer("kafka.drain_timeout_ms", 0...600_000) { configuration.kafka.drainTimeoutMs = drain }
+        if let instance = string("kafka.group_instance_id") { configuration.kafka.groupInstanceID = instance }
         for (key, _) in maps["kafka.properties"] ?? [:] {
             configuration.kafka.properties[key] = reader.string(forKey: ConfigKey(["kafka", "properties", key]), isSecret: isSecretKey(key)) ?? ""
         }
 
+        if let session = configuration.kafka.properties["session.timeout.ms"].flatMap(Int.init), configuration.kafka.drainTimeoutMs >= session {
+            throw ConfigError("kafka.drain_timeout_ms (\(configuration.kafka.drainTimeoutMs)) must be below kafka.properties.session.timeout.ms (\(session)), or the member is evicted while it drains")
+        }
         if let url = string("mparticle.base_url") {
             guard let parsed = URL(string: url), let scheme = parsed.scheme, ["http", "https"].contains(scheme), parsed.host != nil else {
                 throw ConfigError("mparticle.base_url: expected an http(s) URL such as https://s2s.mparticle.com, found \"\(url)\"")

@@ -11,6 +11,8 @@ public enum ConfigPrinter {
         lines.append("  bootstrap_servers: \(quote(configuration.kafka.bootstrapServers))")
         lines.append("  group_id: \(quote(configuration.kafka.groupID))")
         lines.append("  topics: [\(configuration.kafka.topics.map(quote).joined(separator: ", "))]")
+        lines.append("  drain_timeout_ms: \(configuration.kafka.drainTimeoutMs)")
+        if let instance = configuration.kafka.groupInstanceID { lines.append("  group_instance_id: \(quote(instance))") }
         if configuration.kafka.properties.isEmpty {
             lines.append("  properties: {}")
         } else {

@@ -30,6 +30,12 @@ public struct RelayConfiguration: Sendable {
         public var topics = ["braze.currents"]
         /// Passed to librdkafka as-is; values may be secret (sasl.password), so never printed raw.
         public var properties: [String: String] = [:]
+        /// On revoke, how long in-flight work of the revoked partitions may take to settle before
+        /// their offsets are committed (keep it below `session.timeout.ms`).
+        public var drainTimeoutMs = 10_000
+        /// Static membership (`group.instance.id`): a restart within the session timeout keeps the
+        /// member's partitions without a rebalance.
+        public var groupInstanceID: String?
         public init() {}
     }
 

@@ -70,6 +70,8 @@ public actor RelayPipeline {
     private var tasks: [Int: Task<Void, Never>] = [:]
     private var nextTaskID = 0
     private var assigned: Set<TopicPartition> = []
+    /// Partitions being revoked: their new records are not taken (the next owner reads them).
+    private var revoking: Set<TopicPartition> = []
     private var paused = false
     private var stopping = false
     private var reportedSkips: Set<SkipReason> = []
@@ -141,6 +143,32 @@ public actor RelayPipeline {
     }
 
     public var pendingRecords: Int { tracker.pendingRecords }
+    /// The partitions this member owns now.
+    public var assignedPartitions: Set<TopicPartition> { assigned }
+    public var isPaused: Bool { paused }
+
+    /// Called before partitions are revoked: stop taking their records, send what is batched, and
+    /// wait up to `timeout` for their in-flight work to settle, so the commit that follows covers
+    /// as much as possible and the next owner re-sends little.
+    public func drain(_ partitions: [TopicPartition], timeout: Duration) async {
+        revoking.formUnion(partitions)
+        guard !stopping else { return }
+        for feed in Feed.allCases {
+            for request in batchers[feed]!.takeAll() { enqueue(request) }
+        }
+        let deadline = clock.monotonicNanoseconds() + UInt64(max(0, timeout.milliseconds)) * 1_000_000
+        while partitions.contains(where: { tracker.pending($0) > 0 }), clock.monotonicNanoseconds() < deadline {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        let left = partitions.reduce(0) { $0 + tracker.pending($1) }
+        if left > 0 {
+            logger.warning("drain timeout on revoke: records still unsettled; the next owner will send them again", metadata: [
+                "partitions": "\(partitions.sorted())", "records": "\(left)",
+            ])
+        } else {
+            logger.info("revoked partitions drained", metadata: ["partitions": "\(partitions.sorted())"])
+        }
+    }
     public var blockedFeeds: Set<Feed> { Set(blocked.keys) }
 
     private var isIdle: Bool {
@@ -165,6 +193,7 @@ public actor RelayPipeline {
             notifyIfIdle()
         case .assigned(let partitions):
             assigned.formUnion(partitions)
+            revoking.subtract(partitions)
             if paused { source.pause(partitions) }
         case .revoked(let partitions):
             for partition in partitions {
@@ -172,6 +201,7 @@ public actor RelayPipeline {
                 let pending = tracker.pending(partition)
                 if pending > 0 { stats.droppedForRevokedPartition(count: pending) }
                 tracker.revoke(partition)
+                revoking.remove(partition)
             }
             records = records.filter { !partitions.contains($0.key.topicPartition) }
             notifyIfIdle()
@@ -181,6 +211,7 @@ public actor RelayPipeline {
     }
 
     private func take(_ message: KafkaMessage, now: UInt64, wallNow: Int64, moved: inout [TopicPartition: Int64]) {
+        if !revoking.isEmpty && revoking.contains(message.topicPartition) { return }
         let decoded = decoder.decode(value: message.value, eventTypeHeader: message.header("event_type")?.stringValue, topic: message.topic)
         var parks: [DeadLetterDetails] = []
         var sendable: [(feed: Feed, header: [UInt8], payload: [UInt8], id: String)] = []

@@ -1,3 +1,4 @@
+import Dispatch
 import Kafka
 import Logging
 import MParticle
@@ -28,6 +29,7 @@ public final class RelayRunner: Sendable {
             bootstrapServers: configuration.kafka.bootstrapServers, groupID: configuration.kafka.groupID,
             clientID: configuration.name, topics: configuration.kafka.topics)
         consumerConfiguration.properties = configuration.kafka.properties
+        if let instance = configuration.kafka.groupInstanceID { consumerConfiguration.properties["group.instance.id"] = instance }
         consumer = try KafkaConsumer(configuration: consumerConfiguration, logger: logger)
 
         if let deadLetters {
@@ -67,6 +69,17 @@ public final class RelayRunner: Sendable {
         mapper.perEventBatches = configuration.delivery.dedup == .perEvent
         pipeline = RelayPipeline(source: consumer, mapper: mapper, sender: sender, deadLetters: self.deadLetters,
                                  settings: .init(configuration), clock: clock, stats: stats, logger: logger)
+        // On revoke, the poll thread waits (bounded) for the revoked partitions' work to settle.
+        let pipeline = self.pipeline
+        let drainTimeout = Duration.milliseconds(configuration.kafka.drainTimeoutMs)
+        consumer.setRevokeHook { partitions in
+            let done = DispatchSemaphore(value: 0)
+            Task {
+                await pipeline.drain(partitions, timeout: drainTimeout)
+                done.signal()
+            }
+            _ = done.wait(timeout: .now() + .milliseconds(Int(drainTimeout.milliseconds) + 1000))
+        }
         if configuration.mparticle.feeds.isEmpty {
             logger.warning("no mParticle feed has credentials: every event will be skipped as no_feed")
         }

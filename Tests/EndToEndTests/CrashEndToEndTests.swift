@@ -7,7 +7,8 @@ import Testing
 
 /// The real `currents-relay` process, killed with SIGKILL mid-run.
 @Suite(.serialized) struct CrashEndToEndTests {
-    func configFile(_ harness: Harness, group: String, dedup: String, iosSecret: String = "demo-ios-secret", path: String? = nil) throws -> String {
+    func configFile(_ harness: Harness, group: String, dedup: String, iosSecret: String = "demo-ios-secret", path: String? = nil,
+                    instanceID: String? = nil) throws -> String {
         let feeds = SimulatorConfiguration.demoFeeds.map {
             "    \($0.name): { key: \"\($0.key)\", secret: \"\($0.name == "ios" ? iosSecret : $0.secret)\" }"
         }.joined(separator: "\n")
@@ -17,9 +18,10 @@ import Testing
           bootstrap_servers: "\(harness.cluster.bootstrapServers)"
           group_id: "\(group)"
           topics: ["\(harness.topic)"]
+          drain_timeout_ms: 2000\(instanceID.map { "\n  group_instance_id: \"\($0)\"" } ?? "")
           properties:
-            session.timeout.ms: "6000"
-            heartbeat.interval.ms: "500"
+            session.timeout.ms: "4000"
+            heartbeat.interval.ms: "300"
             auto.commit.interval.ms: "1000"
         mparticle:
           base_url: "\(harness.simulator.baseURL)"
@@ -39,13 +41,18 @@ import Testing
         return path
     }
 
-    func spawnRelay(config: String) throws -> Process {
+    func spawnRelay(config: String, log: String? = nil) throws -> Process {
         let executable = try #require(CommandLineTests.executable, "build the executable first (swift build)")
         let process = Process()
         process.executableURL = executable
         process.arguments = ["run", "--config", config, "--log-level", "warning"]
         process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
+        if let log {
+            FileManager.default.createFile(atPath: log, contents: nil)
+            process.standardError = FileHandle(forWritingAtPath: log)
+        } else {
+            process.standardError = FileHandle.nullDevice
+        }
         try process.run()
         return process
     }
@@ -104,6 +111,69 @@ import Testing
         relay.terminate()
         relay.waitUntilExit()
         #expect(relay.terminationStatus == 0)
+        await harness.stop()
+    }
+
+    @Test func tenKillsDuringA50000EventRunLoseNothing() async throws {
+        let harness = try await Harness.start(brokers: 1, partitions: 12)
+        let records = SampleEvents(seed: 33, anonymousPercent: 0).records(count: 50_000)
+        try await harness.seed(records)
+        let ends = try harness.endOffsets()
+        #expect(ends.values.reduce(0, +) == 50_000, "the embedded broker kept the whole backlog")
+        let config = try configFile(harness, group: "e2e-kill-10", dedup: "grouped")
+        var generator = SystemRandomNumberGenerator()
+        var acceptedAtKill: [Int] = []
+        for _ in 0..<10 {
+            let relay = try spawnRelay(config: config)
+            // Kill mid-delivery: once this run has had a random number of events accepted.
+            let target = harness.simulator.state.totalAcceptedEvents + Int.random(in: 300...3_000, using: &generator)
+            try await harness.waitUntil("progress before the kill", timeout: .seconds(60)) { harness.simulator.state.totalAcceptedEvents >= target }
+            try await Task.sleep(for: .milliseconds(Int.random(in: 0...300, using: &generator)))
+            kill(relay.processIdentifier, SIGKILL)
+            relay.waitUntilExit()
+            acceptedAtKill.append(harness.simulator.state.totalAcceptedEvents)
+        }
+        let last = try spawnRelay(config: config)
+        try await harness.waitUntil("committed offsets to reach the end", timeout: .seconds(240)) {
+            try harness.committed(group: "e2e-kill-10").allSatisfy { $0.value == ends[$0.key] }
+        }
+        last.terminate()
+        last.waitUntilExit()
+        let ids = harness.simulator.state.acceptedEvents.compactMap(\.sourceMessageID)
+        let missing = Set(records.map(\.id)).subtracting(ids)
+        #expect(missing.isEmpty, "\(missing.count) events never accepted")
+        print("kill -9 x10: accepted at each kill \(acceptedAtKill); \(ids.count) accepted in all, \(ids.count - Set(ids).count) duplicates")
+        await harness.stop()
+    }
+
+    @Test func sigtermDuringABusyRunExitsCleanlyAndARestartResendsNothing() async throws {
+        let harness = try await Harness.start(brokers: 1, partitions: 6)
+        let records = SampleEvents(seed: 34, anonymousPercent: 0).records(count: 5000)
+        try await harness.seed(records)
+        let ends = try harness.endOffsets()
+        harness.simulator.state.setBehaviour(.init(latencyMs: 30))
+        let config = try configFile(harness, group: "e2e-sigterm", dedup: "grouped")
+        let relay = try spawnRelay(config: config)
+        try await harness.waitUntil("a busy run") { harness.simulator.state.totalAcceptedEvents >= 1000 }
+        let stopped = ContinuousClock.now
+        relay.terminate()
+        relay.waitUntilExit()
+        let took = ContinuousClock.now - stopped
+        #expect(relay.terminationStatus == 0)
+        #expect(took < .seconds(30), "within the shutdown timeout (took \(took))")
+        let acceptedBeforeStop = Set(harness.simulator.state.acceptedEvents.compactMap(\.sourceMessageID))
+
+        harness.simulator.state.setBehaviour(.init())
+        let second = try spawnRelay(config: config)
+        try await harness.waitUntil("committed offsets to reach the end") {
+            try harness.committed(group: "e2e-sigterm").allSatisfy { $0.value == ends[$0.key] }
+        }
+        second.terminate()
+        second.waitUntilExit()
+        let ids = harness.simulator.state.acceptedEvents.compactMap(\.sourceMessageID)
+        #expect(Set(ids) == Set(records.map(\.id)))
+        #expect(ids.count == Set(ids).count, "a clean stop leaves nothing to re-send: \(ids.count - Set(ids).count) duplicates")
+        print("SIGTERM: stopped in \(took) with \(acceptedBeforeStop.count) accepted; restart re-sent \(ids.count - Set(ids).count)")
         await harness.stop()
     }
 }

@@ -1,0 +1,109 @@
+import Currents
+import Foundation
+import Kafka
+import MParticleSimulator
+import Relay
+import Synchronization
+import Testing
+
+/// Scale-out by partition and surviving careless restarts, end to end.
+@Suite(.serialized) struct ScalingEndToEndTests {
+    /// Fast rebalances on the embedded broker (its coordinator finishes a round within the session timeout).
+    static let groupProperties = ["auto.commit.interval.ms": "500", "session.timeout.ms": "6000", "heartbeat.interval.ms": "300"]
+
+    @Test func membersJoinAndLeaveMidStreamAndNoPartitionHasTwoOwners() async throws {
+        let harness = try await Harness.start(brokers: 3, partitions: 12)
+        let records = SampleEvents(seed: 41, anonymousPercent: 0).records(count: 20_000)
+        try await harness.seed(records)
+        let ends = try harness.endOffsets()
+        harness.simulator.state.setBehaviour(.init(latencyMs: 5))
+        let group = "e2e-scale"
+        func start() throws -> (RelayRunner, Task<Void, Error>) {
+            try harness.startRelay(group: group) {
+                $0.kafka.properties = Self.groupProperties
+                $0.kafka.drainTimeoutMs = 3000
+                $0.delivery.maxBatchesPerSecondPerFeed = 10_000
+            }
+        }
+        let first = try start()
+        let second = try start()
+        var members = [first, second]
+
+        // Watch ownership the whole time: never two owners of one partition.
+        let overlaps = Mutex<[String]>([])
+        let everOwned = Mutex<[Int: Set<TopicPartition>]>([:])
+        let stopWatching = Mutex(false)
+        let runners = Mutex<[RelayRunner]>([first.0, second.0])
+        let watcher = Task {
+            while !stopWatching.withLock({ $0 }) {
+                var seen: [TopicPartition: Int] = [:]
+                for (index, runner) in runners.withLock({ $0 }).enumerated() {
+                    let owned = await runner.pipeline.assignedPartitions
+                    everOwned.withLock { $0[index, default: []].formUnion(owned) }
+                    for partition in owned {
+                        if let other = seen[partition] {
+                            overlaps.withLock { $0.append("\(partition) owned by \(other) and \(index)") }
+                        }
+                        seen[partition] = index
+                    }
+                }
+                try? await Task.sleep(for: .milliseconds(20))
+            }
+        }
+
+        try await harness.waitUntil("both members to own partitions") {
+            let owned = everOwned.withLock { $0 }
+            return (owned[0]?.isEmpty == false) && (owned[1]?.isEmpty == false)
+        }
+        try await harness.waitUntil("a third of the events") { harness.simulator.state.totalAcceptedEvents >= records.count / 3 }
+        let third = try start()
+        members.append(third)
+        runners.withLock { $0.append(third.0) }
+        try await harness.waitUntil("the third member to own partitions") { !(everOwned.withLock { $0[2] } ?? []).isEmpty }
+        try await harness.waitUntil("two thirds of the events") { harness.simulator.state.totalAcceptedEvents >= records.count * 2 / 3 }
+        // The first member leaves (graceful).
+        await first.0.shutdown(timeout: .seconds(10))
+        try await first.1.value
+
+        try await harness.waitUntil("committed offsets to reach the end", timeout: .seconds(120)) {
+            try harness.committed(group: group).allSatisfy { $0.value == ends[$0.key] }
+        }
+        stopWatching.withLock { $0 = true }
+        await watcher.value
+        for member in members.dropFirst() {
+            await member.0.shutdown(timeout: .seconds(5))
+            try await member.1.value
+        }
+        let ids = harness.simulator.state.acceptedEvents.compactMap(\.sourceMessageID)
+        #expect(Set(ids) == Set(records.map(\.id)), "nothing missing")
+        #expect(overlaps.withLock { $0 }.isEmpty, "\(overlaps.withLock { $0 }.prefix(5))")
+        let dropped = members.reduce(0) { $0 + $1.0.stats.snapshot.resultsForRevokedPartitions }
+        print("scale: \(ids.count) accepted for \(records.count) events (\(ids.count - Set(ids).count) duplicates), \(dropped) late results for revoked partitions dropped")
+        await harness.stop()
+    }
+
+    @Test func aBrokerDownAndFailingOffsetCommitsLoseNothingAndCommitsCatchUp() async throws {
+        let harness = try await Harness.start(brokers: 3, partitions: 6)
+        let records = SampleEvents(seed: 42, anonymousPercent: 0).records(count: 3000)
+        try await harness.seed(records)
+        let ends = try harness.endOffsets()
+        harness.simulator.state.setBehaviour(.init(latencyMs: 20))
+        let (relay, task) = try harness.startRelay(group: "e2e-broker") {
+            $0.kafka.properties = Self.groupProperties
+            $0.delivery.maxBatchesPerSecondPerFeed = 10_000
+        }
+        try await harness.waitUntil("some progress") { harness.simulator.state.totalAcceptedEvents >= 300 }
+        // OffsetCommit fails for a while (COORDINATOR_NOT_AVAILABLE), and broker 2 goes down for 10 s.
+        harness.cluster.failNextRequests(apiKey: MockCluster.ApiKey.offsetCommit, error: 15, count: 10)
+        try harness.cluster.setBroker(2, up: false)
+        try await Task.sleep(for: .seconds(10))
+        try harness.cluster.setBroker(2, up: true)
+        try await harness.waitUntil("committed offsets to catch up", timeout: .seconds(120)) {
+            try harness.committed(group: "e2e-broker").allSatisfy { $0.value == ends[$0.key] }
+        }
+        await relay.shutdown(timeout: .seconds(5))
+        try await task.value
+        #expect(Set(harness.simulator.state.acceptedEvents.compactMap(\.sourceMessageID)) == Set(records.map(\.id)))
+        await harness.stop()
+    }
+}
