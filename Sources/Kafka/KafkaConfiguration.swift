@@ -14,6 +14,9 @@ public struct KafkaConsumerConfiguration: Sendable {
     public var assignmentStrategy: String = "cooperative-sticky"
     /// Upper bound on records handed over per poll-thread batch.
     public var maxBatchSize: Int = 1000
+    /// Records handed over but not yet `handled` by the owner; above it the poll thread pauses
+    /// fetching (and keeps polling), so a slow owner bounds memory however large the backlog.
+    public var maxBufferedMessages: Int = 5000
     public var properties: [String: String] = [:]
 
     public init(bootstrapServers: String, groupID: String, clientID: String = "currents-relay", topics: [String]) {

@@ -28,6 +28,13 @@ public final class KafkaConsumer: @unchecked Sendable {
         var closeWaiters: [CheckedContinuation<Void, Never>] = []
         /// Called on the poll thread before revoked partitions are committed and given up.
         var revokeHook: (@Sendable ([TopicPartition]) -> Void)?
+        /// The owner asked for a pause (its in-flight cap).
+        var ownerPaused = false
+        /// The poll thread paused because the owner has not handled what it was given.
+        var bufferPaused = false
+        var buffered = 0
+        /// The pause state last applied to librdkafka.
+        var appliedPause = false
     }
     private let state = Mutex(State())
 
@@ -115,24 +122,46 @@ public final class KafkaConsumer: @unchecked Sendable {
         }
     }
 
-    /// Stops fetching for these partitions; the poll thread keeps polling (heartbeats, rebalances).
-    public func pause(_ partitions: [TopicPartition]) {
-        changePause(partitions, pause: true)
-    }
-
-    public func resume(_ partitions: [TopicPartition]) {
-        changePause(partitions, pause: false)
-    }
-
-    private func changePause(_ partitions: [TopicPartition], pause: Bool) {
-        guard !partitions.isEmpty else { return }
-        let list = makePartitionList(partitions.map { ($0, nil) })
-        defer { rd_kafka_topic_partition_list_destroy(list) }
-        let result = pause ? rd_kafka_pause_partitions(handle, list) : rd_kafka_resume_partitions(handle, list)
-        if result != RD_KAFKA_RESP_ERR_NO_ERROR {
-            logger.warning("\(pause ? "pause" : "resume") failed", metadata: ["error": "\(String(cString: rd_kafka_err2str(result)))"])
+    /// Stops (or restarts) fetching for every assigned partition, now and as assignments change.
+    /// The poll thread keeps polling while paused (heartbeats, rebalances, max.poll.interval.ms).
+    public func setPaused(_ paused: Bool) {
+        state.withLock { state in
+            state.ownerPaused = paused
+            applyPause(&state)
         }
     }
+
+    /// The owner has processed `count` records handed over on `events`.
+    public func handled(_ count: Int) {
+        state.withLock { state in
+            state.buffered -= count
+            if state.bufferPaused && state.buffered <= configuration.maxBufferedMessages / 2 {
+                state.bufferPaused = false
+                applyPause(&state)
+            }
+        }
+    }
+
+    /// Applies the combined pause state to the whole assignment when it changed. Called with the
+    /// state locked, so two threads never apply opposite states out of order.
+    private func applyPause(_ state: inout State) {
+        let paused = state.ownerPaused || state.bufferPaused
+        guard paused != state.appliedPause else { return }
+        state.appliedPause = paused
+        var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+        guard rd_kafka_assignment(handle, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { return }
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        guard list.pointee.cnt > 0 else { return }
+        let result = paused ? rd_kafka_pause_partitions(handle, list) : rd_kafka_resume_partitions(handle, list)
+        if result != RD_KAFKA_RESP_ERR_NO_ERROR {
+            logger.warning("\(paused ? "pause" : "resume") failed", metadata: ["error": "\(String(cString: rd_kafka_err2str(result)))"])
+        } else {
+            logger.debug(paused ? "fetching paused" : "fetching resumed", metadata: [
+                "owner": "\(state.ownerPaused)", "buffered": "\(state.buffered)",
+            ])
+        }
+    }
+
 
     /// Leaves the group cleanly (the revoke path commits stored offsets) and ends `events`.
     public func close() async {
@@ -186,9 +215,17 @@ public final class KafkaConsumer: @unchecked Sendable {
 
     private func flushPending() {
         guard !pending.isEmpty else { return }
+        let count = pending.count
         continuation.yield(.messages(pending))
         pending = []
         pending.reserveCapacity(64)
+        state.withLock { state in
+            state.buffered += count
+            if !state.bufferPaused && state.buffered >= configuration.maxBufferedMessages {
+                state.bufferPaused = true
+                applyPause(&state)
+            }
+        }
     }
 
     /// Copies one C message into `pending` (or reports its error) and destroys it.
@@ -258,6 +295,10 @@ public final class KafkaConsumer: @unchecked Sendable {
                 }
             } else {
                 rd_kafka_assign(handle, partitions)
+            }
+            // New partitions of a paused member start paused.
+            if state.withLock({ $0.appliedPause }) {
+                rd_kafka_pause_partitions(handle, partitions)
             }
             logger.info("partitions assigned", metadata: ["partitions": "\(list.sorted())"])
             continuation.yield(.assigned(list))

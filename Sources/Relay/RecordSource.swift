@@ -7,8 +7,10 @@ public protocol RecordSource: Sendable {
     @discardableResult
     func storeOffsets(_ offsets: [TopicPartition: Int64]) -> [TopicPartition: KafkaError]
     func commit() throws
-    func pause(_ partitions: [TopicPartition])
-    func resume(_ partitions: [TopicPartition])
+    /// Stops or restarts fetching for every assigned partition (the in-flight cap).
+    func setPaused(_ paused: Bool)
+    /// The pipeline has processed this many records handed over on `events`.
+    func handled(_ count: Int)
     func close() async
 }
 

@@ -180,6 +180,7 @@ public actor RelayPipeline {
     private func handle(_ event: KafkaConsumerEvent) {
         switch event {
         case .messages(let messages):
+            defer { source.handled(messages.count) }
             guard !stopping else { return }
             stats.consumed(records: messages.count)
             var moved: [TopicPartition: Int64] = [:]
@@ -194,7 +195,6 @@ public actor RelayPipeline {
         case .assigned(let partitions):
             assigned.formUnion(partitions)
             revoking.subtract(partitions)
-            if paused { source.pause(partitions) }
         case .revoked(let partitions):
             for partition in partitions {
                 assigned.remove(partition)
@@ -505,11 +505,11 @@ public actor RelayPipeline {
         if !paused && (pending >= settings.maxInFlightMessages || bytes >= settings.maxInFlightBytes) {
             paused = true
             logger.info("in-flight cap reached; pausing partitions", metadata: ["records": "\(pending)", "bytes": "\(bytes)"])
-            source.pause(Array(assigned))
+            source.setPaused(true)
         } else if paused && pending <= settings.maxInFlightMessages / 2 && bytes <= settings.maxInFlightBytes / 2 {
             paused = false
             logger.info("below low-water mark; resuming partitions", metadata: ["records": "\(pending)", "bytes": "\(bytes)"])
-            source.resume(Array(assigned))
+            source.setPaused(false)
         }
     }
 

@@ -8,7 +8,7 @@ import Testing
 /// The real `currents-relay` process, killed with SIGKILL mid-run.
 @Suite(.serialized) struct CrashEndToEndTests {
     func configFile(_ harness: Harness, group: String, dedup: String, iosSecret: String = "demo-ios-secret", path: String? = nil,
-                    instanceID: String? = nil) throws -> String {
+                    instanceID: String? = nil, extraProperties: String = "", extraDelivery: String = "") throws -> String {
         let feeds = SimulatorConfiguration.demoFeeds.map {
             "    \($0.name): { key: \"\($0.key)\", secret: \"\($0.name == "ios" ? iosSecret : $0.secret)\" }"
         }.joined(separator: "\n")
@@ -22,7 +22,7 @@ import Testing
           properties:
             session.timeout.ms: "4000"
             heartbeat.interval.ms: "300"
-            auto.commit.interval.ms: "1000"
+            auto.commit.interval.ms: "1000"\(extraProperties)
         mparticle:
           base_url: "\(harness.simulator.baseURL)"
           environment: development
@@ -32,7 +32,7 @@ import Testing
           linger_ms: 50
           dedup: \(dedup)
           max_batches_per_second_per_feed: 5000
-          auth_probe_interval_ms: 300
+          auth_probe_interval_ms: 300\(extraDelivery)
         dead_letter:
           topic: "\(harness.deadLetterTopic)"
         """
@@ -41,11 +41,11 @@ import Testing
         return path
     }
 
-    func spawnRelay(config: String, log: String? = nil) throws -> Process {
+    func spawnRelay(config: String, log: String? = nil, logLevel: String = "warning") throws -> Process {
         let executable = try #require(CommandLineTests.executable, "build the executable first (swift build)")
         let process = Process()
         process.executableURL = executable
-        process.arguments = ["run", "--config", config, "--log-level", "warning"]
+        process.arguments = ["run", "--config", config, "--log-level", logLevel]
         process.standardOutput = FileHandle.nullDevice
         if let log {
             FileManager.default.createFile(atPath: log, contents: nil)
@@ -174,6 +174,59 @@ import Testing
         #expect(Set(ids) == Set(records.map(\.id)))
         #expect(ids.count == Set(ids).count, "a clean stop leaves nothing to re-send: \(ids.count - Set(ids).count) duplicates")
         print("SIGTERM: stopped in \(took) with \(acceptedBeforeStop.count) accepted; restart re-sent \(ids.count - Set(ids).count)")
+        await harness.stop()
+    }
+
+    /// Resident memory of a process, from /proc, in bytes.
+    func residentBytes(_ pid: Int32) -> Int? {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+              let kilobytes = Int(line.split(separator: " ").dropFirst().first ?? "") else { return nil }
+        return kilobytes * 1024
+    }
+
+    @Test func aStalledMParticleWithABigBacklogKeepsMemoryBoundedAndTheMemberInTheGroup() async throws {
+        let harness = try await Harness.start(brokers: 1, partitions: 16)
+        let records = SampleEvents(seed: 35, anonymousPercent: 0).records(count: 100_000)
+        try await harness.seed(records)
+        let ends = try harness.endOffsets()
+        #expect(ends.values.reduce(0, +) == 100_000, "the embedded broker kept the whole backlog")
+        harness.simulator.state.setBehaviour(.init(latencyMs: 30_000))
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("stall-\(UUID().uuidString).log").path
+        let config = try configFile(harness, group: "e2e-stall", dedup: "grouped",
+                                    extraProperties: "\n    max.poll.interval.ms: \"8000\"\n    queued.max.messages.kbytes: \"8192\"",
+                                    extraDelivery: "\n  max_in_flight_messages: 5000\n  max_in_flight_bytes: 8388608")
+        let relay = try spawnRelay(config: config, log: log, logLevel: "info")
+        // Longer than max.poll.interval.ms, with every request stalled.
+        var peak = 0
+        var samples: [Int] = []
+        for _ in 0..<40 {
+            try await Task.sleep(for: .milliseconds(500))
+            let resident = residentBytes(relay.processIdentifier) ?? 0
+            samples.append(resident / 1_048_576)
+            peak = max(peak, resident)
+        }
+        print("stall: RSS samples (MB) \(samples)")
+        print((try? String(contentsOfFile: log, encoding: .utf8))?.split(separator: "\n").filter { $0.contains("pausing") || $0.contains("resuming") }.prefix(5).joined(separator: "\n") ?? "")
+        let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        #expect(text.contains("pausing partitions"), "partitions were paused at the in-flight cap")
+        #expect(!text.lowercased().contains("maximum poll interval"), "the member never exceeded max.poll.interval.ms")
+        // The backlog is ~110 MB of records; the relay holds at most its cap of them.
+        #expect(peak > 0 && peak < 100 * 1024 * 1024, "peak RSS \(peak / 1_048_576) MB")
+        #expect(harness.simulator.state.totalAcceptedEvents == 0)
+
+        harness.simulator.state.setBehaviour(.init())
+        try await harness.waitUntil("the backlog to drain once mParticle answers", timeout: .seconds(240)) {
+            try harness.committed(group: "e2e-stall").allSatisfy { $0.value == ends[$0.key] }
+        }
+        // Before the stop (which revokes on leaving), the member never lost its partitions.
+        let before = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        #expect(!before.contains("partitions revoked") && !before.contains("partitions lost"), "still the same member: no rebalance")
+        #expect(!before.lowercased().contains("maximum poll interval"))
+        relay.terminate()
+        relay.waitUntilExit()
+        #expect(Set(harness.simulator.state.acceptedEvents.compactMap(\.sourceMessageID)) == Set(records.map(\.id)))
+        print("stall: peak RSS \(peak / 1_048_576) MB with 100,000 events waiting and every request stalled 30 s")
         await harness.stop()
     }
 }

@@ -22,8 +22,8 @@ final class FakeSource: RecordSource {
         return [:]
     }
     func commit() throws {}
-    func pause(_ partitions: [TopicPartition]) { paused.withLock { $0 = true } }
-    func resume(_ partitions: [TopicPartition]) { paused.withLock { $0 = false } }
+    func setPaused(_ paused: Bool) { self.paused.withLock { $0 = paused } }
+    func handled(_ count: Int) {}
     func close() async { continuation.finish() }
     var storedOffsets: [TopicPartition: Int64] { stored.withLock { $0 } }
 }
