@@ -115,20 +115,8 @@ public final class KafkaProducer: @unchecked Sendable {
                     vu.vtype = RD_KAFKA_VTYPE_PARTITION; vu.u.i32 = partition ?? RD_KAFKA_PARTITION_UA; values.append(vu)
                     vu = rd_kafka_vu_t()
                     vu.vtype = RD_KAFKA_VTYPE_MSGFLAGS; vu.u.i = RD_KAFKA_MSG_F_COPY; values.append(vu)
-                    if let valueBytes {
-                        vu = rd_kafka_vu_t()
-                        vu.vtype = RD_KAFKA_VTYPE_VALUE
-                        vu.u.mem.ptr = UnsafeMutableRawPointer(mutating: valueBytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!)
-                        vu.u.mem.size = valueBytes.count
-                        values.append(vu)
-                    }
-                    if let keyBytes {
-                        vu = rd_kafka_vu_t()
-                        vu.vtype = RD_KAFKA_VTYPE_KEY
-                        vu.u.mem.ptr = UnsafeMutableRawPointer(mutating: keyBytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!)
-                        vu.u.mem.size = keyBytes.count
-                        values.append(vu)
-                    }
+                    if let valueBytes { values.append(memoryValue(RD_KAFKA_VTYPE_VALUE, valueBytes)) }
+                    if let keyBytes { values.append(memoryValue(RD_KAFKA_VTYPE_KEY, keyBytes)) }
                     if let timestampMs {
                         vu = rd_kafka_vu_t()
                         vu.vtype = RD_KAFKA_VTYPE_TIMESTAMP; vu.u.i64 = timestampMs; values.append(vu)
@@ -189,6 +177,16 @@ public final class KafkaProducer: @unchecked Sendable {
         }
         waiter?.resume()
     }
+}
+
+/// A key or value argument of `rd_kafka_produceva` (copied by librdkafka: `RD_KAFKA_MSG_F_COPY`).
+private func memoryValue(_ type: rd_kafka_vtype_t, _ bytes: UnsafeRawBufferPointer) -> rd_kafka_vu_t {
+    var vu = rd_kafka_vu_t()
+    vu.vtype = type
+    // An empty buffer may have no base address; a non-null pointer with size 0 is an empty value.
+    vu.u.mem.ptr = UnsafeMutableRawPointer(mutating: bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!)
+    vu.u.mem.size = bytes.count
+    return vu
 }
 
 private func withOptionalBytes<R>(_ bytes: [UInt8]?, _ body: (UnsafeRawBufferPointer?) -> R) -> R {

@@ -75,9 +75,7 @@ import Testing
 
         harness.simulator.state.setBehaviour(.init())
         let second = try spawnRelay(config: config)
-        try await harness.waitUntil("committed offsets to reach the end", timeout: .seconds(90)) {
-            try harness.committed(group: "e2e-kill").allSatisfy { $0.value == ends[$0.key] }
-        }
+        try await harness.waitUntilCommitted("e2e-kill", reach: ends, "committed offsets to reach the end", timeout: .seconds(90))
         second.terminate()
         second.waitUntilExit()
         #expect(second.terminationStatus == 0, "SIGTERM is a clean stop")
@@ -134,9 +132,7 @@ import Testing
             acceptedAtKill.append(harness.simulator.state.totalAcceptedEvents)
         }
         let last = try spawnRelay(config: config)
-        try await harness.waitUntil("committed offsets to reach the end", timeout: .seconds(240)) {
-            try harness.committed(group: "e2e-kill-10").allSatisfy { $0.value == ends[$0.key] }
-        }
+        try await harness.waitUntilCommitted("e2e-kill-10", reach: ends, "committed offsets to reach the end", timeout: .seconds(240))
         last.terminate()
         last.waitUntilExit()
         let ids = harness.simulator.state.acceptedEvents.compactMap(\.sourceMessageID)
@@ -165,9 +161,7 @@ import Testing
 
         harness.simulator.state.setBehaviour(.init())
         let second = try spawnRelay(config: config)
-        try await harness.waitUntil("committed offsets to reach the end") {
-            try harness.committed(group: "e2e-sigterm").allSatisfy { $0.value == ends[$0.key] }
-        }
+        try await harness.waitUntilCommitted("e2e-sigterm", reach: ends, "committed offsets to reach the end")
         second.terminate()
         second.waitUntilExit()
         let ids = harness.simulator.state.acceptedEvents.compactMap(\.sourceMessageID)
@@ -216,9 +210,7 @@ import Testing
         #expect(harness.simulator.state.totalAcceptedEvents == 0)
 
         harness.simulator.state.setBehaviour(.init())
-        try await harness.waitUntil("the backlog to drain once mParticle answers", timeout: .seconds(240)) {
-            try harness.committed(group: "e2e-stall").allSatisfy { $0.value == ends[$0.key] }
-        }
+        try await harness.waitUntilCommitted("e2e-stall", reach: ends, "the backlog to drain once mParticle answers", timeout: .seconds(240))
         // Before the stop (which revokes on leaving), the member never lost its partitions.
         let before = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
         #expect(!before.contains("partitions revoked") && !before.contains("partitions lost"), "still the same member: no rebalance")

@@ -123,9 +123,7 @@ import Testing
         #expect(try harness.committed(group: "e2e-expiry").contains { $0.value != ends[$0.key] })
 
         clock.advance(by: .seconds(49 * 3600))
-        try await harness.waitUntil("offsets to advance past the parked messages") {
-            try harness.committed(group: "e2e-expiry").allSatisfy { $0.value == ends[$0.key] }
-        }
+        try await harness.waitUntilCommitted("e2e-expiry", reach: ends, "offsets to advance past the parked messages")
         #expect(relay.stats.snapshot.parked[.expired] == iosIDs.count)
 
         // kcat, an independent client, reads the dead-letter topic.

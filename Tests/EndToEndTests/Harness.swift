@@ -128,6 +128,14 @@ struct Harness {
         return try inspector.committed(try inspector.partitions(of: topic))
     }
 
+    /// Waits until the group's committed offsets equal `ends` on every partition.
+    func waitUntilCommitted(_ group: String, reach ends: [TopicPartition: Int64], _ what: String = "committed offsets to reach the end",
+                            timeout: Duration = .seconds(60)) async throws {
+        try await waitUntil(what, timeout: timeout) {
+            try committed(group: group).allSatisfy { $0.value == ends[$0.key] }
+        }
+    }
+
     /// Polls `condition` every 100 ms; records an issue and returns false on timeout.
     @discardableResult
     func waitUntil(_ what: String, timeout: Duration = .seconds(60), _ condition: () throws -> Bool) async throws -> Bool {

@@ -14,9 +14,7 @@ import Testing
         #expect(ends.values.reduce(0, +) == 1000)
 
         let (relay, task) = try harness.startRelay(group: "e2e-all")
-        try await harness.waitUntil("committed offsets to reach the end offsets") {
-            try harness.committed(group: "e2e-all").allSatisfy { $0.value == ends[$0.key] }
-        }
+        try await harness.waitUntilCommitted("e2e-all", reach: ends, "committed offsets to reach the end offsets")
         await relay.shutdown(timeout: .seconds(5))
         try await task.value
 
@@ -63,9 +61,7 @@ import Testing
         #expect(harness.simulator.state.totalAcceptedEvents == 0)
 
         harness.simulator.state.setFailStatus(nil)
-        try await harness.waitUntil("committed offsets to reach the end") {
-            try harness.committed(group: "e2e-503").allSatisfy { $0.value == ends[$0.key] }
-        }
+        try await harness.waitUntilCommitted("e2e-503", reach: ends, "committed offsets to reach the end")
         #expect(Set(harness.simulator.state.acceptedEvents.compactMap(\.sourceMessageID)) == Set(records.map(\.id)))
         await relay.shutdown(timeout: .seconds(5))
         try await task.value
@@ -89,9 +85,7 @@ import Testing
 
         harness.simulator.state.setBehaviour(.init())
         let (second, secondTask) = try harness.startRelay(group: "e2e-restart")
-        try await harness.waitUntil("committed offsets to reach the end") {
-            try harness.committed(group: "e2e-restart").allSatisfy { $0.value == ends[$0.key] }
-        }
+        try await harness.waitUntilCommitted("e2e-restart", reach: ends, "committed offsets to reach the end")
         await second.shutdown(timeout: .seconds(5))
         try await secondTask.value
 

@@ -65,9 +65,7 @@ import Testing
         await first.0.shutdown(timeout: .seconds(10))
         try await first.1.value
 
-        try await harness.waitUntil("committed offsets to reach the end", timeout: .seconds(120)) {
-            try harness.committed(group: group).allSatisfy { $0.value == ends[$0.key] }
-        }
+        try await harness.waitUntilCommitted(group, reach: ends, "committed offsets to reach the end", timeout: .seconds(120))
         stopWatching.withLock { $0 = true }
         await watcher.value
         for member in members.dropFirst() {
@@ -98,9 +96,7 @@ import Testing
         try harness.cluster.setBroker(2, up: false)
         try await Task.sleep(for: .seconds(10))
         try harness.cluster.setBroker(2, up: true)
-        try await harness.waitUntil("committed offsets to catch up", timeout: .seconds(120)) {
-            try harness.committed(group: "e2e-broker").allSatisfy { $0.value == ends[$0.key] }
-        }
+        try await harness.waitUntilCommitted("e2e-broker", reach: ends, "committed offsets to catch up", timeout: .seconds(120))
         await relay.shutdown(timeout: .seconds(5))
         try await task.value
         #expect(Set(harness.simulator.state.acceptedEvents.compactMap(\.sourceMessageID)) == Set(records.map(\.id)))
