@@ -17,8 +17,10 @@ func makeConf(_ properties: [(String, String)]) throws -> OpaquePointer {
         let result = rd_kafka_conf_set(conf, name, value, &errorBuffer, errorBuffer.count)
         if result != RD_KAFKA_CONF_OK {
             rd_kafka_conf_destroy(conf)
-            let reason = String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            var reason = String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             let shown = isSecretProperty(name) ? "<redacted>" : value
+            // librdkafka may quote the rejected value; a secret one must not reach the error.
+            if isSecretProperty(name) && !value.isEmpty { reason = reason.replacingOccurrences(of: value, with: "<redacted>") }
             throw KafkaError(kind: .configuration, message: "kafka property \(name)=\(shown): \(reason)")
         }
     }

@@ -502,6 +502,7 @@ public actor RelayPipeline {
     private func applyBackpressure() {
         let pending = tracker.pendingRecords
         let bytes = tracker.pendingBytes
+        stats.inFlight(records: pending, bytes: bytes, paused: paused)
         if !paused && (pending >= settings.maxInFlightMessages || bytes >= settings.maxInFlightBytes) {
             paused = true
             logger.info("in-flight cap reached; pausing partitions", metadata: ["records": "\(pending)", "bytes": "\(bytes)"])

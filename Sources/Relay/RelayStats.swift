@@ -84,6 +84,13 @@ public final class RelayStats: Sendable {
         Counter(label: "currents_relay_dead_lettered_total", dimensions: [("name", name), ("reason", reason.rawValue), ("feed", feed?.rawValue ?? "none")]).increment()
     }
 
+    /// Unsettled records and bytes, and whether consumption is paused (sampled as they change).
+    func inFlight(records: Int, bytes: Int, paused: Bool) {
+        Gauge(label: "currents_relay_in_flight_records", dimensions: [("name", name)]).record(records)
+        Gauge(label: "currents_relay_in_flight_bytes", dimensions: [("name", name)]).record(bytes)
+        Gauge(label: "currents_relay_paused", dimensions: [("name", name)]).record(paused ? 1 : 0)
+    }
+
     func deadLetterWriteFailed() {
         state.withLock { $0.deadLetterWriteFailures += 1 }
         Counter(label: "currents_relay_dead_letter_write_failures_total", dimensions: [("name", name)]).increment()

@@ -19,7 +19,9 @@ struct Run: AsyncParsableCommand {
     func run() async throws {
         let logger = LoggingSetup.bootstrap(level: logLevel)
         let configuration = try await ConfigLoader.load(path: config)
+        let operations = configuration.http.port > 0 ? OperationsServer(port: configuration.http.port, logger: logger) : nil
         let runner = try RelayRunner(configuration: configuration, logger: logger)
+        operations?.setReady(true)
         let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint)
         let hangups = await UnixSignalsSequence(trapping: .sighup)
         let timeout = shutdownTimeout
@@ -51,6 +53,7 @@ struct Run: AsyncParsableCommand {
             group.addTask {
                 for await signal in signals {
                     logger.info("received \(signal); shutting down (flush, wait for in-flight requests, commit, leave group)")
+                    operations?.setReady(false)
                     await runner.shutdown(timeout: .seconds(timeout))
                     return
                 }
@@ -58,6 +61,7 @@ struct Run: AsyncParsableCommand {
             try await group.next()
             group.cancelAll()
         }
+        await operations?.stop()
         let stats = runner.stats.snapshot
         logger.info("relay exited", metadata: [
             "records": "\(stats.recordsConsumed)", "accepted": "\(stats.totalAccepted)", "skipped": "\(stats.totalSkipped)",

@@ -1,5 +1,8 @@
 import Currents
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import Kafka
 import MParticleSimulator
 import Relay
@@ -8,7 +11,7 @@ import Testing
 /// The real `currents-relay` process, killed with SIGKILL mid-run.
 @Suite(.serialized) struct CrashEndToEndTests {
     func configFile(_ harness: Harness, group: String, dedup: String, iosSecret: String = "demo-ios-secret", path: String? = nil,
-                    instanceID: String? = nil, extraProperties: String = "", extraDelivery: String = "") throws -> String {
+                    instanceID: String? = nil, extraProperties: String = "", extraDelivery: String = "", httpPort: Int = 0) throws -> String {
         let feeds = SimulatorConfiguration.demoFeeds.map {
             "    \($0.name): { key: \"\($0.key)\", secret: \"\($0.name == "ios" ? iosSecret : $0.secret)\" }"
         }.joined(separator: "\n")
@@ -35,6 +38,8 @@ import Testing
           auth_probe_interval_ms: 300\(extraDelivery)
         dead_letter:
           topic: "\(harness.deadLetterTopic)"
+        http:
+          port: \(httpPort)
         """
         let path = path ?? FileManager.default.temporaryDirectory.appendingPathComponent("crash-\(UUID().uuidString).yaml").path
         try yaml.write(toFile: path, atomically: true, encoding: .utf8)
@@ -219,6 +224,33 @@ import Testing
         relay.waitUntilExit()
         #expect(Set(harness.simulator.state.acceptedEvents.compactMap(\.sourceMessageID)) == Set(records.map(\.id)))
         print("stall: peak RSS \(peak / 1_048_576) MB with 100,000 events waiting and every request stalled 30 s")
+        await harness.stop()
+    }
+
+    @Test func metricsAndHealthAreServedOnTheHTTPPort() async throws {
+        let harness = try await Harness.start(brokers: 1, partitions: 2)
+        let records = SampleEvents(seed: 36, anonymousPercent: 10).records(count: 200)
+        try await harness.seed(records)
+        let port = Int.random(in: 20_000...40_000)
+        let relay = try spawnRelay(config: try configFile(harness, group: "e2e-metrics", dedup: "grouped", httpPort: port))
+        let expected = records.filter { $0.externalUserID != nil }.count
+        try await harness.waitUntil("the events") { harness.simulator.state.totalAcceptedEvents == expected }
+        func get(_ path: String) async throws -> (Int, String) {
+            let (data, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+            return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
+        }
+        #expect(try await get("/health/live").0 == 200)
+        #expect(try await get("/health/ready").0 == 200)
+        let (status, metrics) = try await get("/metrics")
+        #expect(status == 200)
+        #expect(metrics.contains("currents_relay_events_sent_total"))
+        #expect(metrics.contains("currents_relay_events_skipped_total"))
+        #expect(metrics.contains("reason=\"no_external_user_id\""))
+        #expect(metrics.contains("currents_relay_in_flight_records"))
+        #expect(!metrics.contains("demo-ios-secret"), "no secret in metrics")
+        relay.terminate()
+        relay.waitUntilExit()
+        #expect(relay.terminationStatus == 0)
         await harness.stop()
     }
 }
