@@ -80,7 +80,7 @@ import Testing
         await harness.stop()
     }
 
-    @Test func aBrokerDownAndFailingOffsetCommitsLoseNothingAndCommitsCatchUp() async throws {
+    @Test func aBrokerDownAndFailingCommitsAndFetchesLoseNothingAndCommitsCatchUp() async throws {
         let harness = try await Harness.start(brokers: 3, partitions: 6)
         let records = SampleEvents(seed: 42, anonymousPercent: 0).records(count: 3000)
         try await harness.seed(records)
@@ -91,8 +91,10 @@ import Testing
             $0.delivery.maxBatchesPerSecondPerFeed = 10_000
         }
         try await harness.waitUntil("some progress") { harness.simulator.state.totalAcceptedEvents >= 300 }
-        // OffsetCommit fails for a while (COORDINATOR_NOT_AVAILABLE), and broker 2 goes down for 10 s.
+        // OffsetCommit fails for a while (COORDINATOR_NOT_AVAILABLE), so do Fetches (NOT_LEADER_OR_FOLLOWER),
+        // and broker 2 goes down for 10 s.
         harness.cluster.failNextRequests(apiKey: MockCluster.ApiKey.offsetCommit, error: 15, count: 10)
+        harness.cluster.failNextRequests(apiKey: MockCluster.ApiKey.fetch, error: 6, count: 10)
         try harness.cluster.setBroker(2, up: false)
         try await Task.sleep(for: .seconds(10))
         try harness.cluster.setBroker(2, up: true)
