@@ -241,7 +241,12 @@ import Testing
         }
         #expect(try await get("/health/live").0 == 200)
         #expect(try await get("/health/ready").0 == 200)
-        let (status, metrics) = try await get("/metrics")
+        // The simulator counts an event before the relay has read the 202: wait for the relay's count.
+        var (status, metrics) = try await get("/metrics")
+        for _ in 0..<100 where !metrics.contains("currents_relay_events_sent_total") {
+            try await Task.sleep(for: .milliseconds(100))
+            (status, metrics) = try await get("/metrics")
+        }
         #expect(status == 200)
         #expect(metrics.contains("currents_relay_events_sent_total"))
         #expect(metrics.contains("currents_relay_events_skipped_total"))
