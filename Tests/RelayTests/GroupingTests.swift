@@ -10,17 +10,11 @@ import Testing
     @Test func eventsOfOneUserShareBatchesAndNoBatchMixesUsersOrDevices() async throws {
         let source = FakeSource()
         let api = ScriptedAPI()
-        let stats = RelayStats(name: "grouping")
-        let sender = FeedSender(api: api, baseURL: "http://unused", credentials: { _ in FeedCredentials(key: "k", secret: "s") },
-                                backoff: Backoff(baseMs: 1, capMs: 5), clock: SystemRelayClock(), stats: stats, logger: Logger(label: "test"),
-                                maxBatchesPerSecond: 1_000_000)
-        let mapper = EventMapper(environment: .production, identityKey: "customerid",
-                                 router: FeedRouter(configuredFeeds: Set(Feed.allCases), apps: [:]), selection: EventSelection())
         // A linger longer than taking the 10,000 records, so only the pool decides when requests
         // leave (as under load), whatever the machine's speed.
-        let pipeline = RelayPipeline(source: source, mapper: mapper, sender: sender, deadLetters: MemoryDeadLetters(),
-                                     settings: .init(lingerMs: 10_000, maxInFlightRequestsPerFeed: 4, maxInFlightMessages: 100_000),
-                                     stats: stats, logger: Logger(label: "test"))
+        let pipeline = makeTestPipeline(source: source, api: api, feeds: Set(Feed.allCases),
+                                        settings: .init(lingerMs: 10_000, maxInFlightRequestsPerFeed: 4, maxInFlightMessages: 100_000),
+                                        maxBatchesPerSecond: 1_000_000)
         let run = Task { await pipeline.run() }
         let partition = TopicPartition("braze.currents", 0)
         let records = SampleEvents(seed: 11, anonymousPercent: 0, users: 500).records(count: 10_000)
@@ -68,14 +62,8 @@ import Testing
     @Test func anEventTooLargeForABatchIsParkedAsRejected() async throws {
         let source = FakeSource()
         let api = ScriptedAPI()
-        let stats = RelayStats(name: "large")
-        let sender = FeedSender(api: api, baseURL: "http://unused", credentials: { _ in FeedCredentials(key: "k", secret: "s") },
-                                backoff: Backoff(baseMs: 1, capMs: 5), clock: SystemRelayClock(), stats: stats, logger: Logger(label: "test"))
-        let mapper = EventMapper(environment: .production, identityKey: "customerid",
-                                 router: FeedRouter(configuredFeeds: [.unbound], apps: [:]), selection: EventSelection())
         let deadLetters = MemoryDeadLetters()
-        let pipeline = RelayPipeline(source: source, mapper: mapper, sender: sender, deadLetters: deadLetters,
-                                     settings: .init(lingerMs: 10), stats: stats, logger: Logger(label: "test"))
+        let pipeline = makeTestPipeline(source: source, api: api, deadLetters: deadLetters, feeds: [.unbound], settings: .init(lingerMs: 10))
         let run = Task { await pipeline.run() }
         let partition = TopicPartition("t", 0)
         // 40 attributes of 4,000 characters: each is within mParticle's limits, together over 128 KB.
@@ -91,7 +79,7 @@ import Testing
         let deadline = ContinuousClock.now + .seconds(10)
         while source.storedOffsets[partition] != 2 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
         #expect(source.storedOffsets[partition] == 2)
-        #expect(stats.snapshot.parked[.rejected] == 1)
+        #expect(pipeline.stats.snapshot.parked[.rejected] == 1)
         #expect(deadLetters.records.first?.1.message.hasPrefix("too_large") == true)
         #expect(deadLetters.records.first?.0.offset == 0)
         #expect(api.acceptedIDs.withLock { $0 } == ["small"])

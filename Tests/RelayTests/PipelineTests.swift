@@ -28,6 +28,20 @@ final class FakeSource: RecordSource {
     var storedOffsets: [TopicPartition: Int64] { stored.withLock { $0 } }
 }
 
+/// A pipeline over test doubles: the given feeds configured, fast backoff, real clock.
+func makeTestPipeline(source: FakeSource, api: ScriptedAPI, deadLetters: MemoryDeadLetters = MemoryDeadLetters(),
+                      feeds: Set<Feed>, settings: RelayPipeline.Settings, maxBatchesPerSecond: Double = 270) -> RelayPipeline {
+    let stats = RelayStats(name: "test")
+    let sender = FeedSender(api: api, baseURL: "http://unused",
+                            credentials: { feeds.contains($0) ? FeedCredentials(key: "k-\($0)", secret: "s") : nil },
+                            backoff: Backoff(baseMs: 1, capMs: 5), clock: SystemRelayClock(), stats: stats, logger: Logger(label: "test"),
+                            maxBatchesPerSecond: maxBatchesPerSecond)
+    let mapper = EventMapper(environment: .production, identityKey: "customerid",
+                             router: FeedRouter(configuredFeeds: feeds, apps: [:]), selection: EventSelection())
+    return RelayPipeline(source: source, mapper: mapper, sender: sender, deadLetters: deadLetters, settings: settings,
+                         stats: stats, logger: Logger(label: "test"))
+}
+
 /// A dead-letter sink in memory.
 final class MemoryDeadLetters: DeadLetterSink {
     let parked = Mutex<[(KafkaMessage, DeadLetterDetails)]>([])
@@ -63,15 +77,8 @@ final class ScriptedAPI: EventsAPI {
     let partition = TopicPartition("braze.currents", 0)
 
     func makePipeline(source: FakeSource, api: ScriptedAPI, deadLetters: MemoryDeadLetters = MemoryDeadLetters()) -> RelayPipeline {
-        let stats = RelayStats(name: "test")
-        let feeds: [Feed: FeedCredentials] = [.unbound: FeedCredentials(key: "k", secret: "s"), .ios: FeedCredentials(key: "i", secret: "s")]
-        let sender = FeedSender(api: api, baseURL: "http://unused", credentials: { feeds[$0] },
-                                backoff: Backoff(baseMs: 1, capMs: 5), clock: SystemRelayClock(), stats: stats, logger: Logger(label: "test"))
-        let mapper = EventMapper(environment: .development, identityKey: "customerid",
-                                 router: FeedRouter(configuredFeeds: Set(feeds.keys), apps: [:]), selection: EventSelection())
-        return RelayPipeline(source: source, mapper: mapper, sender: sender, deadLetters: deadLetters,
-                             settings: .init(lingerMs: 10, maxInFlightRequestsPerFeed: 2, maxInFlightMessages: 1000),
-                             stats: stats, logger: Logger(label: "test"))
+        makeTestPipeline(source: source, api: api, deadLetters: deadLetters, feeds: [.unbound, .ios],
+                         settings: .init(lingerMs: 10, maxInFlightRequestsPerFeed: 2, maxInFlightMessages: 1000))
     }
 
     func envelope(_ id: String, user: String? = "u-1", type: String = "users.messages.email.Send") -> String {
@@ -178,13 +185,8 @@ final class ScriptedAPI: EventsAPI {
         let source = FakeSource()
         let api = ScriptedAPI()
         api.status.withLock { $0 = 503 }
-        let stats = RelayStats(name: "test")
-        let sender = FeedSender(api: api, baseURL: "http://unused", credentials: { _ in FeedCredentials(key: "k", secret: "s") },
-                                backoff: Backoff(baseMs: 1, capMs: 5), clock: SystemRelayClock(), stats: stats, logger: Logger(label: "test"))
-        let mapper = EventMapper(environment: .development, identityKey: "customerid",
-                                 router: FeedRouter(configuredFeeds: [.unbound], apps: [:]), selection: EventSelection())
-        let pipeline = RelayPipeline(source: source, mapper: mapper, sender: sender, deadLetters: MemoryDeadLetters(),
-                                     settings: .init(lingerMs: 10, maxInFlightRequestsPerFeed: 2, maxInFlightMessages: 100), stats: stats, logger: Logger(label: "test"))
+        let pipeline = makeTestPipeline(source: source, api: api, feeds: [.unbound],
+                                        settings: .init(lingerMs: 10, maxInFlightRequestsPerFeed: 2, maxInFlightMessages: 100))
         let run = Task { await pipeline.run() }
         source.continuation.yield(.assigned([partition]))
         source.continuation.yield(.messages((0..<150).map { message(Int64($0), envelope("p-\($0)")) }))
