@@ -18,6 +18,12 @@ public struct KafkaConsumerConfiguration: Sendable {
     /// fetching (and keeps polling), so a slow owner bounds memory however large the backlog.
     public var maxBufferedMessages: Int = 5000
     public var properties: [String: String] = [:]
+    /// When set, the consumer reads exactly these partitions from these offsets (see `KafkaOffset`
+    /// for the logical ones) by itself, without joining the group or rebalancing, instead of
+    /// subscribing to `topics`. `replay` and `dlq redrive` read this way.
+    public var assignment: [TopicPartition: Int64]?
+    /// When false, nothing is ever committed to `groupID` (`replay` leaves the group's offsets alone).
+    public var commitsOffsets = true
 
     public init(bootstrapServers: String, groupID: String, clientID: String = "currents-relay", topics: [String]) {
         self.bootstrapServers = bootstrapServers
@@ -35,13 +41,16 @@ public struct KafkaConsumerConfiguration: Sendable {
             ("auto.offset.reset", autoOffsetReset),
             ("partition.assignment.strategy", assignmentStrategy),
             // Offsets are stored by us, only for settled messages, and committed by librdkafka.
-            ("enable.auto.commit", "true"),
+            ("enable.auto.commit", commitsOffsets ? "true" : "false"),
             ("enable.auto.offset.store", "false"),
             ("enable.partition.eof", "false"),
+            // Lag and broker state for /metrics and /health/ready.
+            ("statistics.interval.ms", "5000"),
         ]
         result += properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
-        // These two are the commit rule itself; an override would silently break invariant 1.
+        // The commit rule itself; an override would silently break invariant 1.
         result += [("enable.auto.offset.store", "false")]
+        if !commitsOffsets { result += [("enable.auto.commit", "false")] }
         return result
     }
 }

@@ -73,6 +73,12 @@ public final class KafkaConsumer: @unchecked Sendable {
         rd_kafka_destroy(handle)
     }
 
+    /// Installs a function called (on the poll thread) with each statistics report; set
+    /// `statistics.interval.ms` for reports to be made. Install before `start`.
+    public func setStatisticsHandler(_ handler: @escaping @Sendable (KafkaStatistics) -> Void) {
+        context.statistics = handler
+    }
+
     /// Installs a function the poll thread calls with partitions about to be revoked, before their
     /// stored offsets are committed. It may block briefly (below the session timeout) to let
     /// in-flight work settle.
@@ -87,6 +93,20 @@ public final class KafkaConsumer: @unchecked Sendable {
             return state.started
         }
         guard !alreadyStarted else { return }
+        if let assignment = configuration.assignment {
+            let list = makePartitionList(assignment.map { ($0.key, $0.value) })
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            let result = rd_kafka_assign(handle, list)
+            guard result == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                throw KafkaError(kind: .client, responseError: result, context: "assign \(assignment.keys.sorted())")
+            }
+            logger.info("partitions assigned (own assignment, no group membership)", metadata: ["partitions": "\(assignment.keys.sorted())"])
+            continuation.yield(.assigned(assignment.keys.sorted()))
+            let thread = Thread { [self] in self.pollLoop() }
+            thread.name = "kafka-consumer-poll"
+            thread.start()
+            return
+        }
         let list = makePartitionList(configuration.topics.map { (TopicPartition($0, RD_KAFKA_PARTITION_UA), nil) })
         defer { rd_kafka_topic_partition_list_destroy(list) }
         let result = rd_kafka_subscribe(handle, list)
@@ -116,9 +136,24 @@ public final class KafkaConsumer: @unchecked Sendable {
 
     /// Commits the stored offsets now and waits for the broker's answer.
     public func commit() throws {
+        guard configuration.commitsOffsets else { return }
         let result = rd_kafka_commit(handle, nil, 0)
         guard result == RD_KAFKA_RESP_ERR_NO_ERROR || result == RD_KAFKA_RESP_ERR__NO_OFFSET else {
             throw KafkaError(kind: .client, responseError: result, context: "commit offsets")
+        }
+    }
+
+    /// Commits exactly these offsets now (not the stored ones) and waits for the broker's answer.
+    /// `offsets reset` uses it as the group's only member.
+    public func commit(_ offsets: [TopicPartition: Int64]) throws {
+        let list = makePartitionList(offsets.map { ($0.key, $0.value) })
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let result = rd_kafka_commit(handle, list, 0)
+        guard result == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw KafkaError(kind: .client, responseError: result, context: "commit offsets")
+        }
+        for (topicPartition, _, error) in topicPartitions(list) where error != RD_KAFKA_RESP_ERR_NO_ERROR {
+            throw KafkaError(kind: .client, responseError: error, context: "commit offset for \(topicPartition)")
         }
     }
 
@@ -307,7 +342,7 @@ public final class KafkaConsumer: @unchecked Sendable {
             if !lost, let hook = state.withLock({ $0.revokeHook }) {
                 hook(list)
             }
-            if !lost {
+            if !lost && configuration.commitsOffsets {
                 let result = rd_kafka_commit(handle, nil, 0)
                 if result != RD_KAFKA_RESP_ERR_NO_ERROR && result != RD_KAFKA_RESP_ERR__NO_OFFSET {
                     logger.warning("commit on revoke failed", metadata: ["error": "\(String(cString: rd_kafka_err2str(result)))"])

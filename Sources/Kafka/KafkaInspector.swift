@@ -75,4 +75,86 @@ public final class KafkaInspector: @unchecked Sendable {
         }
         return answer
     }
+
+    /// Every topic in the cluster (for `^regex` subscriptions), sorted.
+    public func topics(timeoutMs: Int32 = 10_000) throws -> [String] {
+        var metadata: UnsafePointer<rd_kafka_metadata>?
+        let result = rd_kafka_metadata(handle, 1, nil, &metadata, timeoutMs)
+        guard result == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
+            throw KafkaError(kind: .client, responseError: result, context: "cluster metadata")
+        }
+        defer { rd_kafka_metadata_destroy(metadata) }
+        return (0..<Int(metadata.pointee.topic_cnt)).map { String(cString: metadata.pointee.topics[$0].topic) }.sorted()
+    }
+
+    /// For each partition, the first offset whose record timestamp is at or after the given time
+    /// (milliseconds since the epoch); the end offset when there is none. Uses
+    /// `rd_kafka_offsets_for_times` (ListOffsets by timestamp); the embedded broker does not
+    /// implement that lookup and answers the end offset.
+    public func offsetsForTimes(_ times: [TopicPartition: Int64], timeoutMs: Int32 = 10_000) throws -> [TopicPartition: Int64] {
+        guard !times.isEmpty else { return [:] }
+        let list = makePartitionList(times.map { ($0.key, $0.value) })
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let result = rd_kafka_offsets_for_times(handle, list, timeoutMs)
+        guard result == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw KafkaError(kind: .client, responseError: result, context: "offsets for times")
+        }
+        var answer: [TopicPartition: Int64] = [:]
+        for (topicPartition, offset, error) in topicPartitions(list) {
+            guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                throw KafkaError(kind: .client, responseError: error, context: "offset for time in \(topicPartition)")
+            }
+            answer[topicPartition] = offset
+        }
+        return answer
+    }
+
+    /// Commits offsets for the group as a client outside it (a "simple" commit). A broker refuses
+    /// this while the group has active members (`UNKNOWN_MEMBER_ID`, `ILLEGAL_GENERATION`,
+    /// `REBALANCE_IN_PROGRESS`).
+    public func commit(_ offsets: [TopicPartition: Int64], timeoutMs: Int32 = 10_000) throws {
+        let list = makePartitionList(offsets.map { ($0.key, $0.value) })
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let result = rd_kafka_commit(handle, list, 0)
+        guard result == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw KafkaError(kind: .client, responseError: result, context: "commit offsets")
+        }
+        for (topicPartition, _, error) in topicPartitions(list) where error != RD_KAFKA_RESP_ERR_NO_ERROR {
+            throw KafkaError(kind: .client, responseError: error, context: "commit offset for \(topicPartition)")
+        }
+    }
+
+    /// The group as the coordinator describes it (DescribeGroups). Throws where the broker does not
+    /// answer that request (the embedded broker).
+    public func describeGroup(_ group: String, timeoutMs: Int32 = 10_000) throws -> KafkaGroupDescription {
+        var list: UnsafePointer<rd_kafka_group_list>?
+        let result = rd_kafka_list_groups(handle, group, &list, timeoutMs)
+        guard result == RD_KAFKA_RESP_ERR_NO_ERROR, let list else {
+            throw KafkaError(kind: .client, responseError: result, context: "describe group \(group)")
+        }
+        defer { rd_kafka_group_list_destroy(list) }
+        for index in 0..<Int(list.pointee.group_cnt) {
+            let info = list.pointee.groups[index]
+            guard String(cString: info.group) == group else { continue }
+            if info.err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                throw KafkaError(kind: .client, responseError: info.err, context: "describe group \(group)")
+            }
+            return KafkaGroupDescription(state: info.state.map { String(cString: $0) } ?? "", members: Int(info.member_cnt))
+        }
+        return KafkaGroupDescription(state: "Dead", members: 0)
+    }
+}
+
+/// A consumer group's state and member count, as the group coordinator reports them.
+public struct KafkaGroupDescription: Sendable, Equatable {
+    /// `Empty`, `Stable`, `PreparingRebalance`, `CompletingRebalance` or `Dead`.
+    public var state: String
+    public var members: Int
+
+    public init(state: String, members: Int) {
+        self.state = state
+        self.members = members
+    }
+
+    public var isActive: Bool { members > 0 || ["Stable", "PreparingRebalance", "CompletingRebalance"].contains(state) }
 }

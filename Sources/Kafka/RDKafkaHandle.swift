@@ -45,6 +45,8 @@ final class CallbackContext: @unchecked Sendable {
     var rebalance: ((OpaquePointer, rd_kafka_resp_err_t, UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) -> Void)?
     /// Set for producers: delivery reports, called on the producer's poll thread.
     var errorHandler: ((KafkaError) -> Void)?
+    /// Statistics reports (`statistics.interval.ms`), parsed.
+    var statistics: ((KafkaStatistics) -> Void)?
 
     init(logger: Logger) {
         self.logger = logger
@@ -64,6 +66,12 @@ func installCommonCallbacks(conf: OpaquePointer, context: CallbackContext) {
         let facilityText = facility.map { String(cString: $0) } ?? ""
         let logLevel: Logger.Level = level <= 3 ? .error : (level == 4 ? .warning : (level <= 6 ? .info : .debug))
         context.logger.log(level: logLevel, "librdkafka: \(text)", metadata: ["facility": .string(facilityText)])
+    }
+    rd_kafka_conf_set_stats_cb(conf) { handle, json, length, _ in
+        guard let handle, let json, let context = CallbackContext.from(rd_kafka_opaque(handle)), let handler = context.statistics else { return 0 }
+        let bytes = Array(UnsafeRawBufferPointer(start: json, count: length))
+        if let statistics = KafkaStatistics.parse(bytes) { handler(statistics) }
+        return 0
     }
     rd_kafka_conf_set_error_cb(conf) { handle, code, reason, _ in
         guard let handle, let context = CallbackContext.from(rd_kafka_opaque(handle)) else { return }

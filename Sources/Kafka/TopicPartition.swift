@@ -14,3 +14,13 @@ public struct TopicPartition: Hashable, Sendable, Comparable, CustomStringConver
 
     public var description: String { "\(topic)[\(partition)]" }
 }
+
+/// librdkafka's logical offsets, for assignments.
+public enum KafkaOffset {
+    /// The oldest offset still in the log.
+    public static let beginning: Int64 = -2
+    /// The next offset to be written.
+    public static let end: Int64 = -1
+    /// The group's committed offset (else `auto.offset.reset`).
+    public static let stored: Int64 = -1000
+}
