@@ -6,9 +6,16 @@ import NIOFoundationCompat
 
 /// Sends a bulk request to one feed. A protocol so tests can script answers and failures.
 public protocol EventsAPI: Sendable {
-    /// Posts `body` (a JSON array of batches) to `/v2/bulkevents` under `baseURL`.
+    /// Posts `body` (a JSON array of batches) to `/v2/bulkevents` under `baseURL`, or to
+    /// `/v2/bulkevents/historical` when `historical` (data older than 30 days).
     /// Throws `EventsAPITransportError` when no answer came.
-    func sendBulk(body: [UInt8], baseURL: String, credentials: FeedCredentials) async throws -> EventsAPIResponse
+    func sendBulk(body: [UInt8], baseURL: String, credentials: FeedCredentials, historical: Bool) async throws -> EventsAPIResponse
+}
+
+extension EventsAPI {
+    public func sendBulk(body: [UInt8], baseURL: String, credentials: FeedCredentials) async throws -> EventsAPIResponse {
+        try await sendBulk(body: body, baseURL: baseURL, credentials: credentials, historical: false)
+    }
 }
 
 /// The Events API over AsyncHTTPClient. One shared connection pool for all feeds.
@@ -33,8 +40,9 @@ public final class HTTPEventsAPIClient: EventsAPI {
         try? await client.shutdown()
     }
 
-    public func sendBulk(body: [UInt8], baseURL: String, credentials: FeedCredentials) async throws -> EventsAPIResponse {
-        let url = baseURL.hasSuffix("/") ? baseURL + "v2/bulkevents" : baseURL + "/v2/bulkevents"
+    public func sendBulk(body: [UInt8], baseURL: String, credentials: FeedCredentials, historical: Bool) async throws -> EventsAPIResponse {
+        let path = historical ? "v2/bulkevents/historical" : "v2/bulkevents"
+        let url = baseURL.hasSuffix("/") ? baseURL + path : baseURL + "/" + path
         var request = HTTPClientRequest(url: url)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")

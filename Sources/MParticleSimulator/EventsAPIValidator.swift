@@ -104,7 +104,9 @@ public enum EventsAPIValidator {
                 if let messageID, rejectEventIDs.contains(messageID) {
                     return .failure(Refusal(status: 400, message: "\(place): event \(messageID) is marked to be refused"))
                 }
-                batchEvents.append(SimulatorState.AcceptedEvent(feed: feed, sourceMessageID: messageID, eventType: type, eventName: name))
+                let timestampMs = (data["timestamp_unixtime_ms"] as? NSNumber)?.int64Value
+                batchEvents.append(SimulatorState.AcceptedEvent(feed: feed, sourceMessageID: messageID, eventType: type, eventName: name,
+                                                                timestampMs: timestampMs))
             }
             accepted.append(SimulatorBatch(sourceRequestID: batch["source_request_id"] as? String, events: batchEvents))
         }
@@ -149,5 +151,21 @@ public enum EventsAPIValidator {
     static func isInteger(_ value: Any) -> Bool {
         guard !(value is String), let number = value as? NSNumber else { return false }
         return Double(number.int64Value) == number.doubleValue
+    }
+
+    /// `/v2/bulkevents/historical`: mParticle does not process a batch if any event lacks
+    /// `timestamp_unixtime_ms` or is less than 72 hours old.
+    static func validateHistorical(_ batches: [SimulatorBatch], nowMs: Int64) -> Refusal? {
+        for (index, batch) in batches.enumerated() {
+            for event in batch.events {
+                guard let timestamp = event.timestampMs else {
+                    return Refusal(status: 400, message: "batch \(index): historical events need timestamp_unixtime_ms")
+                }
+                if nowMs - timestamp < 72 * 3_600_000 {
+                    return Refusal(status: 400, message: "batch \(index): historical events must be at least 72 hours old (event \(event.sourceMessageID ?? "?"))")
+                }
+            }
+        }
+        return nil
     }
 }

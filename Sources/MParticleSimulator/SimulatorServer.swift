@@ -71,7 +71,7 @@ public final class SimulatorServer: Sendable {
 
     static func makeRouter(feeds: [SimulatedFeed], state: SimulatorState, logger: Logger) -> Router<BasicRequestContext> {
         let router = Router()
-        let handler: @Sendable (Request, BasicRequestContext, Bool) async throws -> Response = { request, _, bulk in
+        let handler: @Sendable (Request, BasicRequestContext, Bool, Bool) async throws -> Response = { request, _, bulk, historical in
             var request = request
             guard let authorization = request.headers[.authorization] else {
                 state.recordRejection(status: 401)
@@ -104,14 +104,19 @@ public final class SimulatorServer: Sendable {
                 logger.debug("refused request", metadata: ["feed": "\(feed.name)", "status": "\(refusal.status)", "reason": "\(refusal.message)"])
                 return errorResponse(refusal.status, refusal.status == 413 ? "PAYLOAD_TOO_LARGE" : "BAD_REQUEST", refusal.message)
             case .success(let batches):
-                state.record(feed: feed.name, key: feed.key, batches: batches)
+                if historical, let refusal = EventsAPIValidator.validateHistorical(batches, nowMs: Int64(Date().timeIntervalSince1970 * 1000)) {
+                    state.recordRejection(status: refusal.status)
+                    state.logAnswer(feed: feed.name, status: refusal.status)
+                    return errorResponse(refusal.status, "BAD_REQUEST", refusal.message)
+                }
+                state.record(feed: feed.name, key: feed.key, batches: batches, historical: historical)
                 state.logAnswer(feed: feed.name, status: 202)
                 return Response(status: .accepted)
             }
         }
-        router.post("/v2/events") { request, context in try await handler(request, context, false) }
-        router.post("/v2/bulkevents") { request, context in try await handler(request, context, true) }
-        router.post("/v2/bulkevents/historical") { request, context in try await handler(request, context, true) }
+        router.post("/v2/events") { request, context in try await handler(request, context, false, false) }
+        router.post("/v2/bulkevents") { request, context in try await handler(request, context, true, false) }
+        router.post("/v2/bulkevents/historical") { request, context in try await handler(request, context, true, true) }
         router.get("/_sim/health") { _, _ in Response(status: .ok) }
         router.get("/_sim/accepted") { _, _ in
             jsonResponse(acceptedReport(state))
@@ -187,6 +192,7 @@ public final class SimulatorServer: Sendable {
             "event_ids": ids,
             "rejected": Dictionary(uniqueKeysWithValues: state.rejectedRequests.map { (String($0.key), $0.value) }),
             "deduplicated_batches": state.deduplicatedBatches,
+            "historical_events": state.historicalEvents,
         ]
     }
 

@@ -10,6 +10,9 @@ public final class SimulatorState: Sendable {
         public var sourceMessageID: String?
         public var eventType: String
         public var eventName: String?
+        public var timestampMs: Int64?
+        /// Accepted on `/v2/bulkevents/historical`.
+        public var historical = false
     }
 
     public struct FeedCounts: Sendable, Equatable, Codable {
@@ -84,6 +87,7 @@ public final class SimulatorState: Sendable {
         var feedsByKey: [String: SimulatedFeed] = [:]
         var seenRequestIDs: [String: Set<String>] = [:]
         var deduplicatedBatches = 0
+        var historicalEvents = 0
         var log: [LoggedRequest] = []
     }
 
@@ -169,6 +173,9 @@ public final class SimulatorState: Sendable {
     /// Every authenticated request with its answer, in order.
     public var requestLog: [LoggedRequest] { storage.withLock { $0.log } }
 
+    /// Events accepted on `/v2/bulkevents/historical`.
+    public var historicalEvents: Int { storage.withLock { $0.historicalEvents } }
+
     public var totalAcceptedEvents: Int { storage.withLock { $0.counts.values.reduce(0) { $0 + $1.events } } }
 
     /// Clears what was recorded (the behaviour and the de-duplication memory stay).
@@ -179,6 +186,7 @@ public final class SimulatorState: Sendable {
             state.rejected = [:]
             state.log = []
             state.deduplicatedBatches = 0
+            state.historicalEvents = 0
         }
     }
 
@@ -193,8 +201,9 @@ public final class SimulatorState: Sendable {
 
     /// Records an accepted request. Batches whose `source_request_id` this key has seen are dropped,
     /// as mParticle does.
-    func record(feed: String, key: String, batches: [SimulatorBatch]) {
+    func record(feed: String, key: String, batches: [SimulatorBatch], historical: Bool = false) {
         storage.withLock { state in
+            if historical { state.historicalEvents += batches.reduce(0) { $0 + $1.events.count } }
             var kept: [AcceptedEvent] = []
             var keptBatches = 0
             for batch in batches {
@@ -206,7 +215,11 @@ public final class SimulatorState: Sendable {
                     state.seenRequestIDs[key, default: []].insert(requestID)
                 }
                 keptBatches += 1
-                kept += batch.events
+                kept += batch.events.map { event in
+                    var event = event
+                    event.historical = historical
+                    return event
+                }
             }
             state.counts[feed, default: FeedCounts()].requests += 1
             state.counts[feed, default: FeedCounts()].batches += keptBatches
