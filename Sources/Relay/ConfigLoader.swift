@@ -39,7 +39,7 @@ public enum ConfigLoader {
             "auth_probe_interval_ms": .scalar, "max_batches_per_second_per_feed": .scalar, "dedup": .scalar,
         ]),
         "dead_letter": .object(["topic": .scalar, "max_age": .scalar]),
-        "http": .object(["port": .scalar]),
+        "http": .object(["port": .scalar, "ready_max_blocked": .scalar]),
     ])
 
     indirect enum Schema: Sendable {
@@ -236,6 +236,12 @@ public enum ConfigLoader {
             configuration.deadLetter.maxAge = duration
         }
         if let port = try integer("http.port", 0...65_535) { configuration.http.port = port }
+        if let text = string("http.ready_max_blocked") {
+            guard let duration = parseDuration(text) else {
+                throw ConfigError("http.ready_max_blocked: expected a duration such as 5m, 30s or 0s, found \"\(text)\"")
+            }
+            configuration.http.readyMaxBlocked = duration
+        }
         return configuration
     }
 

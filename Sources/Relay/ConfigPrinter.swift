@@ -63,6 +63,7 @@ public enum ConfigPrinter {
         lines.append("  max_age: \(quote(seconds % 3600 == 0 ? "\(seconds / 3600)h" : "\(seconds)s"))")
         lines.append("http:")
         lines.append("  port: \(configuration.http.port)")
+        lines.append("  ready_max_blocked: \(quote("\(configuration.http.readyMaxBlocked.milliseconds / 1000)s"))")
         return lines.joined(separator: "\n") + "\n"
     }
 }

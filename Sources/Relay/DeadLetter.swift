@@ -48,24 +48,51 @@ public enum DeadLetterRecord {
     public static let firstAttemptHeader = "currents.relay.first.attempt.ms"
     public static let parkedHeader = "currents.relay.parked.ms"
     public static let eventIDHeader = "currents.relay.event.id"
+    /// On a record parked again after `dlq redrive`: one line per earlier parking, oldest first.
+    public static let historyHeader = "currents.relay.history"
+    /// On a record parked again after `dlq redrive`: how many times it was redriven.
+    public static let redriveCountHeader = "currents.relay.redrive.count"
 
     /// Headers of ours are replaced, not repeated, when a redriven record is parked again.
     static let ownHeaders: Set<String> = [
         topicHeader, partitionHeader, offsetHeader, exceptionMessageHeader, reasonHeader, feedHeader,
-        httpStatusHeader, firstAttemptHeader, parkedHeader, eventIDHeader,
+        httpStatusHeader, firstAttemptHeader, parkedHeader, eventIDHeader, historyHeader, redriveCountHeader,
     ]
 
     /// The headers of the parked record. The exception message is cut to 4 KB.
+    ///
+    /// A dead-letter record that is parked again (after `dlq redrive`) keeps the coordinates of its
+    /// original source record, and its earlier parkings move to `currents.relay.history`.
     public static func headers(for message: KafkaMessage, _ details: DeadLetterDetails) -> [KafkaHeader] {
         var headers = message.headers.filter { !ownHeaders.contains($0.key) }
-        headers.append(KafkaHeader(key: topicHeader, string: message.topic))
-        headers.append(KafkaHeader(key: partitionHeader, string: String(message.partition)))
-        headers.append(KafkaHeader(key: offsetHeader, string: String(message.offset)))
+        let earlier = message.header(reasonHeader)?.stringValue
+        func original(_ key: String, _ fallback: String) -> String {
+            earlier == nil ? fallback : (message.header(key)?.stringValue ?? fallback)
+        }
+        headers.append(KafkaHeader(key: topicHeader, string: original(topicHeader, message.topic)))
+        headers.append(KafkaHeader(key: partitionHeader, string: original(partitionHeader, String(message.partition))))
+        headers.append(KafkaHeader(key: offsetHeader, string: original(offsetHeader, String(message.offset))))
+        if let earlier {
+            let line = [
+                "reason=\(earlier)",
+                "feed=\(message.header(feedHeader)?.stringValue ?? "-")",
+                "status=\(message.header(httpStatusHeader)?.stringValue ?? "-")",
+                "first_attempt_ms=\(message.header(firstAttemptHeader)?.stringValue ?? "-")",
+                "parked_ms=\(message.header(parkedHeader)?.stringValue ?? "-")",
+                "message=\((message.header(exceptionMessageHeader)?.stringValue ?? "").prefix(300))",
+            ].joined(separator: "; ")
+            let history = (message.header(historyHeader)?.stringValue).map { $0 + "\n" + line } ?? line
+            headers.append(KafkaHeader(key: historyHeader, string: String(history.suffix(8192))))
+            let count = Int(message.header(redriveCountHeader)?.stringValue ?? "") ?? 0
+            headers.append(KafkaHeader(key: redriveCountHeader, string: String(count + 1)))
+        }
         headers.append(KafkaHeader(key: exceptionMessageHeader, string: String(details.message.prefix(4096))))
         headers.append(KafkaHeader(key: reasonHeader, string: details.reason.rawValue))
         if let feed = details.feed { headers.append(KafkaHeader(key: feedHeader, string: feed.rawValue)) }
         if let status = details.httpStatus { headers.append(KafkaHeader(key: httpStatusHeader, string: String(status))) }
-        if let eventID = details.eventID { headers.append(KafkaHeader(key: eventIDHeader, string: eventID)) }
+        if let eventID = details.eventID ?? (earlier == nil ? nil : message.header(eventIDHeader)?.stringValue) {
+            headers.append(KafkaHeader(key: eventIDHeader, string: eventID))
+        }
         if let first = details.firstAttemptMs { headers.append(KafkaHeader(key: firstAttemptHeader, string: String(first))) }
         headers.append(KafkaHeader(key: parkedHeader, string: String(details.parkedMs)))
         return headers

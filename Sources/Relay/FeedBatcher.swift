@@ -28,12 +28,15 @@ public struct BulkRequest: Sendable {
     public var units: [EventUnit]
     /// When this request's content was first sent (wall milliseconds), for the dead-letter header.
     public var firstAttemptMs: Int64?
+    /// Sent to `/v2/bulkevents/historical` (every event older than 30 days).
+    public var historical: Bool
 
-    public init(feed: Feed, batches: [EncodedBatch], units: [EventUnit], firstAttemptMs: Int64? = nil) {
+    public init(feed: Feed, batches: [EncodedBatch], units: [EventUnit], firstAttemptMs: Int64? = nil, historical: Bool = false) {
         self.feed = feed
         self.batches = batches
         self.units = units
         self.firstAttemptMs = firstAttemptMs
+        self.historical = historical
     }
 
     public var acks: [RecordAck] { units.map(\.ack) }
@@ -56,7 +59,7 @@ public struct BulkRequest: Sendable {
     }
 
     /// Rebuilds a request from events, keeping consecutive events of one header in one batch.
-    init(feed: Feed, flattened: some Collection<(header: [UInt8], event: [UInt8], unit: EventUnit)>, firstAttemptMs: Int64?) {
+    init(feed: Feed, flattened: some Collection<(header: [UInt8], event: [UInt8], unit: EventUnit)>, firstAttemptMs: Int64?, historical: Bool) {
         var batches: [EncodedBatch] = []
         var units: [EventUnit] = []
         for item in flattened {
@@ -67,7 +70,7 @@ public struct BulkRequest: Sendable {
             }
             units.append(item.unit)
         }
-        self.init(feed: feed, batches: batches, units: units, firstAttemptMs: firstAttemptMs)
+        self.init(feed: feed, batches: batches, units: units, firstAttemptMs: firstAttemptMs, historical: historical)
     }
 
     /// The two halves of a refused request, to find the event mParticle refuses; nil for one event.
@@ -75,8 +78,8 @@ public struct BulkRequest: Sendable {
         guard eventCount > 1 else { return nil }
         let all = flattened
         let middle = all.count / 2
-        return (BulkRequest(feed: feed, flattened: all[..<middle], firstAttemptMs: firstAttemptMs),
-                BulkRequest(feed: feed, flattened: all[middle...], firstAttemptMs: firstAttemptMs))
+        return (BulkRequest(feed: feed, flattened: all[..<middle], firstAttemptMs: firstAttemptMs, historical: historical),
+                BulkRequest(feed: feed, flattened: all[middle...], firstAttemptMs: firstAttemptMs, historical: historical))
     }
 
     /// Splits off the events for which `predicate` holds: (those, the rest), either possibly empty.
@@ -84,8 +87,8 @@ public struct BulkRequest: Sendable {
         let all = flattened
         let matching = all.filter { predicate($0.unit) }
         let rest = all.filter { !predicate($0.unit) }
-        return (matching.isEmpty ? nil : BulkRequest(feed: feed, flattened: matching, firstAttemptMs: firstAttemptMs),
-                rest.isEmpty ? nil : BulkRequest(feed: feed, flattened: rest, firstAttemptMs: firstAttemptMs))
+        return (matching.isEmpty ? nil : BulkRequest(feed: feed, flattened: matching, firstAttemptMs: firstAttemptMs, historical: historical),
+                rest.isEmpty ? nil : BulkRequest(feed: feed, flattened: rest, firstAttemptMs: firstAttemptMs, historical: historical))
     }
 
     /// The oldest event's age base.
@@ -106,6 +109,8 @@ public struct FeedBatcher: Sendable {
     public let maxRequestBytes: Int
     public let maxBatchBytes: Int
     public let maxOpenBatches: Int
+    /// Its requests go to `/v2/bulkevents/historical`.
+    public let historical: Bool
 
     struct OpenBatch {
         var batch: EncodedBatch
@@ -124,8 +129,9 @@ public struct FeedBatcher: Sendable {
 
     public init(feed: Feed, maxBatches: Int = EventsAPILimits.maxBatchesPerRequest,
                 maxRequestBytes: Int = EventsAPILimits.maxRequestBytes, maxBatchBytes: Int = EventsAPILimits.maxBatchBytes,
-                maxOpenBatches: Int = 5_000) {
+                maxOpenBatches: Int = 5_000, historical: Bool = false) {
         self.feed = feed
+        self.historical = historical
         self.maxBatches = maxBatches
         self.maxRequestBytes = maxRequestBytes
         self.maxBatchBytes = maxBatchBytes
@@ -194,6 +200,6 @@ public struct FeedBatcher: Sendable {
         }
         guard !batches.isEmpty else { return nil }
         pendingEvents -= units.count
-        return BulkRequest(feed: feed, batches: batches, units: units)
+        return BulkRequest(feed: feed, batches: batches, units: units, historical: historical)
     }
 }

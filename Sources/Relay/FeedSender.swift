@@ -58,10 +58,11 @@ public struct FeedSender: Sendable {
             try await limiters[feed]!.acquire(batches: request.batches.count)
             stats.requestSent(feed: feed)
             let response: EventsAPIResponse
+            let started = clock.monotonicNanoseconds()
             do {
-                response = try await api.sendBulk(body: body, baseURL: baseURL, credentials: credentials)
+                response = try await api.sendBulk(body: body, baseURL: baseURL, credentials: credentials, historical: request.historical)
             } catch let error as EventsAPITransportError {
-                stats.transportError(feed: feed)
+                stats.transportError(feed: feed, durationNanoseconds: Int64(clamping: clock.monotonicNanoseconds() &- started))
                 let wait = backoff.delay(attempt: attempt)
                 log(attempt, "mParticle unreachable; will retry", ["feed": "\(feed)", "error": "\(error.message)", "retry_in_ms": "\(wait.milliseconds)"])
                 stats.retried(feed: feed)
@@ -69,7 +70,7 @@ public struct FeedSender: Sendable {
                 attempt += 1
                 continue
             }
-            stats.response(feed: feed, status: response.status)
+            stats.response(feed: feed, status: response.status, durationNanoseconds: Int64(clamping: clock.monotonicNanoseconds() &- started))
             switch response.responseClass {
             case .accepted:
                 await limiters[feed]!.succeeded()
@@ -109,5 +110,6 @@ public struct FeedSender: Sendable {
 }
 
 extension Duration {
-    var milliseconds: Int64 { components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000 }
+    /// Whole milliseconds (truncated).
+    public var milliseconds: Int64 { components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000 }
 }

@@ -79,6 +79,8 @@ public struct RelayConfiguration: Sendable {
 
     public struct HTTPSettings: Sendable {
         public var port = 9464
+        /// `/health/ready` answers 503 once a feed has been blocked (credentials refused) this long.
+        public var readyMaxBlocked: Duration = .seconds(300)
         public init() {}
     }
 }

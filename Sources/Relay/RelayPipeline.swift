@@ -22,6 +22,19 @@ public actor RelayPipeline {
         public var maxAge: Duration
         /// How often a blocked feed is probed with the current credentials.
         public var authProbeInterval: Duration
+        /// Count a record's age from when this run read it, not from its Kafka timestamp: `replay`
+        /// and `dlq redrive` send old records on purpose, and the age limit then bounds their own
+        /// delivery attempts.
+        public var ageFromFirstRead = false
+        /// Events whose `time` is older than this go to `/v2/bulkevents/historical` (mParticle's
+        /// regular endpoints should not carry data older than 30 days).
+        public var historicalAfter: Duration = .seconds(30 * 24 * 3600)
+        /// Records this returns false for are settled unsent, counted as `filtered`
+        /// (`dlq redrive --reason/--since`).
+        public var recordFilter: (@Sendable (KafkaMessage) -> Bool)?
+        /// The records are dead-letter records: decode with the source topic from their headers, and
+        /// send only the one event a per-event record was parked for.
+        public var redrive = false
 
         public init(lingerMs: Int = 250, maxInFlightRequestsPerFeed: Int = 4, maxInFlightMessages: Int = 50_000,
                     maxInFlightBytes: Int = 64 * 1024 * 1024, maxAge: Duration = .seconds(48 * 3600),
@@ -64,6 +77,8 @@ public actor RelayPipeline {
     /// Source records not yet settled, kept for the dead-letter topic.
     private var records: [RecordAck: KafkaMessage] = [:]
     private var batchers: [Feed: FeedBatcher] = [:]
+    /// Batches for `/v2/bulkevents/historical` (events older than `historicalAfter`).
+    private var historicalBatchers: [Feed: FeedBatcher] = [:]
     private var queued: [Feed: Deque<BulkRequest>] = [:]
     private var inFlight: [Feed: Int] = [:]
     private var blocked: [Feed: Blocked] = [:]
@@ -88,7 +103,10 @@ public actor RelayPipeline {
         self.clock = clock
         self.stats = stats
         self.logger = logger
-        for feed in Feed.allCases { batchers[feed] = FeedBatcher(feed: feed) }
+        for feed in Feed.allCases {
+            batchers[feed] = FeedBatcher(feed: feed)
+            historicalBatchers[feed] = FeedBatcher(feed: feed, historical: true)
+        }
     }
 
     private var maxAgeMs: Int64 { settings.maxAge.milliseconds }
@@ -114,9 +132,7 @@ public actor RelayPipeline {
     public func shutdown(timeout: Duration) async {
         guard !stopping else { return }
         stopping = true
-        for feed in Feed.allCases {
-            for request in batchers[feed]?.takeAll() ?? [] { enqueue(request) }
-        }
+        flushBatchers()
         let deadline = clock.monotonicNanoseconds() + UInt64(max(0, timeout.milliseconds)) * 1_000_000
         while !tasks.isEmpty || queued.values.contains(where: { !$0.isEmpty }), clock.monotonicNanoseconds() < deadline {
             // Blocked feeds cannot drain; stop waiting for them once nothing else is in flight.
@@ -153,9 +169,7 @@ public actor RelayPipeline {
     public func drain(_ partitions: [TopicPartition], timeout: Duration) async {
         revoking.formUnion(partitions)
         guard !stopping else { return }
-        for feed in Feed.allCases {
-            for request in batchers[feed]!.takeAll() { enqueue(request) }
-        }
+        flushBatchers()
         let deadline = clock.monotonicNanoseconds() + UInt64(max(0, timeout.milliseconds)) * 1_000_000
         while partitions.contains(where: { tracker.pending($0) > 0 }), clock.monotonicNanoseconds() < deadline {
             try? await Task.sleep(for: .milliseconds(10))
@@ -171,8 +185,16 @@ public actor RelayPipeline {
     }
     public var blockedFeeds: Set<Feed> { Set(blocked.keys) }
 
+    private func flushBatchers() {
+        for feed in Feed.allCases {
+            for request in batchers[feed]!.takeAll() { enqueue(request) }
+            for request in historicalBatchers[feed]!.takeAll() { enqueue(request) }
+        }
+    }
+
     private var isIdle: Bool {
         tracker.pendingRecords == 0 && tasks.isEmpty && batchers.values.allSatisfy(\.isEmpty)
+            && historicalBatchers.values.allSatisfy(\.isEmpty)
     }
 
     // MARK: - Records
@@ -182,7 +204,11 @@ public actor RelayPipeline {
         case .messages(let messages):
             defer { source.handled(messages.count) }
             guard !stopping else { return }
-            stats.consumed(records: messages.count)
+            if let topic = messages.first?.topic, messages.allSatisfy({ $0.topic == topic }) {
+                stats.consumed(records: messages.count, topic: topic)
+            } else {
+                for (topic, group) in Dictionary(grouping: messages, by: \.topic) { stats.consumed(records: group.count, topic: topic) }
+            }
             var moved: [TopicPartition: Int64] = [:]
             let now = clock.monotonicNanoseconds()
             let wallNow = clock.wallMilliseconds()
@@ -193,9 +219,11 @@ public actor RelayPipeline {
             applyBackpressure()
             notifyIfIdle()
         case .assigned(let partitions):
+            stats.rebalanced()
             assigned.formUnion(partitions)
             revoking.subtract(partitions)
         case .revoked(let partitions):
+            stats.rebalanced()
             for partition in partitions {
                 assigned.remove(partition)
                 let pending = tracker.pending(partition)
@@ -212,10 +240,21 @@ public actor RelayPipeline {
 
     private func take(_ message: KafkaMessage, now: UInt64, wallNow: Int64, moved: inout [TopicPartition: Int64]) {
         if !revoking.isEmpty && revoking.contains(message.topicPartition) { return }
-        let decoded = decoder.decode(value: message.value, eventTypeHeader: message.header("event_type")?.stringValue, topic: message.topic)
+        if let filter = settings.recordFilter, !filter(message) {
+            stats.skipped(.filtered)
+            _ = tracker.add(message.topicPartition, offset: message.offset, events: 0, bytes: message.byteCount)
+            if let watermark = tracker.advance(message.topicPartition) { moved[message.topicPartition] = watermark }
+            return
+        }
+        let topic = settings.redrive ? (message.header(DeadLetterRecord.topicHeader)?.stringValue ?? message.topic) : message.topic
+        var decoded = decoder.decode(value: message.value, eventTypeHeader: message.header("event_type")?.stringValue, topic: topic)
+        if settings.redrive, let only = message.header(DeadLetterRecord.eventIDHeader)?.stringValue, case .success(let results) = decoded {
+            decoded = .success(Self.parkedEvent(only, in: results))
+        }
         var parks: [DeadLetterDetails] = []
-        var sendable: [(feed: Feed, header: [UInt8], payload: [UInt8], id: String)] = []
-        var ageBase = message.timestampMs
+        var sendable: [(feed: Feed, header: [UInt8], payload: [UInt8], id: String, historical: Bool)] = []
+        var ageBase = settings.ageFromFirstRead ? wallNow : message.timestampMs
+        let historicalBefore = wallNow - settings.historicalAfter.milliseconds
         switch decoded {
         case .failure(let error):
             parks.append(DeadLetterDetails(reason: .poison, message: error.message, parkedMs: 0))
@@ -245,7 +284,7 @@ public actor RelayPipeline {
                                 reason: .rejected, message: "too_large: the event alone is \(header.count + payload.count) bytes; mParticle's batch limit is \(EventsAPILimits.maxBatchBytes)",
                                 feed: mapped.feed, eventID: event.id, parkedMs: 0))
                         } else {
-                            sendable.append((mapped.feed, header, payload, event.id))
+                            sendable.append((mapped.feed, header, payload, event.id, event.time &* 1000 < historicalBefore))
                         }
                     case .failure(let reason):
                         skip(reason, message: message, detail: event.eventType)
@@ -269,10 +308,21 @@ public actor RelayPipeline {
         let base = ageBase ?? wallNow
         for event in sendable {
             let unit = EventUnit(ack: ack, ageBaseMs: base, eventID: event.id, sharesRecord: shares)
-            if let request = batchers[event.feed]!.add(header: event.header, event: event.payload, unit: unit, now: now) {
-                enqueue(request)
-            }
+            let request = event.historical
+                ? historicalBatchers[event.feed]!.add(header: event.header, event: event.payload, unit: unit, now: now)
+                : batchers[event.feed]!.add(header: event.header, event: event.payload, unit: unit, now: now)
+            if let request { enqueue(request) }
         }
+    }
+
+    /// The one event a per-event dead-letter record was parked for: by Braze id, or by position
+    /// (`events[3]`) for an event that could not be read.
+    static func parkedEvent(_ id: String, in results: [Result<CurrentsEvent, CurrentsDecodeError>]) -> [Result<CurrentsEvent, CurrentsDecodeError>] {
+        if id.hasPrefix("events["), id.hasSuffix("]"), let index = Int(id.dropFirst(7).dropLast()), results.indices.contains(index) {
+            return [results[index]]
+        }
+        let matching = results.filter { (try? $0.get().id) == id }
+        return matching.isEmpty ? results : matching
     }
 
     private func skip(_ reason: SkipReason, message: KafkaMessage, detail: String) {
@@ -338,6 +388,7 @@ public actor RelayPipeline {
         let linger = UInt64(settings.lingerMs) * 1_000_000
         for feed in Feed.allCases {
             for request in batchers[feed]!.takeLingered(now: now, linger: linger) { enqueue(request) }
+            for request in historicalBatchers[feed]!.takeLingered(now: now, linger: linger) { enqueue(request) }
         }
         if now &- lastSweep >= 1_000_000_000 {
             lastSweep = now
@@ -414,7 +465,8 @@ public actor RelayPipeline {
         switch outcome {
         case .accepted:
             if blocked[feed] != nil { unblock(feed) }
-            stats.accepted(feed: feed, events: request.eventCount)
+            let now = clock.wallMilliseconds()
+            stats.accepted(feed: feed, events: request.eventCount, latenciesMs: request.units.map { now - $0.ageBaseMs })
             settle(request.acks)
         case .rejected(let status, let body):
             if blocked[feed] != nil { unblock(feed) }
@@ -446,7 +498,7 @@ public actor RelayPipeline {
         let next = clock.monotonicNanoseconds() + UInt64(settings.authProbeInterval.milliseconds) * 1_000_000
         if blocked[feed] == nil {
             blocked[feed] = Blocked(since: clock.wallMilliseconds(), status: status, nextProbeAt: next)
-            stats.feedBlocked(feed, true)
+            stats.feedBlocked(feed, true, atMs: clock.wallMilliseconds())
             logger.error("feed blocked: mParticle refused its credentials; holding its events and probing with the current credentials", metadata: [
                 "feed": "\(feed)", "status": "\(status)", "probe_every_ms": "\(settings.authProbeInterval.milliseconds)",
                 "body": "\(body.prefix(300))",
@@ -502,7 +554,7 @@ public actor RelayPipeline {
     private func applyBackpressure() {
         let pending = tracker.pendingRecords
         let bytes = tracker.pendingBytes
-        stats.inFlight(records: pending, bytes: bytes, paused: paused)
+        stats.inFlight(records: pending, bytes: bytes, pausedPartitions: paused ? assigned.count : 0)
         if !paused && (pending >= settings.maxInFlightMessages || bytes >= settings.maxInFlightBytes) {
             paused = true
             logger.info("in-flight cap reached; pausing partitions", metadata: ["records": "\(pending)", "bytes": "\(bytes)"])

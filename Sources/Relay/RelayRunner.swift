@@ -17,8 +17,34 @@ public final class RelayRunner: Sendable {
     /// - Parameters:
     ///   - api: the Events API client; by default an HTTP client to `mparticle.base_url`.
     ///   - deadLetters: where parked messages go; by default the configured dead-letter topic.
+    /// Where records come from: the configured group subscription (`run`), or partitions read with
+    /// an assignment of their own (`replay`, `dlq redrive`).
+    public struct Source: Sendable {
+        /// Partition → first offset to read. nil: subscribe to `kafka.topics` as `kafka.group_id`.
+        public var assignment: [TopicPartition: Int64]?
+        /// The group offsets are read from and committed to; nil for `kafka.group_id`.
+        public var groupID: String?
+        public var commitsOffsets = true
+        /// Stop at these end offsets (exclusive): see `BoundedSource`.
+        public var endOffsets: [TopicPartition: Int64]?
+
+        public init(assignment: [TopicPartition: Int64]? = nil, groupID: String? = nil, commitsOffsets: Bool = true,
+                    endOffsets: [TopicPartition: Int64]? = nil) {
+            self.assignment = assignment
+            self.groupID = groupID
+            self.commitsOffsets = commitsOffsets
+            self.endOffsets = endOffsets
+        }
+
+        public static let group = Source()
+    }
+
+    /// Set when the source is bounded: progress, and completion once every range is settled.
+    public let bounded: BoundedSource?
+
     public init(configuration: RelayConfiguration, logger: Logger, api: (any EventsAPI)? = nil,
-                deadLetters: (any DeadLetterSink)? = nil, clock: any RelayClock = SystemRelayClock()) throws {
+                deadLetters: (any DeadLetterSink)? = nil, clock: any RelayClock = SystemRelayClock(),
+                source: Source = .group, settings: RelayPipeline.Settings? = nil) throws {
         var logger = logger
         logger[metadataKey: "name"] = "\(configuration.name)"
         self.logger = logger
@@ -26,11 +52,25 @@ public final class RelayRunner: Sendable {
         self.stats = stats
 
         var consumerConfiguration = KafkaConsumerConfiguration(
-            bootstrapServers: configuration.kafka.bootstrapServers, groupID: configuration.kafka.groupID,
+            bootstrapServers: configuration.kafka.bootstrapServers, groupID: source.groupID ?? configuration.kafka.groupID,
             clientID: configuration.name, topics: configuration.kafka.topics)
         consumerConfiguration.properties = configuration.kafka.properties
-        if let instance = configuration.kafka.groupInstanceID { consumerConfiguration.properties["group.instance.id"] = instance }
+        consumerConfiguration.assignment = source.assignment
+        consumerConfiguration.commitsOffsets = source.commitsOffsets
+        if let instance = configuration.kafka.groupInstanceID, source.assignment == nil {
+            consumerConfiguration.properties["group.instance.id"] = instance
+        }
         consumer = try KafkaConsumer(configuration: consumerConfiguration, logger: logger)
+        consumer.setStatisticsHandler { [stats] statistics in stats.consumerStatistics(statistics) }
+        let recordSource: any RecordSource
+        if let ends = source.endOffsets, let starts = source.assignment {
+            let bounded = BoundedSource(inner: consumer, starts: starts, ends: ends, forwardOffsets: source.commitsOffsets)
+            self.bounded = bounded
+            recordSource = bounded
+        } else {
+            bounded = nil
+            recordSource = consumer
+        }
 
         if let deadLetters {
             self.deadLetters = deadLetters
@@ -67,8 +107,8 @@ public final class RelayRunner: Sendable {
             selection: EventSelection(include: configuration.mparticle.include, exclude: configuration.mparticle.exclude),
             unknownTypes: configuration.mparticle.unknownTypes)
         mapper.perEventBatches = configuration.delivery.dedup == .perEvent
-        pipeline = RelayPipeline(source: consumer, mapper: mapper, sender: sender, deadLetters: self.deadLetters,
-                                 settings: .init(configuration), clock: clock, stats: stats, logger: logger)
+        pipeline = RelayPipeline(source: recordSource, mapper: mapper, sender: sender, deadLetters: self.deadLetters,
+                                 settings: settings ?? .init(configuration), clock: clock, stats: stats, logger: logger)
         // On revoke, the poll thread waits (bounded) for the revoked partitions' work to settle.
         let pipeline = self.pipeline
         let drainTimeout = Duration.milliseconds(configuration.kafka.drainTimeoutMs)
@@ -94,8 +134,16 @@ public final class RelayRunner: Sendable {
             .contains { name == $0 || name.hasPrefix($0) }
     }
 
-    /// Joins the group and relays until `shutdown`.
+    /// Joins the group (or takes its assignment) and relays until `shutdown`.
     public func run() async throws {
+        if let bounded {
+            // A bounded run ends by itself once every range is settled.
+            let pipeline = self.pipeline
+            Task {
+                await bounded.waitUntilDone()
+                await pipeline.shutdown(timeout: .seconds(30))
+            }
+        }
         try consumer.start()
         logger.info("relay started")
         await pipeline.run()

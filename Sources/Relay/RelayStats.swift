@@ -1,11 +1,16 @@
+import Kafka
 import Metrics
 import Synchronization
 
-/// The relay's counters, kept for summaries and tests and mirrored to swift-metrics (and so to
-/// `/metrics`). Labels carry the integration name so several relays can share a dashboard.
+/// The relay's counters, kept for summaries, status lines and tests, and mirrored to swift-metrics
+/// (and so to `/metrics`). Labels carry the integration name so several relays can share a dashboard.
+///
+/// Metric handles are created once (per feed, reason, topic or status) and reused: the hot path
+/// pays an increment, not a registry lookup.
 public final class RelayStats: Sendable {
     public struct Snapshot: Sendable, Equatable {
         public var recordsConsumed = 0
+        public var recordsByTopic: [String: Int] = [:]
         public var eventsDecoded = 0
         public var eventsAccepted: [Feed: Int] = [:]
         public var skipped: [SkipReason: Int] = [:]
@@ -18,26 +23,102 @@ public final class RelayStats: Sendable {
         public var attributesTruncated = 0
         public var parked: [DeadLetterReason: Int] = [:]
         public var blockedFeeds: Set<Feed> = []
-        public var totalParked: Int { parked.values.reduce(0, +) }
+        /// When each blocked feed was blocked (wall milliseconds).
+        public var blockedSinceMs: [Feed: Int64] = [:]
         public var deadLetterWriteFailures = 0
+        public var rebalances = 0
+        public var inFlightRecords = 0
+        public var inFlightBytes = 0
+        public var pausedPartitions = 0
+        /// Per-partition consumer lag from librdkafka's statistics (the last report).
+        public var lag: [TopicPartition: Int64] = [:]
+        /// Whether the last statistics report showed a broker connection up.
+        public var brokerReachable: Bool?
 
+        public var totalParked: Int { parked.values.reduce(0, +) }
         public var totalAccepted: Int { eventsAccepted.values.reduce(0, +) }
         public var totalSkipped: Int { skipped.values.reduce(0, +) }
         public var totalRequests: Int { requests.values.reduce(0, +) }
+        public var totalLag: Int64 { lag.values.reduce(0, +) }
+    }
+
+    /// Handles made once per label set, on first use.
+    private struct Handles {
+        var consumed: [String: Counter] = [:]
+        var responses: [String: Counter] = [:]
+        var lag: [TopicPartition: Gauge] = [:]
     }
 
     private let state = Mutex(Snapshot())
+    private let handles = Mutex(Handles())
     let name: String
+
+    private let skippedCounters: [SkipReason: Counter]
+    private let sentCounters: [Feed: Counter]
+    private let requestCounters: [Feed: Counter]
+    private let transportCounters: [Feed: Counter]
+    private let retryCounters: [Feed: Counter]
+    private let parkedCounters: [Feed?: [DeadLetterReason: Counter]]
+    private let blockedGauges: [Feed: Gauge]
+    private let requestLatency: [Feed: Timer]
+    private let deliveryLatency: [Feed: Timer]
+    private let truncatedCounter: Counter
+    private let deadLetterFailures: Counter
+    private let revokedResults: Counter
+    private let rebalanceCounter: Counter
+    private let inFlightRecordsGauge: Gauge
+    private let inFlightBytesGauge: Gauge
+    private let pausedGauge: Gauge
+    private let lagTotalGauge: Gauge
 
     public init(name: String) {
         self.name = name
+        let base: [(String, String)] = [("name", name)]
+        func perFeed<T>(_ make: (Feed) -> T) -> [Feed: T] {
+            Dictionary(uniqueKeysWithValues: Feed.allCases.map { ($0, make($0)) })
+        }
+        skippedCounters = Dictionary(uniqueKeysWithValues: SkipReason.allCases.map {
+            ($0, Counter(label: "currents_relay_events_skipped_total", dimensions: base + [("reason", $0.rawValue)]))
+        })
+        sentCounters = perFeed { Counter(label: "currents_relay_events_sent_total", dimensions: base + [("feed", $0.rawValue)]) }
+        requestCounters = perFeed { Counter(label: "currents_relay_requests_total", dimensions: base + [("feed", $0.rawValue)]) }
+        transportCounters = perFeed { Counter(label: "currents_relay_transport_errors_total", dimensions: base + [("feed", $0.rawValue)]) }
+        retryCounters = perFeed { Counter(label: "currents_relay_retries_total", dimensions: base + [("feed", $0.rawValue)]) }
+        var parked: [Feed?: [DeadLetterReason: Counter]] = [:]
+        for feed in Feed.allCases.map(Optional.some) + [nil] {
+            parked[feed] = Dictionary(uniqueKeysWithValues: DeadLetterReason.allCases.map {
+                ($0, Counter(label: "currents_relay_dead_lettered_total", dimensions: base + [("reason", $0.rawValue), ("feed", feed?.rawValue ?? "none")]))
+            })
+        }
+        parkedCounters = parked
+        blockedGauges = perFeed { Gauge(label: "currents_relay_feed_blocked", dimensions: base + [("feed", $0.rawValue)]) }
+        requestLatency = perFeed { Timer(label: "currents_relay_request_duration_seconds", dimensions: base + [("feed", $0.rawValue)], preferredDisplayUnit: .seconds) }
+        deliveryLatency = perFeed { Timer(label: "currents_relay_delivery_latency_seconds", dimensions: base + [("feed", $0.rawValue)], preferredDisplayUnit: .seconds) }
+        truncatedCounter = Counter(label: "currents_relay_attributes_truncated_total", dimensions: base)
+        deadLetterFailures = Counter(label: "currents_relay_dead_letter_write_failures_total", dimensions: base)
+        revokedResults = Counter(label: "currents_relay_results_for_revoked_partitions_total", dimensions: base)
+        rebalanceCounter = Counter(label: "currents_relay_rebalances_total", dimensions: base)
+        inFlightRecordsGauge = Gauge(label: "currents_relay_in_flight_records", dimensions: base)
+        inFlightBytesGauge = Gauge(label: "currents_relay_in_flight_bytes", dimensions: base)
+        pausedGauge = Gauge(label: "currents_relay_paused_partitions", dimensions: base)
+        lagTotalGauge = Gauge(label: "currents_relay_consumer_lag_total", dimensions: base)
+        for gauge in blockedGauges.values { gauge.record(0) }
     }
 
     public var snapshot: Snapshot { state.withLock { $0 } }
 
-    func consumed(records: Int) {
-        state.withLock { $0.recordsConsumed += records }
-        Counter(label: "currents_relay_records_consumed_total", dimensions: [("name", name)]).increment(by: records)
+    func consumed(records: Int, topic: String) {
+        state.withLock {
+            $0.recordsConsumed += records
+            $0.recordsByTopic[topic, default: 0] += records
+        }
+        let counter = handles.withLock { handles in
+            if let counter = handles.consumed[topic] { return counter }
+            let counter = Counter(label: "currents_relay_records_consumed_total", dimensions: [("name", name), ("topic", topic)])
+            handles.consumed[topic] = counter
+            return counter
+        }
+        counter.increment(by: records)
     }
 
     func decoded(events: Int) {
@@ -46,59 +127,88 @@ public final class RelayStats: Sendable {
 
     func skipped(_ reason: SkipReason, count: Int = 1) {
         state.withLock { $0.skipped[reason, default: 0] += count }
-        Counter(label: "currents_relay_events_skipped_total", dimensions: [("name", name), ("reason", reason.rawValue)]).increment(by: count)
+        skippedCounters[reason]!.increment(by: count)
     }
 
     func requestSent(feed: Feed) {
         state.withLock { $0.requests[feed, default: 0] += 1 }
-        Counter(label: "currents_relay_requests_total", dimensions: [("name", name), ("feed", feed.rawValue)]).increment()
+        requestCounters[feed]!.increment()
     }
 
-    func response(feed: Feed, status: Int) {
+    /// An answer from mParticle, by feed, status class (`2xx`, `4xx`, `5xx`) and status, with the
+    /// request's duration.
+    func response(feed: Feed, status: Int, durationNanoseconds: Int64? = nil) {
         state.withLock { $0.responses[status, default: 0] += 1 }
-        Counter(label: "currents_relay_responses_total", dimensions: [("name", name), ("feed", feed.rawValue), ("status", String(status))]).increment()
+        let key = "\(feed.rawValue)/\(status)"
+        let counter = handles.withLock { handles in
+            if let counter = handles.responses[key] { return counter }
+            let counter = Counter(label: "currents_relay_responses_total", dimensions: [
+                ("name", name), ("feed", feed.rawValue), ("class", "\(status / 100)xx"), ("status", String(status)),
+            ])
+            handles.responses[key] = counter
+            return counter
+        }
+        counter.increment()
+        if let durationNanoseconds { requestLatency[feed]!.recordNanoseconds(durationNanoseconds) }
     }
 
-    func transportError(feed: Feed) {
+    func transportError(feed: Feed, durationNanoseconds: Int64? = nil) {
         state.withLock { $0.transportErrors += 1 }
-        Counter(label: "currents_relay_transport_errors_total", dimensions: [("name", name), ("feed", feed.rawValue)]).increment()
+        transportCounters[feed]!.increment()
+        if let durationNanoseconds { requestLatency[feed]!.recordNanoseconds(durationNanoseconds) }
     }
 
     func retried(feed: Feed) {
         state.withLock { $0.retries += 1 }
-        Counter(label: "currents_relay_retries_total", dimensions: [("name", name), ("feed", feed.rawValue)]).increment()
+        retryCounters[feed]!.increment()
     }
 
-    func accepted(feed: Feed, events: Int) {
+    /// Events accepted by mParticle; `latenciesMs` are record timestamp → 202, one per event.
+    func accepted(feed: Feed, events: Int, latenciesMs: [Int64] = []) {
         state.withLock { $0.eventsAccepted[feed, default: 0] += events }
-        Counter(label: "currents_relay_events_sent_total", dimensions: [("name", name), ("feed", feed.rawValue)]).increment(by: events)
+        sentCounters[feed]!.increment(by: events)
+        let timer = deliveryLatency[feed]!
+        for latency in latenciesMs { timer.recordNanoseconds(max(0, latency) * 1_000_000) }
     }
 
     func truncated(_ count: Int) {
         state.withLock { $0.attributesTruncated += count }
-        Counter(label: "currents_relay_attributes_truncated_total", dimensions: [("name", name)]).increment(by: count)
+        truncatedCounter.increment(by: count)
     }
 
     func parked(_ reason: DeadLetterReason, feed: Feed?) {
         state.withLock { $0.parked[reason, default: 0] += 1 }
-        Counter(label: "currents_relay_dead_lettered_total", dimensions: [("name", name), ("reason", reason.rawValue), ("feed", feed?.rawValue ?? "none")]).increment()
+        parkedCounters[feed]![reason]!.increment()
     }
 
-    /// Unsettled records and bytes, and whether consumption is paused (sampled as they change).
-    func inFlight(records: Int, bytes: Int, paused: Bool) {
-        Gauge(label: "currents_relay_in_flight_records", dimensions: [("name", name)]).record(records)
-        Gauge(label: "currents_relay_in_flight_bytes", dimensions: [("name", name)]).record(bytes)
-        Gauge(label: "currents_relay_paused", dimensions: [("name", name)]).record(paused ? 1 : 0)
+    /// Unsettled records and bytes, and how many partitions are paused (sampled as they change).
+    func inFlight(records: Int, bytes: Int, pausedPartitions: Int) {
+        state.withLock {
+            $0.inFlightRecords = records
+            $0.inFlightBytes = bytes
+            $0.pausedPartitions = pausedPartitions
+        }
+        inFlightRecordsGauge.record(records)
+        inFlightBytesGauge.record(bytes)
+        pausedGauge.record(pausedPartitions)
     }
 
     func deadLetterWriteFailed() {
         state.withLock { $0.deadLetterWriteFailures += 1 }
-        Counter(label: "currents_relay_dead_letter_write_failures_total", dimensions: [("name", name)]).increment()
+        deadLetterFailures.increment()
     }
 
-    func feedBlocked(_ feed: Feed, _ blocked: Bool) {
-        state.withLock { if blocked { $0.blockedFeeds.insert(feed) } else { $0.blockedFeeds.remove(feed) } }
-        Gauge(label: "currents_relay_feed_blocked", dimensions: [("name", name), ("feed", feed.rawValue)]).record(blocked ? 1 : 0)
+    func feedBlocked(_ feed: Feed, _ blocked: Bool, atMs: Int64 = 0) {
+        state.withLock {
+            if blocked {
+                $0.blockedFeeds.insert(feed)
+                $0.blockedSinceMs[feed] = atMs
+            } else {
+                $0.blockedFeeds.remove(feed)
+                $0.blockedSinceMs[feed] = nil
+            }
+        }
+        blockedGauges[feed]!.record(blocked ? 1 : 0)
     }
 
     func stored(offsets: Int) {
@@ -107,7 +217,35 @@ public final class RelayStats: Sendable {
 
     func droppedForRevokedPartition(count: Int) {
         state.withLock { $0.resultsForRevokedPartitions += count }
-        Counter(label: "currents_relay_results_for_revoked_partitions_total", dimensions: [("name", name)]).increment(by: count)
+        revokedResults.increment(by: count)
+    }
+
+    func rebalanced() {
+        state.withLock { $0.rebalances += 1 }
+        rebalanceCounter.increment()
+    }
+
+    /// A librdkafka statistics report: per-partition lag, and whether any broker is up.
+    public func consumerStatistics(_ statistics: KafkaStatistics) {
+        let gone = state.withLock { state -> [TopicPartition] in
+            let gone = state.lag.keys.filter { statistics.lag[$0] == nil }
+            state.lag = statistics.lag
+            state.brokerReachable = statistics.brokersUp > 0
+            return gone
+        }
+        let gauges = handles.withLock { handles -> [(Gauge, Int64)] in
+            var result: [(Gauge, Int64)] = []
+            for partition in gone { if let gauge = handles.lag[partition] { result.append((gauge, 0)) } }
+            for (partition, lag) in statistics.lag {
+                let gauge = handles.lag[partition] ?? Gauge(label: "currents_relay_consumer_lag", dimensions: [
+                    ("name", name), ("topic", partition.topic), ("partition", String(partition.partition)),
+                ])
+                handles.lag[partition] = gauge
+                result.append((gauge, lag))
+            }
+            return result
+        }
+        for (gauge, value) in gauges { gauge.record(value) }
+        lagTotalGauge.record(statistics.lag.values.reduce(0, +))
     }
 }
-

@@ -9,6 +9,8 @@ public enum SkipReason: String, Error, Sendable, CaseIterable, CustomStringConve
     case unsupportedEventType = "unsupported_event_type"
     /// Excluded by `mparticle.events`.
     case notSelected = "not_selected"
+    /// Left out by a command's own filter (`dlq redrive --reason/--since`).
+    case filtered
 
     public var description: String { rawValue }
 }

@@ -59,14 +59,17 @@ final class ScriptedAPI: EventsAPI {
     let acceptedIDs = Mutex<[String]>([])
     /// Raw bodies of accepted requests.
     let bodies = Mutex<[[UInt8]]>([])
+    /// Ids accepted on `/v2/bulkevents/historical`.
+    let historicalIDs = Mutex<[String]>([])
 
-    func sendBulk(body: [UInt8], baseURL: String, credentials: FeedCredentials) async throws -> EventsAPIResponse {
+    func sendBulk(body: [UInt8], baseURL: String, credentials: FeedCredentials, historical: Bool) async throws -> EventsAPIResponse {
         calls.withLock { $0 += 1 }
         let status = self.status.withLock { $0 }
         if status == 202 {
             let batches = try JSONSerialization.jsonObject(with: Data(body)) as! [[String: Any]]
             let ids = batches.flatMap { ($0["events"] as! [[String: Any]]).map { ($0["data"] as! [String: Any])["source_message_id"] as! String } }
             acceptedIDs.withLock { $0 += ids }
+            if historical { historicalIDs.withLock { $0 += ids } }
             bodies.withLock { $0.append(body) }
         }
         return EventsAPIResponse(status: status)
@@ -194,6 +197,78 @@ final class ScriptedAPI: EventsAPI {
         api.status.withLock { $0 = 202 }
         try await waitFor("resume") { !source.paused.withLock { $0 } }
         try await waitFor("all settled") { source.storedOffsets[partition] == 150 }
+        await pipeline.shutdown(timeout: .seconds(1))
+        await run.value
+    }
+}
+
+/// Replay and redrive settings of the pipeline.
+extension PipelineTests {
+    func envelope(_ id: String, time: Int64) -> String {
+        "{\"event_type\":\"users.messages.email.Send\",\"id\":\"\(id)\",\"time\":\(time),\"user\":{\"external_user_id\":\"u-1\"},\"properties\":{\"email_address\":\"a@b.c\"}}"
+    }
+
+    @Test func eventsOlderThanThirtyDaysGoToTheHistoricalEndpoint() async throws {
+        let source = FakeSource()
+        let api = ScriptedAPI()
+        let pipeline = makePipeline(source: source, api: api)
+        let run = Task { await pipeline.run() }
+        let now = Int64(Date().timeIntervalSince1970)
+        source.continuation.yield(.assigned([partition]))
+        source.continuation.yield(.messages([message(0, envelope("recent", time: now - 60)), message(1, envelope("old", time: now - 40 * 86_400))]))
+        try await waitFor("both to settle") { source.storedOffsets[partition] == 2 }
+        #expect(Set(api.acceptedIDs.withLock { $0 }) == ["recent", "old"])
+        #expect(api.historicalIDs.withLock { $0 } == ["old"])
+        await pipeline.shutdown(timeout: .seconds(1))
+        await run.value
+    }
+
+    @Test func replayedRecordsCountTheirAgeFromWhenTheyWereRead() async throws {
+        // A record from last week: `run` parks it as expired; a replay sends it.
+        let weekAgo = Int64(Date().timeIntervalSince1970 * 1000) - 7 * 86_400_000
+        for replay in [false, true] {
+            let source = FakeSource()
+            let api = ScriptedAPI()
+            let deadLetters = MemoryDeadLetters()
+            var settings = RelayPipeline.Settings(lingerMs: 10)
+            settings.ageFromFirstRead = replay
+            let pipeline = makeTestPipeline(source: source, api: api, deadLetters: deadLetters, feeds: [.unbound], settings: settings)
+            let run = Task { await pipeline.run() }
+            source.continuation.yield(.assigned([partition]))
+            source.continuation.yield(.messages([KafkaMessage(topicPartition: partition, offset: 0, timestampMs: weekAgo, key: nil,
+                                                              value: Array(envelope("e", time: weekAgo / 1000).utf8))]))
+            try await waitFor("the record to settle") { source.storedOffsets[partition] == 1 }
+            #expect(api.acceptedIDs.withLock { $0 } == (replay ? ["e"] : []))
+            #expect(deadLetters.records.map(\.1.reason) == (replay ? [] : [.expired]))
+            await pipeline.shutdown(timeout: .seconds(1))
+            await run.value
+        }
+    }
+
+    @Test func aRedrivenPerEventRecordSendsOnlyTheParkedEvent() async throws {
+        let source = FakeSource()
+        let api = ScriptedAPI()
+        var settings = RelayPipeline.Settings(lingerMs: 10)
+        settings.redrive = true
+        settings.ageFromFirstRead = true
+        settings.recordFilter = { $0.header(DeadLetterRecord.reasonHeader)?.stringValue != "poison" }
+        let pipeline = makeTestPipeline(source: source, api: api, feeds: [.unbound], settings: settings)
+        let run = Task { await pipeline.run() }
+        let body = "{\"events\":[\(envelope("a")),\(envelope("b")),\(envelope("c"))]}"
+        func parked(_ offset: Int64, reason: String, eventID: String?) -> KafkaMessage {
+            var headers = [KafkaHeader(key: DeadLetterRecord.reasonHeader, string: reason), KafkaHeader(key: DeadLetterRecord.topicHeader, string: "braze.currents")]
+            if let eventID { headers.append(KafkaHeader(key: DeadLetterRecord.eventIDHeader, string: eventID)) }
+            return KafkaMessage(topicPartition: partition, offset: offset, timestampMs: 1, key: nil, value: Array(body.utf8), headers: headers)
+        }
+        source.continuation.yield(.assigned([partition]))
+        source.continuation.yield(.messages([parked(0, reason: "rejected", eventID: "b"), parked(1, reason: "poison", eventID: nil),
+                                             parked(2, reason: "expired", eventID: nil)]))
+        try await waitFor("the records to settle") { source.storedOffsets[partition] == 3 }
+        var counts: [String: Int] = [:]
+        for id in api.acceptedIDs.withLock({ $0 }) { counts[id, default: 0] += 1 }
+        // Offset 0: only "b"; offset 1: filtered out; offset 2: the whole record.
+        #expect(counts == ["a": 1, "b": 2, "c": 1])
+        #expect(pipeline.stats.snapshot.skipped[.filtered] == 1)
         await pipeline.shutdown(timeout: .seconds(1))
         await run.value
     }
