@@ -8,10 +8,15 @@ import ServiceLifecycle
 import Synchronization
 
 /// The operator's HTTP port: `/metrics` (Prometheus text), `/health/live` (the process serves),
-/// `/health/ready` (the relay is running and not shutting down).
+/// `/health/ready` (200 only while the relay is running, owns partitions, reaches a broker and has
+/// no feed blocked past `http.ready_max_blocked`; otherwise 503 with the reasons in the body).
 final class OperationsServer: Sendable {
+    /// Why the relay is not ready; empty when it is.
+    typealias Readiness = @Sendable () async -> [String]
+
     private let registry: PrometheusCollectorRegistry
     private let ready = ReadyFlag()
+    private let readiness = ReadinessCheck()
     private let group: ServiceGroup
     private let task: Task<Void, Error>
 
@@ -21,6 +26,7 @@ final class OperationsServer: Sendable {
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         self.registry = registry
         let ready = self.ready
+        let readiness = self.readiness
         let router = Router()
         router.get("/metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
@@ -28,7 +34,15 @@ final class OperationsServer: Sendable {
         }
         router.get("/health/live") { _, _ in Response(status: .ok) }
         router.get("/health/ready") { _, _ in
-            ready.value.withLock { $0 } ? Response(status: .ok) : Response(status: .serviceUnavailable)
+            var reasons: [String] = []
+            if !ready.value.withLock({ $0 }) {
+                reasons.append("not running (starting or shutting down)")
+            } else if let check = readiness.check.withLock({ $0 }) {
+                reasons += await check()
+            }
+            let body = reasons.isEmpty ? "ready\n" : "not ready:\n" + reasons.map { "- \($0)\n" }.joined()
+            return Response(status: reasons.isEmpty ? .ok : .serviceUnavailable, headers: [.contentType: "text/plain"],
+                            body: .init(byteBuffer: ByteBuffer(string: body)))
         }
         var quiet = logger
         quiet.logLevel = .warning
@@ -46,6 +60,11 @@ final class OperationsServer: Sendable {
         logger.info("serving /metrics, /health/live and /health/ready", metadata: ["port": "\(port)"])
     }
 
+    /// Installs the checks `/health/ready` runs while the relay is running.
+    func setReadiness(_ check: @escaping Readiness) {
+        readiness.check.withLock { $0 = check }
+    }
+
     func setReady(_ value: Bool) {
         ready.value.withLock { $0 = value }
     }
@@ -59,4 +78,9 @@ final class OperationsServer: Sendable {
 /// Whether `/health/ready` answers 200.
 final class ReadyFlag: Sendable {
     let value = Mutex(false)
+}
+
+/// The checks `/health/ready` runs.
+final class ReadinessCheck: Sendable {
+    let check = Mutex<OperationsServer.Readiness?>(nil)
 }

@@ -13,15 +13,22 @@ struct Run: AsyncParsableCommand {
     @Option(name: .long, help: "Seconds to wait for in-flight requests on shutdown.")
     var shutdownTimeout: Int = 30
 
-    @Option(name: .long, help: "trace, debug, info, notice, warning, error or critical.")
-    var logLevel: String?
+    @OptionGroup var logging: LoggingOptions
+
+    @Option(name: .long, help: "Seconds between one-line status logs (rate, lag, in flight, blocked feeds); 0 turns them off.")
+    var statusInterval: Int = 30
 
     func run() async throws {
-        let logger = LoggingSetup.bootstrap(level: logLevel)
+        let logger = logging.bootstrap()
         let configuration = try await ConfigLoader.load(path: config)
         let operations = configuration.http.port > 0 ? OperationsServer(port: configuration.http.port, logger: logger) : nil
         let runner = try RelayRunner(configuration: configuration, logger: logger)
+        let maxBlockedMs = configuration.http.readyMaxBlocked.milliseconds
+        operations?.setReadiness { [runner] in
+            await RelayHealth.notReadyReasons(runner: runner, maxBlockedMs: maxBlockedMs)
+        }
         operations?.setReady(true)
+        let statusEvery = statusInterval
         let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint)
         let hangups = await UnixSignalsSequence(trapping: .sighup)
         let timeout = shutdownTimeout
@@ -48,6 +55,11 @@ struct Run: AsyncParsableCommand {
                         }
                     }
                     await reloads.waitForAll()
+                }
+            }
+            if statusEvery > 0 {
+                group.addTask {
+                    await RelayHealth.logStatus(runner: runner, every: .seconds(statusEvery), logger: logger)
                 }
             }
             group.addTask {
