@@ -103,3 +103,10 @@ func makePartitionList(_ entries: [(TopicPartition, Int64?)]) -> UnsafeMutablePo
     }
     return list
 }
+
+/// Checks properties the way librdkafka will when a client is made (names, values, types),
+/// without connecting; secret values never appear in the error.
+public func validateKafkaProperties(_ properties: [String: String]) throws {
+    let conf = try makeConf(properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+    rd_kafka_conf_destroy(conf)
+}

@@ -235,6 +235,11 @@ public enum ConfigLoader {
             }
             configuration.deadLetter.maxAge = duration
         }
+        do {
+            try validateKafkaProperties(configuration.kafka.properties)
+        } catch let error as KafkaError {
+            throw ConfigError("kafka.properties: \(error.message) (librdkafka)")
+        }
         if let port = try integer("http.port", 0...65_535) { configuration.http.port = port }
         if let text = string("http.ready_max_blocked") {
             guard let duration = parseDuration(text) else {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Kafka
 import Relay
 
 /// The `currents-relay` executable. It wires the pieces together; the decisions live in `Relay`.
@@ -23,6 +24,10 @@ struct CurrentsRelay: AsyncParsableCommand {
             }
         } catch let error as ConfigError {
             printError("configuration error: \(error.message)")
+            Foundation.exit(2)
+        } catch let error as KafkaError where error.kind == .configuration || error.kind == .clientCreation {
+            // librdkafka refused the configuration (kafka.properties) when the client was made.
+            printError("configuration error: kafka.properties: \(error.message)")
             Foundation.exit(2)
         } catch {
             let code = exitCode(for: error)

@@ -20,21 +20,7 @@ import Testing
     }
 
     func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Outcome {
-        let executable = try #require(Self.executable, "build the executable first (swift build)")
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let errorData = errors.fileHandleForReading.readDataToEndOfFile()
-        let outputData = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Outcome(status: process.terminationStatus, output: String(decoding: outputData, as: UTF8.self),
-                       errors: String(decoding: errorData, as: UTF8.self))
+        try runCLI(arguments, environment: environment)
     }
 
     func file(_ text: String) throws -> String {
@@ -65,6 +51,30 @@ import Testing
         let malformed = try run(["check-config", "--config", try file("kafka: [\n  oops\n")])
         #expect(malformed.status == 2)
         #expect(malformed.errors.contains("malformed YAML"))
+
+        // Each kind of mistake exits 2 with a message that names the key.
+        let cases: [(yaml: String, message: String)] = [
+            ("kafka:\n  group_idd: x\n", "unknown key kafka.group_idd"),
+            ("dead_letter:\n  max_age: forever\n", "dead_letter.max_age: expected a duration"),
+            ("http:\n  ready_max_blocked: soon\n", "http.ready_max_blocked: expected a duration"),
+            ("mparticle:\n  feeds:\n    web: { key: web-key }\n", "mparticle.feeds.web: a key without a secret"),
+            ("mparticle:\n  apps:\n    app-1: ipad\n", "mparticle.apps.app-1: unknown platform \"ipad\""),
+            ("kafka:\n  topics: [\"^braze.(\"]\n", "kafka.topics: ^braze.( is not a valid regular expression"),
+            ("kafka:\n  properties:\n    fetch.wait.max.ms: soon\n", "kafka.properties: kafka property fetch.wait.max.ms=soon"),
+        ]
+        for (yaml, message) in cases {
+            for command in ["run", "check-config", "replay", "offsets", "dlq"] {
+                let arguments: [String] = switch command {
+                case "replay": ["replay", "--config", try file(yaml), "--since", "1h"]
+                case "offsets": ["offsets", "show", "--config", try file(yaml)]
+                case "dlq": ["dlq", "inspect", "--config", try file(yaml)]
+                default: [command, "--config", try file(yaml)]
+                }
+                let outcome = try run(arguments)
+                #expect(outcome.status == 2, "\(arguments.joined(separator: " ")) with \(yaml)")
+                #expect(outcome.errors.contains(message), "\(command): \(outcome.errors)")
+            }
+        }
 
         let usage = try run(["run"])
         #expect(usage.status == 2)

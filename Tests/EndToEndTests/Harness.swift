@@ -5,6 +5,7 @@ import Logging
 import MParticle
 import MParticleSimulator
 import Relay
+import Synchronization
 import Testing
 
 /// The real pieces together: an embedded Kafka cluster over TCP, the simulator over HTTP, and
@@ -157,4 +158,85 @@ struct Harness {
 
 extension KafkaMessage {
     func headerText(_ key: String) -> String? { header(key)?.stringValue }
+}
+
+/// A relay configuration file for the spawned executable, pointed at the harness.
+func relayConfigFile(_ harness: Harness, group: String, dedup: String = "grouped", iosSecret: String = "demo-ios-secret", path: String? = nil,
+                instanceID: String? = nil, extraProperties: String = "", extraDelivery: String = "", httpPort: Int = 0, extra: String = "") throws -> String {
+    let feeds = SimulatorConfiguration.demoFeeds.map {
+        "    \($0.name): { key: \"\($0.key)\", secret: \"\($0.name == "ios" ? iosSecret : $0.secret)\" }"
+    }.joined(separator: "\n")
+    let yaml = """
+    name: "crash-test"
+    kafka:
+      bootstrap_servers: "\(harness.cluster.bootstrapServers)"
+      group_id: "\(group)"
+      topics: ["\(harness.topic)"]
+      drain_timeout_ms: 2000\(instanceID.map { "\n  group_instance_id: \"\($0)\"" } ?? "")
+      properties:
+        session.timeout.ms: "4000"
+        heartbeat.interval.ms: "300"
+        auto.commit.interval.ms: "1000"\(extraProperties)
+    mparticle:
+      base_url: "\(harness.simulator.baseURL)"
+      environment: development
+      feeds:
+    \(feeds)
+    delivery:
+      linger_ms: 50
+      dedup: \(dedup)
+      max_batches_per_second_per_feed: 5000
+      auth_probe_interval_ms: 300\(extraDelivery)
+    dead_letter:
+      topic: "\(harness.deadLetterTopic)"
+    http:
+      port: \(httpPort)\(extra)
+    """
+    let path = path ?? FileManager.default.temporaryDirectory.appendingPathComponent("crash-\(UUID().uuidString).yaml").path
+    try yaml.write(toFile: path, atomically: true, encoding: .utf8)
+    return path
+}
+
+func spawnRelay(config: String, log: String? = nil, logLevel: String = "warning") throws -> Process {
+    let executable = try #require(CommandLineTests.executable, "build the executable first (swift build)")
+    let process = Process()
+    process.executableURL = executable
+    process.arguments = ["run", "--config", config, "--log-level", logLevel]
+    process.standardOutput = FileHandle.nullDevice
+    if let log {
+        FileManager.default.createFile(atPath: log, contents: nil)
+        process.standardError = FileHandle(forWritingAtPath: log)
+    } else {
+        process.standardError = FileHandle.nullDevice
+    }
+    try process.run()
+    return process
+}
+
+
+/// Runs the executable to its end, as a user would; returns its exit status and output.
+func runCLI(_ arguments: [String], environment: [String: String] = [:]) throws -> CommandLineTests.Outcome {
+    let executable = try #require(CommandLineTests.executable, "build the executable first (swift build)")
+    let process = Process()
+    process.executableURL = executable
+    process.arguments = arguments
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    let output = Pipe()
+    let errors = Pipe()
+    process.standardOutput = output
+    process.standardError = errors
+    try process.run()
+    // Read both pipes at once so that neither fills up and blocks the child.
+    let errorData = Mutex(Data())
+    let finished = DispatchSemaphore(value: 0)
+    Thread {
+        let data = errors.fileHandleForReading.readDataToEndOfFile()
+        errorData.withLock { $0 = data }
+        finished.signal()
+    }.start()
+    let outputData = output.fileHandleForReading.readDataToEndOfFile()
+    finished.wait()
+    process.waitUntilExit()
+    return CommandLineTests.Outcome(status: process.terminationStatus, output: String(decoding: outputData, as: UTF8.self),
+                                    errors: String(decoding: errorData.withLock { $0 }, as: UTF8.self))
 }
