@@ -55,8 +55,28 @@ public struct SampleEvents: Sendable {
     /// Restrict to these types (default: all 50, uniformly).
     public var types: [String]
 
+    /// When set, users are drawn from a Zipf distribution with this exponent (a few users send most
+    /// events, as in real traffic) and anonymity is a property of the user, not of the event.
+    public let zipfExponent: Double?
+    /// Cumulative Zipf probabilities by user rank.
+    private let zipfCDF: [Double]
+
     public init(seed: UInt64 = 42, anonymousPercent: Int = 5, users: Int = 2000,
-                baseTime: Int64 = Int64(Date().timeIntervalSince1970), types: [String] = SampleEvents.allTypes) {
+                baseTime: Int64 = Int64(Date().timeIntervalSince1970), types: [String] = SampleEvents.allTypes,
+                zipfExponent: Double? = nil) {
+        self.zipfExponent = zipfExponent
+        if let exponent = zipfExponent {
+            var cumulative: [Double] = []
+            cumulative.reserveCapacity(max(1, users))
+            var total = 0.0
+            for rank in 1...max(1, users) {
+                total += 1 / pow(Double(rank), exponent)
+                cumulative.append(total)
+            }
+            zipfCDF = cumulative.map { $0 / total }
+        } else {
+            zipfCDF = []
+        }
         self.seed = seed
         self.anonymousPercent = anonymousPercent
         self.users = max(1, users)
@@ -69,11 +89,34 @@ public struct SampleEvents: Sendable {
         return (0..<count).map { index in record(index: index, generator: &generator) }
     }
 
+    /// The same records as `records(count:)`, one at a time (a million need not be held at once).
+    public func forEachRecord(count: Int, _ body: (Record) async throws -> Void) async rethrows {
+        var generator = SplitMix64(seed: seed)
+        for index in 0..<count { try await body(record(index: index, generator: &generator)) }
+    }
+
+    /// A user number: uniform, or by Zipf rank.
+    func drawUser(_ generator: inout SplitMix64) -> Int {
+        let draw = generator.next()
+        guard !zipfCDF.isEmpty else { return Int(draw % UInt64(users)) }
+        let unit = Double(draw >> 11) / Double(1 << 53)
+        var low = 0
+        var high = zipfCDF.count - 1
+        while low < high {
+            let middle = (low + high) / 2
+            if zipfCDF[middle] < unit { low = middle + 1 } else { high = middle }
+        }
+        return low
+    }
+
     func record(index: Int, generator: inout SplitMix64) -> Record {
         // Walk the types in order first so that even a small sample holds every type.
         let eventType = index < types.count ? types[index] : types[Int(generator.next() % UInt64(types.count))]
-        let userNumber = Int(generator.next() % UInt64(users))
-        let anonymous = Int(generator.next() % 100) < anonymousPercent
+        let userNumber = drawUser(&generator)
+        let eventDraw = Int(generator.next() % 100)
+        // With Zipf users, whether a user has an external id is the user's own (a stable hash).
+        let anonymous = zipfExponent == nil ? eventDraw < anonymousPercent
+            : Int(((UInt64(userNumber) &* 0x9E37_79B9_7F4A_7C15) >> 32) % 100) < anonymousPercent
         let externalUserID = anonymous ? nil : "user-\(userNumber)"
         let id = Self.uuid(&generator)
         let time = baseTime - Int64(generator.next() % 60)

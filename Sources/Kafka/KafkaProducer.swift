@@ -36,8 +36,15 @@ public final class KafkaProducer: @unchecked Sendable {
         }
         let conf = try makeConf(configuration.librdkafkaProperties)
         installCommonCallbacks(conf: conf, context: context)
-        rd_kafka_conf_set_dr_msg_cb(conf) { _, message, _ in
-            guard let message, let opaque = message.pointee._private else { return }
+        rd_kafka_conf_set_dr_msg_cb(conf) { _, message, contextPointer in
+            guard let message else { return }
+            guard let opaque = message.pointee._private else {
+                // A record queued with `enqueue`: only failures are kept, as a count.
+                if message.pointee.err != RD_KAFKA_RESP_ERR_NO_ERROR, let context = CallbackContext.from(contextPointer) {
+                    context.failedDeliveries.withLock { $0 += 1 }
+                }
+                return
+            }
             let delivery = Unmanaged<Delivery>.fromOpaque(opaque).takeRetainedValue()
             let raw = message.pointee
             if raw.err == RD_KAFKA_RESP_ERR_NO_ERROR {
@@ -91,9 +98,27 @@ public final class KafkaProducer: @unchecked Sendable {
 
     private struct QueueFull: Error {}
 
+    /// Queues one record without waiting for its delivery report, for bulk loading (seeding,
+    /// benchmarks); waits while librdkafka's local queue is full. Call `flush` to wait for every
+    /// report; `failedDeliveries` counts the records the broker did not take.
+    public func enqueue(topic: String, partition: Int32? = nil, key: [UInt8]?, value: [UInt8]?, timestampMs: Int64? = nil) async throws {
+        while true {
+            guard running.withLock({ $0 }) else { throw KafkaError(kind: .closed, message: "producer is closed") }
+            let error = produce(topic: topic, partition: partition, key: key, value: value, headers: [], timestampMs: timestampMs, opaque: nil)
+            if error == RD_KAFKA_RESP_ERR_NO_ERROR { return }
+            guard error == RD_KAFKA_RESP_ERR__QUEUE_FULL else {
+                throw KafkaError(kind: .delivery, responseError: error, context: "produce to \(topic)")
+            }
+            try await Task.sleep(for: .milliseconds(2))
+        }
+    }
+
+    /// Records queued with `enqueue` that the broker did not take.
+    public var failedDeliveries: Int { context.failedDeliveries.withLock { $0 } }
+
     private func produce(
         topic: String, partition: Int32?, key: [UInt8]?, value: [UInt8]?,
-        headers: [KafkaHeader], timestampMs: Int64?, opaque: UnsafeMutableRawPointer
+        headers: [KafkaHeader], timestampMs: Int64?, opaque: UnsafeMutableRawPointer?
     ) -> rd_kafka_resp_err_t {
         let cHeaders = rd_kafka_headers_new(headers.count)!
         for header in headers {
@@ -123,8 +148,10 @@ public final class KafkaProducer: @unchecked Sendable {
                     }
                     vu = rd_kafka_vu_t()
                     vu.vtype = RD_KAFKA_VTYPE_HEADERS; vu.u.headers = cHeaders; values.append(vu)
-                    vu = rd_kafka_vu_t()
-                    vu.vtype = RD_KAFKA_VTYPE_OPAQUE; vu.u.ptr = opaque; values.append(vu)
+                    if let opaque {
+                        vu = rd_kafka_vu_t()
+                        vu.vtype = RD_KAFKA_VTYPE_OPAQUE; vu.u.ptr = opaque; values.append(vu)
+                    }
                     let error = values.withUnsafeBufferPointer { rd_kafka_produceva(handle, $0.baseAddress, $0.count) }
                     guard let error else { return RD_KAFKA_RESP_ERR_NO_ERROR }
                     // On failure the headers were not taken over.

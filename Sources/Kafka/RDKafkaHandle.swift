@@ -1,6 +1,7 @@
 import Crdkafka
 import Foundation
 import Logging
+import Synchronization
 
 /// Names of properties whose values must never appear in an error or a log line.
 let secretPropertyMarkers = ["password", "secret", "sasl.oauthbearer.config", "ssl.key.pem", "ssl_key"]
@@ -47,6 +48,8 @@ final class CallbackContext: @unchecked Sendable {
     var errorHandler: ((KafkaError) -> Void)?
     /// Statistics reports (`statistics.interval.ms`), parsed.
     var statistics: ((KafkaStatistics) -> Void)?
+    /// Producers: records queued without a continuation whose delivery failed.
+    let failedDeliveries = Mutex(0)
 
     init(logger: Logger) {
         self.logger = logger

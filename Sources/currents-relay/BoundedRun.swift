@@ -57,7 +57,9 @@ enum BoundedRun {
     static func summary(_ stats: RelayStats.Snapshot, progress: BoundedSource.Progress, label: String, dryRun: Bool,
                         completed: Bool, seconds: Double) -> String {
         var lines: [String] = []
-        let state = completed ? "complete" : "interrupted (run it again to continue)"
+        let state = completed ? "complete"
+            : (label.hasPrefix("redrive") ? "interrupted (run it again to continue from where it stopped)"
+               : "interrupted (a replay keeps no position: running it again sends the whole range again)")
         lines.append("\(label) \(state): \(progress.settled) of \(progress.total) records in \(String(format: "%.1f", seconds)) s")
         let verb = dryRun ? "would send" : "sent"
         lines.append("events \(verb): \(stats.totalAccepted)" + (stats.eventsAccepted.isEmpty ? "" : " (" + stats.eventsAccepted.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + ")"))

@@ -17,7 +17,7 @@ struct DeadLetters: AsyncParsableCommand {
         @Option(name: .long, help: "The YAML configuration file.")
         var config: String
 
-        @Option(name: .long, help: "Print this many records (the oldest first) with their headers.")
+        @Option(name: .long, help: "Print this many records (in the order they are stored, partition by partition) with their headers.")
         var show: Int = 0
 
         @Option(name: .long, help: "Only records parked for this reason (expired, poison, rejected).")

@@ -112,8 +112,6 @@ import Testing
         harness.simulator.state.setBehaviour(.init(rejectEventIDs: [refused.id]), feed: "ios")
         harness.simulator.state.setBehaviour(.init(failureRate: 0.3, failureStatus: 503, seed: 5), feed: "web")
         harness.simulator.state.setBehaviour(.init(statusScript: [429, 429], retryAfterSeconds: 1), feed: "unbound")
-        try await harness.seed(records)
-        try await harness.produce([("poison-1", nil, Array("{not json".utf8)), ("poison-2", nil, Array("[1,2]".utf8))])
 
         let port = Int.random(in: 20_000...40_000)
         let feeds = ["ios", "android", "web", "unbound"].map { "    \($0): { key: \"demo-\($0)-key\", secret: \"\(secrets[$0]!)\" }" }.joined(separator: "\n")
@@ -142,7 +140,7 @@ import Testing
           auth_probe_interval_ms: 300
         dead_letter:
           topic: "\(harness.deadLetterTopic)"
-          max_age: "4s"
+          max_age: "12s"
         http:
           port: \(port)
           ready_max_blocked: "0s"
@@ -151,8 +149,15 @@ import Testing
         try yaml.write(toFile: config, atomically: true, encoding: .utf8)
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("secrets-\(UUID().uuidString).log").path
         let relay = try spawnRelay(config: config, log: log, logLevel: "debug")
-        try await Task.sleep(for: .milliseconds(500))
-        #expect(relay.isRunning, "the relay started: \((try? String(contentsOfFile: log, encoding: .utf8))?.suffix(500) ?? "")")
+        // Records are produced once the relay owns its partitions, so only Android's outlive the age limit.
+        var started = false
+        for _ in 0..<600 where relay.isRunning {
+            if (try? await get(port, "/health/ready"))?.0 == 200 { started = true; break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(started, "the relay started: \((try? String(contentsOfFile: log, encoding: .utf8))?.suffix(500) ?? "")")
+        try await harness.seed(records)
+        try await harness.produce([("poison-1", nil, Array("{not json".utf8)), ("poison-2", nil, Array("[1,2]".utf8))])
 
         let sendable = records.filter { $0.externalUserID != nil }
         let android = sendable.filter { $0.platform == "android" }
