@@ -194,7 +194,9 @@ public struct SampleEvents: Sendable {
         p["sending_ip"] = "10.0.0.\(index % 250)"
 
         let envelope: [String: Any] = ["event_type": eventType, "id": id, "time": time, "user": user, "properties": p]
-        let value = (try? JSONSerialization.data(withJSONObject: envelope, options: [.sortedKeys])).map { Array($0) } ?? []
+        var value: [UInt8] = []
+        value.reserveCapacity(1024)
+        Self.writeJSON(envelope, into: &value)
         return Record(id: id, eventType: eventType, platform: platform, appID: appID, externalUserID: externalUserID, value: value,
                       key: Array((externalUserID ?? id).utf8))
     }
@@ -217,5 +219,56 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
+    }
+}
+
+extension SampleEvents {
+    /// Compact JSON with keys sorted by code point: deterministic, and far cheaper than
+    /// JSONSerialization's locale-aware key sorting (`seed` writes a million of these).
+    static func writeJSON(_ value: Any, into out: inout [UInt8]) {
+        switch value {
+        case let text as String:
+            writeString(text, into: &out)
+        case let flag as Bool:
+            out += Array((flag ? "true" : "false").utf8)
+        case let number as Int:
+            out += Array(String(number).utf8)
+        case let number as Int64:
+            out += Array(String(number).utf8)
+        case let number as Double:
+            out += Array(String(number).utf8)
+        case let object as [String: Any]:
+            out.append(UInt8(ascii: "{"))
+            for (index, key) in object.keys.sorted().enumerated() {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                writeString(key, into: &out)
+                out.append(UInt8(ascii: ":"))
+                writeJSON(object[key]!, into: &out)
+            }
+            out.append(UInt8(ascii: "}"))
+        case let array as [Any]:
+            out.append(UInt8(ascii: "["))
+            for (index, element) in array.enumerated() {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                writeJSON(element, into: &out)
+            }
+            out.append(UInt8(ascii: "]"))
+        default:
+            out += Array("null".utf8)
+        }
+    }
+
+    static func writeString(_ text: String, into out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): out += [UInt8(ascii: "\\"), UInt8(ascii: "\"")]
+            case UInt8(ascii: "\\"): out += [UInt8(ascii: "\\"), UInt8(ascii: "\\")]
+            case 0x0A: out += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
+            case ..<0x20: out += Array(String(format: "\\u%04x", byte).utf8)
+            default: out.append(byte)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
     }
 }

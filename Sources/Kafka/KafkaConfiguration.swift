@@ -46,6 +46,9 @@ public struct KafkaConsumerConfiguration: Sendable {
             ("enable.partition.eof", "false"),
             // Lag and broker state for /metrics and /health/ready.
             ("statistics.interval.ms", "5000"),
+            // librdkafka's prefetch queue (64 MB by default) is part of the relay's memory bound.
+            ("queued.max.messages.kbytes", "16384"),
+            ("fetch.max.bytes", "8388608"),
         ]
         result += properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         // The commit rule itself; an override would silently break invariant 1.

@@ -38,6 +38,9 @@ public final class KafkaConsumer: @unchecked Sendable {
     }
     private let state = Mutex(State())
 
+    /// Signalled when the owner has handled records (the poll thread may be waiting for room).
+    private let room = NSCondition()
+
     // Poll-thread only.
     private var pending: [KafkaMessage] = []
     private var topicNames: [OpaquePointer: String] = [:]
@@ -175,6 +178,14 @@ public final class KafkaConsumer: @unchecked Sendable {
                 applyPause(&state)
             }
         }
+        wakePollThread()
+    }
+
+    /// Wakes the poll thread if it waits for room.
+    private func wakePollThread() {
+        room.lock()
+        room.signal()
+        room.unlock()
     }
 
     /// Applies the combined pause state to the whole assignment when it changed. Called with the
@@ -205,6 +216,7 @@ public final class KafkaConsumer: @unchecked Sendable {
             state.stopRequested = true
             return state.started
         }
+        wakePollThread()
         guard mustWait else {
             continuation.finish()
             return
@@ -224,6 +236,7 @@ public final class KafkaConsumer: @unchecked Sendable {
     private func pollLoop() {
         let maxBatch = max(1, configuration.maxBatchSize)
         while !state.withLock({ $0.stopRequested }) {
+            waitForRoom()
             guard let first = rd_kafka_consumer_poll(handle, 100) else {
                 flushPending()
                 continue
@@ -254,9 +267,24 @@ public final class KafkaConsumer: @unchecked Sendable {
         continuation.yield(.messages(pending))
         pending = []
         pending.reserveCapacity(64)
+        state.withLock { $0.buffered += count }
+    }
+
+    /// While the owner holds `maxBufferedMessages` handed-over records, stop polling (librdkafka's
+    /// own prefetch queue is bounded by `queued.max.messages.kbytes`), for up to a second at a time.
+    /// A pipeline merely slower than the broker waits here without losing librdkafka's prefetched
+    /// data; one that has not made room within the second gets its partitions paused, so the poll
+    /// thread can go back to polling (rebalances, `max.poll.interval.ms`) without taking more.
+    private func waitForRoom() {
+        let limit = configuration.maxBufferedMessages
+        let deadline = Date().addingTimeInterval(1)
+        room.lock()
+        while state.withLock({ $0.buffered >= limit && !$0.stopRequested }), Date() < deadline {
+            _ = room.wait(until: deadline)
+        }
+        room.unlock()
         state.withLock { state in
-            state.buffered += count
-            if !state.bufferPaused && state.buffered >= configuration.maxBufferedMessages {
+            if state.buffered >= limit && !state.bufferPaused && !state.stopRequested {
                 state.bufferPaused = true
                 applyPause(&state)
             }

@@ -23,6 +23,11 @@ public struct JSONWriter: Sendable {
         bytes.append(UInt8(ascii: "\""))
         var value = value
         value.withUTF8 { utf8 in
+            // Most strings need no escaping: copy them whole.
+            if !utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+                bytes.append(contentsOf: utf8)
+                return
+            }
             for byte in utf8 {
                 switch byte {
                 case UInt8(ascii: "\""): bytes.append(UInt8(ascii: "\\")); bytes.append(byte)
@@ -76,11 +81,12 @@ public struct JSONWriter: Sendable {
     public mutating func object(_ attributes: [String: AttributeValue]) {
         byte(UInt8(ascii: "{"))
         var first = true
-        for name in attributes.keys.sorted() {
+        // Sorted pairs: no second lookup per key.
+        for (name, attribute) in attributes.sorted(by: { $0.key < $1.key }) {
             if !first { byte(UInt8(ascii: ",")) }
             first = false
             key(name)
-            value(attributes[name]!)
+            value(attribute)
         }
         byte(UInt8(ascii: "}"))
     }

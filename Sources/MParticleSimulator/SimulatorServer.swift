@@ -97,6 +97,13 @@ public final class SimulatorServer: Sendable {
             }
             let buffer = try await request.collectBody(upTo: 4 * 1024 * 1024)
             let body = Array(buffer.readableBytesView)
+            if behaviour.countOnly && !historical {
+                // Benchmarks: count without validating, so the simulator stays cheap next to the relay.
+                let counts = EventsAPIValidator.countByScanning(body)
+                state.recordCounts(feed: feed.name, batches: counts.batches, events: counts.events)
+                state.logAnswer(feed: feed.name, status: 202)
+                return Response(status: .accepted)
+            }
             switch EventsAPIValidator.validateBatches(body: body, bulk: bulk, feed: feed.name, rejectEventIDs: behaviour.rejectEventIDs) {
             case .failure(let refusal):
                 state.recordRejection(status: refusal.status)

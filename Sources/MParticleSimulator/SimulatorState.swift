@@ -228,6 +228,15 @@ public final class SimulatorState: Sendable {
         }
     }
 
+    /// Counts an accepted request of `count_only` mode (no ids kept, no de-duplication).
+    func recordCounts(feed: String, batches: Int, events: Int) {
+        storage.withLock { state in
+            state.counts[feed, default: FeedCounts()].requests += 1
+            state.counts[feed, default: FeedCounts()].batches += batches
+            state.counts[feed, default: FeedCounts()].events += events
+        }
+    }
+
     func recordRejection(status: Int) {
         storage.withLock { $0.rejected[status, default: 0] += 1 }
     }

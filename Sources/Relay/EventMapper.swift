@@ -35,6 +35,9 @@ public struct EventMapper: Sendable {
         "canvas_step_message_variation_id", "event_type",
     ]
 
+    /// Per catalogue type, every field that never becomes a custom attribute (one lookup per field).
+    static let omittedByType: [String: Set<String>] = MappingTable.entries.mapValues { excludedFields.union($0.drops) }
+
     static let platformNames: [String: String] = [
         "ios": "iOS", "android": "Android", "web": "web", "kindle": "fire_tv", "tvos": "tvOS", "roku": "roku",
     ]
@@ -61,34 +64,39 @@ public struct EventMapper: Sendable {
         guard let externalUserID = event.externalUserID else { return .failure(.noExternalUserID) }
         guard let feed = router.route(event) else { return .failure(.noFeed) }
 
-        var moved: Set<String> = []
+        // Fields moved out of the custom attributes: a handful at most, so a scan beats hashing.
+        var moved: [String] = []
         var identities: [String: AttributeValue] = [identityKey: .string(externalUserID)]
         if mapping.emailIdentity, let email = event.string("email_address") {
             identities["email"] = .string(email)
-            moved.insert("email_address")
+            moved.append("email_address")
         }
         var userAttributes: [String: AttributeValue] = [:]
         switch mapping.phone {
         case .recipient:
-            if let phone = event.string("to_phone_number") { userAttributes["$mobile"] = .string(phone); moved.insert("to_phone_number") }
+            if let phone = event.string("to_phone_number") { userAttributes["$mobile"] = .string(phone); moved.append("to_phone_number") }
         case .sender:
-            if let phone = event.string("user_phone_number") { userAttributes["$mobile"] = .string(phone); moved.insert("user_phone_number") }
+            if let phone = event.string("user_phone_number") { userAttributes["$mobile"] = .string(phone); moved.append("user_phone_number") }
         case .none:
             break
         }
         let deviceInfo = self.deviceInfo(mapping.deviceInfo, event, moved: &moved)
 
+        let omitted = Self.omittedByType[event.eventType] ?? Self.excludedFields.union(mapping.drops)
         var attributes: [String: AttributeValue] = [:]
+        attributes.reserveCapacity(event.fields.count + 1)
         var truncations = 0
         for (name, value) in event.fields {
-            if Self.excludedFields.contains(name) || moved.contains(name) || mapping.drops.contains(name) { continue }
+            if omitted.contains(name) || (!moved.isEmpty && moved.contains(name)) { continue }
             guard var scalar = Self.attribute(value) else { continue }
             var outputName = (mapping.renameCardID && name == "content_card_id") ? "card_id" : name
-            if outputName.count > EventsAPILimits.maxNameLength {
+            // utf8.count is O(1) and never below the character count: count characters only when it might matter.
+            if outputName.utf8.count > EventsAPILimits.maxNameLength && outputName.count > EventsAPILimits.maxNameLength {
                 outputName = String(outputName.prefix(EventsAPILimits.maxNameLength))
                 truncations += 1
             }
-            if case .string(let text) = scalar, text.count > EventsAPILimits.maxAttributeValueLength {
+            if case .string(let text) = scalar, text.utf8.count > EventsAPILimits.maxAttributeValueLength,
+               text.count > EventsAPILimits.maxAttributeValueLength {
                 scalar = .string(String(text.prefix(EventsAPILimits.maxAttributeValueLength)))
                 truncations += 1
             }
@@ -116,7 +124,7 @@ public struct EventMapper: Sendable {
         return EventMapping(eventName: name, deviceInfo: .idfv)
     }
 
-    func deviceInfo(_ set: EventMapping.DeviceInfo, _ event: CurrentsEvent, moved: inout Set<String>) -> [String: AttributeValue] {
+    func deviceInfo(_ set: EventMapping.DeviceInfo, _ event: CurrentsEvent, moved: inout [String]) -> [String: AttributeValue] {
         var info: [String: AttributeValue] = [:]
         if set == .none { return info }
         // device_id is also kept as a custom attribute, so it is not marked as moved.
@@ -126,20 +134,20 @@ public struct EventMapper: Sendable {
         let withAdvertising = set == .di8 || set == .di7
         if withModel, let model = event.string("device_model") {
             info["device_model"] = .string(model)
-            moved.insert("device_model")
+            moved.append("device_model")
         }
         if withPlatform, let platform = event.platform {
             info["platform"] = .string(Self.platformNames[platform] ?? platform)
-            moved.insert("platform")
+            moved.append("platform")
         }
         if withAdvertising {
             if let adID = event.string("ad_id"), let type = event.string("ad_id_type"), let key = Self.advertisingIDKeys[type] {
                 info[key] = .string(adID)
-                moved.formUnion(["ad_id", "ad_id_type"])
+                moved.append(contentsOf: ["ad_id", "ad_id_type"])
             }
             if let enabled = event["ad_tracking_enabled"]?.boolValue {
                 info["limit_ad_tracking"] = .bool(!enabled)
-                moved.insert("ad_tracking_enabled")
+                moved.append("ad_tracking_enabled")
             }
         }
         return info

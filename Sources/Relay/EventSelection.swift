@@ -1,15 +1,24 @@
 /// `mparticle.events.include` / `exclude`: exact type names or globs (`users.messages.email.*`).
 public struct EventSelection: Sendable {
-    public var include: [String]
-    public var exclude: [String]
+    public let include: [String]
+    public let exclude: [String]
+    /// The answer for every catalogue type, decided once: the globs are not run per event.
+    private let decided: [String: Bool]
+    private let everything: Bool
 
     public init(include: [String] = ["*"], exclude: [String] = []) {
         self.include = include
         self.exclude = exclude
+        everything = include.contains("*") && exclude.isEmpty
+        decided = Dictionary(uniqueKeysWithValues: MappingTable.eventTypes.map { type in
+            (type, include.contains { Self.matches(type, $0) } && !exclude.contains { Self.matches(type, $0) })
+        })
     }
 
     public func selects(_ eventType: String) -> Bool {
-        include.contains { Self.matches(eventType, $0) } && !exclude.contains { Self.matches(eventType, $0) }
+        if everything { return true }
+        if let known = decided[eventType] { return known }
+        return include.contains { Self.matches(eventType, $0) } && !exclude.contains { Self.matches(eventType, $0) }
     }
 
     /// `*` matches any run of characters, `?` one character; everything else is literal.

@@ -100,6 +100,9 @@ public enum MappingTable {
         return Dictionary(uniqueKeysWithValues: rows.map { ("users." + $0.0, $0.1) })
     }()
 
+    /// The catalogue's Currents types.
+    public static var eventTypes: Dictionary<String, EventMapping>.Keys { entries.keys }
+
     public static func mapping(for eventType: String) -> EventMapping? {
         entries[eventType]
     }

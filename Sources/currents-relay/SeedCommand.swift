@@ -9,7 +9,7 @@ struct Seed: AsyncParsableCommand {
         abstract: "Produce sample Currents events (all 50 types) to a topic: for trying the relay and for benchmarks.",
         discussion: """
         Users are drawn from a Zipf distribution (--zipf 1.1 over --users 100000 by default: a few users send most \
-        events), --anonymous-percent of them without an external_user_id. Records are keyed by user and compressed \
+        events), --anonymous-percent of them without an external_user_id. Records are written partition by partition (the same count in each) and compressed \
         with lz4. Prints the count and the time taken.
         """)
 
@@ -46,14 +46,21 @@ struct Seed: AsyncParsableCommand {
     func run() async throws {
         let logger = logging.bootstrap()
         var configuration = KafkaProducerConfiguration(bootstrapServers: bootstrapServers, clientID: "currents-relay-seed")
-        configuration.lingerMs = 50
-        configuration.properties = ["batch.size": "1000000", "queue.buffering.max.messages": "500000"]
+        // Long lingers make big lz4 batches: the embedded broker keeps ~5 MB per partition, so the
+        // better the compression, the larger the backlog it holds.
+        configuration.lingerMs = 1000
+        configuration.properties = ["batch.size": "8000000", "batch.num.messages": "100000", "queue.buffering.max.messages": "1000000", "queue.buffering.max.kbytes": "2000000"]
         let producer = try KafkaProducer(configuration: configuration, logger: logger)
         let sample = SampleEvents(seed: seed, anonymousPercent: anonymousPercent, users: users, zipfExponent: zipf > 0 ? zipf : nil)
         let started = ContinuousClock.now
+        // Partition by partition, the same count in each: every partition gets big lz4 batches (the
+        // embedded broker keeps ~5 MB per partition), and Zipf-heavy users do not pile onto one.
+        let inspector = try KafkaInspector(bootstrapServers: bootstrapServers, groupID: "currents-relay-seed", logger: logger)
+        let partitions = max(1, try inspector.partitions(of: topic).count)
+        let perPartition = max(1, (events + partitions - 1) / partitions)
         var produced = 0
         try await sample.forEachRecord(count: events) { record in
-            try await producer.enqueue(topic: topic, key: record.key, value: record.value)
+            try await producer.enqueue(topic: topic, partition: Int32(produced / perPartition), key: nil, value: record.value)
             produced += 1
             if produced % 100_000 == 0 { logger.info("seeded \(produced) of \(events) events") }
         }

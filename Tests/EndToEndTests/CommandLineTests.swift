@@ -90,3 +90,36 @@ import Testing
         #expect(!outcome.errors.contains("very-secret-value"))
     }
 }
+
+/// `scripts/bench` on a small backlog: it runs and prints a well-formed result. Speed is the
+/// benchmark's business, not the test's.
+@Suite(.serialized) struct BenchScriptTests {
+    @Test func theBenchRunsOnASmallBacklogAndPrintsAWellFormedResult() throws {
+        let executable = try #require(CommandLineTests.executable, "build the executable first (swift build)")
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let process = Process()
+        process.executableURL = root.appendingPathComponent("scripts/bench")
+        process.arguments = ["--events", "20000", "--partitions", "16", "--build", "debug"]
+        process.environment = ProcessInfo.processInfo.environment.merging(["CURRENTS_RELAY_BIN": executable.path]) { $1 }
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(text)")
+        let line = try #require(text.split(separator: "\n").first { $0.hasPrefix("BENCH ") }, "a BENCH line in\n\(text)")
+        let result = try #require(try JSONSerialization.jsonObject(with: Data(line.dropFirst(6).utf8)) as? [String: Any])
+        #expect(result["events"] as? Int == 20000)
+        let sent = try #require(result["events_sent"] as? Int)
+        #expect(sent > 15000 && sent <= 20000, "most users have an external_user_id")
+        for key in ["events_per_s", "kcat_events_per_s", "requests", "batches"] {
+            #expect((result[key] as? Int ?? 0) > 0, "\(key) in \(line)")
+        }
+        for key in ["cpu_us_per_event", "peak_rss_mb", "batches_per_event", "relay_to_kcat", "seconds"] {
+            #expect((result[key] as? Double ?? 0) > 0, "\(key) in \(line)")
+        }
+        #expect((result["batches_per_event"] as? Double ?? 2) <= 1)
+        #expect(text.contains("events/s") && text.contains("relay/kcat"), "the table")
+    }
+}
