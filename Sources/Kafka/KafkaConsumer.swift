@@ -149,15 +149,7 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// Commits exactly these offsets now (not the stored ones) and waits for the broker's answer.
     /// `offsets reset` uses it as the group's only member.
     public func commit(_ offsets: [TopicPartition: Int64]) throws {
-        let list = makePartitionList(offsets.map { ($0.key, $0.value) })
-        defer { rd_kafka_topic_partition_list_destroy(list) }
-        let result = rd_kafka_commit(handle, list, 0)
-        guard result == RD_KAFKA_RESP_ERR_NO_ERROR else {
-            throw KafkaError(kind: .client, responseError: result, context: "commit offsets")
-        }
-        for (topicPartition, _, error) in topicPartitions(list) where error != RD_KAFKA_RESP_ERR_NO_ERROR {
-            throw KafkaError(kind: .client, responseError: error, context: "commit offset for \(topicPartition)")
-        }
+        try commitOffsets(handle, offsets)
     }
 
     /// Stops (or restarts) fetching for every assigned partition, now and as assignments change.

@@ -113,15 +113,7 @@ public final class KafkaInspector: @unchecked Sendable {
     /// this while the group has active members (`UNKNOWN_MEMBER_ID`, `ILLEGAL_GENERATION`,
     /// `REBALANCE_IN_PROGRESS`).
     public func commit(_ offsets: [TopicPartition: Int64], timeoutMs: Int32 = 10_000) throws {
-        let list = makePartitionList(offsets.map { ($0.key, $0.value) })
-        defer { rd_kafka_topic_partition_list_destroy(list) }
-        let result = rd_kafka_commit(handle, list, 0)
-        guard result == RD_KAFKA_RESP_ERR_NO_ERROR else {
-            throw KafkaError(kind: .client, responseError: result, context: "commit offsets")
-        }
-        for (topicPartition, _, error) in topicPartitions(list) where error != RD_KAFKA_RESP_ERR_NO_ERROR {
-            throw KafkaError(kind: .client, responseError: error, context: "commit offset for \(topicPartition)")
-        }
+        try commitOffsets(handle, offsets)
     }
 
     /// The group as the coordinator describes it (DescribeGroups). Throws where the broker does not

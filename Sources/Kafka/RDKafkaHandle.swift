@@ -113,3 +113,17 @@ public func validateKafkaProperties(_ properties: [String: String]) throws {
     let conf = try makeConf(properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
     rd_kafka_conf_destroy(conf)
 }
+
+/// Commits exactly these offsets on a consumer handle and waits for the broker's answer, failing on
+/// the first partition the broker refused.
+func commitOffsets(_ handle: OpaquePointer, _ offsets: [TopicPartition: Int64]) throws {
+        let list = makePartitionList(offsets.map { ($0.key, $0.value) })
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let result = rd_kafka_commit(handle, list, 0)
+        guard result == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw KafkaError(kind: .client, responseError: result, context: "commit offsets")
+        }
+        for (topicPartition, _, error) in topicPartitions(list) where error != RD_KAFKA_RESP_ERR_NO_ERROR {
+            throw KafkaError(kind: .client, responseError: error, context: "commit offset for \(topicPartition)")
+        }
+}

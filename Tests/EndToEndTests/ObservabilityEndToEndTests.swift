@@ -42,7 +42,7 @@ import Testing
 
         // The simulator records a 202 before the relay reads it, and lag comes every 300 ms: wait.
         var metrics = ""
-        let deadline = ContinuousClock.now + .seconds(30)
+        let deadline = ContinuousClock.now + .seconds(60)
         repeat {
             try await Task.sleep(for: .milliseconds(200))
             metrics = try await get(port, "/metrics").1
@@ -74,7 +74,7 @@ import Testing
         #expect(!iosRecords.isEmpty)
         try await harness.seed(iosRecords)
         var notReady = (0, "")
-        for _ in 0..<150 {
+        for _ in 0..<600 {
             notReady = try await get(port, "/health/ready")
             if notReady.0 == 503 { break }
             try await Task.sleep(for: .milliseconds(100))
@@ -86,7 +86,7 @@ import Testing
         // The credentials are valid again: the probe gets through, the feed unblocks, ready again.
         harness.simulator.state.setCredentials(feed: "ios", key: "demo-ios-key", secret: "demo-ios-secret")
         var readyAgain = (0, "")
-        for _ in 0..<150 {
+        for _ in 0..<600 {
             readyAgain = try await get(port, "/health/ready")
             if readyAgain.0 == 200 { break }
             try await Task.sleep(for: .milliseconds(100))

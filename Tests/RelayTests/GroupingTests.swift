@@ -76,7 +76,7 @@ import Testing
             KafkaMessage(topicPartition: partition, offset: 0, timestampMs: now, key: nil, value: Array(large.utf8)),
             KafkaMessage(topicPartition: partition, offset: 1, timestampMs: now, key: nil, value: Array(small.utf8)),
         ]))
-        let deadline = ContinuousClock.now + .seconds(10)
+        let deadline = ContinuousClock.now + .seconds(60)
         while source.storedOffsets[partition] != 2 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
         #expect(source.storedOffsets[partition] == 2)
         #expect(pipeline.stats.snapshot.parked[.rejected] == 1)
