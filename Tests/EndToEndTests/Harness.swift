@@ -161,10 +161,11 @@ extension KafkaMessage {
 }
 
 /// A relay configuration file for the spawned executable, pointed at the harness.
-func relayConfigFile(_ harness: Harness, group: String, dedup: String = "grouped", iosSecret: String = "demo-ios-secret", path: String? = nil,
+func relayConfigFile(_ harness: Harness, group: String, dedup: String = "grouped", iosSecret: String = "demo-ios-secret",
+                     secrets: [String: String] = [:], deadLetterExtra: String = "", path: String? = nil,
                 instanceID: String? = nil, extraProperties: String = "", extraDelivery: String = "", httpPort: Int = 0, extra: String = "") throws -> String {
     let feeds = SimulatorConfiguration.demoFeeds.map {
-        "    \($0.name): { key: \"\($0.key)\", secret: \"\($0.name == "ios" ? iosSecret : $0.secret)\" }"
+        "    \($0.name): { key: \"\($0.key)\", secret: \"\(secrets[$0.name] ?? ($0.name == "ios" ? iosSecret : $0.secret))\" }"
     }.joined(separator: "\n")
     let yaml = """
     name: "crash-test"
@@ -188,7 +189,7 @@ func relayConfigFile(_ harness: Harness, group: String, dedup: String = "grouped
       max_batches_per_second_per_feed: 5000
       auth_probe_interval_ms: 300\(extraDelivery)
     dead_letter:
-      topic: "\(harness.deadLetterTopic)"
+      topic: "\(harness.deadLetterTopic)"\(deadLetterExtra)
     http:
       port: \(httpPort)\(extra)
     """

@@ -114,39 +114,11 @@ import Testing
         harness.simulator.state.setBehaviour(.init(statusScript: [429, 429], retryAfterSeconds: 1), feed: "unbound")
 
         let port = Int.random(in: 20_000...40_000)
-        let feeds = ["ios", "android", "web", "unbound"].map { "    \($0): { key: \"demo-\($0)-key\", secret: \"\(secrets[$0]!)\" }" }.joined(separator: "\n")
-        let yaml = """
-        name: "secrets-test"
-        kafka:
-          bootstrap_servers: "\(harness.cluster.bootstrapServers)"
-          group_id: "e2e-secrets"
-          topics: ["\(harness.topic)"]
-          drain_timeout_ms: 2000
-          properties:
-            session.timeout.ms: "6000"
-            heartbeat.interval.ms: "500"
-            auto.commit.interval.ms: "200"
-            sasl.username: "relay"
-            sasl.password: "\(kafkaPassword)"
-        mparticle:
-          base_url: "\(harness.simulator.baseURL)"
-          environment: development
-          feeds:
-        \(feeds)
-        delivery:
-          linger_ms: 50
-          retry_base_ms: 20
-          retry_max_ms: 200
-          auth_probe_interval_ms: 300
-        dead_letter:
-          topic: "\(harness.deadLetterTopic)"
-          max_age: "12s"
-        http:
-          port: \(port)
-          ready_max_blocked: "0s"
-        """
-        let config = FileManager.default.temporaryDirectory.appendingPathComponent("secrets-\(UUID().uuidString).yaml").path
-        try yaml.write(toFile: config, atomically: true, encoding: .utf8)
+        let config = try relayConfigFile(
+            harness, group: "e2e-secrets", secrets: secrets, deadLetterExtra: "\n  max_age: \"12s\"",
+            extraProperties: "\n    sasl.username: \"relay\"\n    sasl.password: \"\(kafkaPassword)\"",
+            extraDelivery: "\n  retry_base_ms: 20\n  retry_max_ms: 200", httpPort: port, extra: "\n  ready_max_blocked: \"0s\"")
+        let yaml = try String(contentsOfFile: config, encoding: .utf8)
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("secrets-\(UUID().uuidString).log").path
         let relay = try spawnRelay(config: config, log: log, logLevel: "debug")
         // Records are produced once the relay owns its partitions, so only Android's outlive the age limit.
