@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0", traits: ["YAML", "Reloading"]),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
@@ -45,6 +46,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
         // The pipeline: routing, mapping, batching, delivery, offset tracking, configuration.
@@ -65,6 +67,9 @@ let package = Package(
             name: "MParticleSimulator",
             dependencies: [
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -86,7 +91,7 @@ let package = Package(
         .testTarget(name: "KafkaTests", dependencies: ["Kafka"]),
         .testTarget(name: "CurrentsTests", dependencies: ["Currents"]),
         .testTarget(name: "MParticleTests", dependencies: ["MParticle"]),
-        .testTarget(name: "RelayTests", dependencies: ["Relay", "Currents", "MParticle"], exclude: ["Fixtures"]),
+        .testTarget(name: "RelayTests", dependencies: ["Relay", "Currents", "MParticle", "MParticleSimulator"], exclude: ["Fixtures"]),
         .testTarget(name: "MParticleSimulatorTests", dependencies: ["MParticleSimulator", "MParticle"]),
         .testTarget(
             name: "EndToEndTests",
@@ -94,3 +99,11 @@ let package = Package(
         ),
     ]
 )
+
+// The libFuzzer target exists only for `scripts/fuzz` (CURRENTS_RELAY_FUZZ=1): it has no `main`
+// (libFuzzer brings one), so a normal build must not see it.
+if Context.environment["CURRENTS_RELAY_FUZZ"] != nil {
+    package.targets.append(
+        .executableTarget(name: "relay-fuzz", dependencies: ["Relay", "Kafka", "MParticle", "MParticleSimulator"], path: "Fuzz")
+    )
+}

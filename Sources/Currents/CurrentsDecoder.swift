@@ -25,9 +25,10 @@ public struct CurrentsDecoder: Sendable {
         }
         let root: JSONValue
         do {
-            root = try JSONParser.parse(value)
+            // RFC 8259 lets a reader ignore a UTF-8 byte-order mark; some producers write one.
+            root = value.starts(with: [0xEF, 0xBB, 0xBF]) ? try JSONParser.parse(Array(value.dropFirst(3))) : try JSONParser.parse(value)
         } catch {
-            return .failure(CurrentsDecodeError("not valid JSON: \(error)"))
+            return .failure(CurrentsDecodeError("not valid JSON: \(error)\(Self.binaryHint(value))"))
         }
         guard case .object(let object) = root else {
             return .failure(CurrentsDecodeError("expected a JSON object, found \(Self.kind(of: root))"))
@@ -75,7 +76,32 @@ public struct CurrentsDecoder: Sendable {
         guard let time = fields["time"].flatMap(Self.seconds) else {
             return .failure(CurrentsDecodeError("missing or invalid time (UNIX seconds expected)"))
         }
+        guard time >= 0 else {
+            return .failure(CurrentsDecodeError("time \(time) is negative (UNIX seconds expected)"))
+        }
+        guard time < Self.maxSeconds else {
+            let hint = time < Self.maxSeconds &* 1000 ? "looks like milliseconds; " : ""
+            return .failure(CurrentsDecodeError("time \(time) is after the year 5000: \(hint)Currents time is UNIX seconds"))
+        }
         return .success(CurrentsEvent(eventType: CurrentsEventType.canonical(rawType), id: id, time: time, fields: fields))
+    }
+
+    /// 10^11 seconds is the year 5138: a larger `time` is milliseconds, microseconds or garbage,
+    /// and mapping it would send a timestamp mParticle cannot use.
+    static let maxSeconds: Int64 = 100_000_000_000
+
+    /// What a record that is not JSON looks like, for the dead-letter message: Confluent Schema
+    /// Registry framing (Avro, Protobuf) is the usual culprit on a shared bus.
+    static func binaryHint(_ value: [UInt8]) -> String {
+        if value.count >= 5, value[0] == 0 {
+            let schemaID = value[1...4].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+            return "; the record starts with Confluent Schema Registry framing (magic byte 0, schema id \(schemaID)): Avro or Protobuf, not Currents JSON"
+        }
+        let first = value[0]
+        if first >= 0x80 || (first < 0x20 && ![0x09, 0x0A, 0x0D].contains(first)) {
+            return "; the record starts with byte 0x\(String(first, radix: 16, uppercase: true)): binary, not Currents JSON"
+        }
+        return ""
     }
 
     /// Currents `time` is UNIX seconds; integers, integral doubles and numeric strings are accepted.

@@ -82,6 +82,9 @@ public struct KafkaProducerConfiguration: Sendable {
             ("enable.idempotence", idempotent ? "true" : "false"),
             ("linger.ms", String(lingerMs)),
             ("compression.type", compression),
+            // A dead-letter record is its source record plus headers, and a source topic may allow
+            // records above librdkafka's 1 MB default: the broker's own limit decides.
+            ("message.max.bytes", "67108864"),
         ]
         result += properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         return result

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOFoundationCompat
+import NIOSSL
 
 /// Sends a bulk request to one feed. A protocol so tests can script answers and failures.
 public protocol EventsAPI: Sendable {
@@ -24,9 +25,17 @@ public final class HTTPEventsAPIClient: EventsAPI {
     private let userAgent: String
     private let timeout: TimeAmount
 
-    /// - Parameter userAgent: sent on every request, e.g. `currents-relay/0.1 (braze-to-mparticle)`.
-    public init(userAgent: String, timeout: Duration = .seconds(30), connectionsPerHost: Int = 16) {
+    /// - Parameters:
+    ///   - userAgent: sent on every request, e.g. `currents-relay/0.1 (braze-to-mparticle)`.
+    ///   - verifyCertificates: TLS certificate and host name verification (TLS 1.2 or later either
+    ///     way). Off only for a local simulator with a self-signed certificate; the configuration
+    ///     refuses it for any other host.
+    public init(userAgent: String, timeout: Duration = .seconds(30), connectionsPerHost: Int = 16, verifyCertificates: Bool = true) {
         var configuration = HTTPClient.Configuration()
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.minimumTLSVersion = .tlsv12
+        tls.certificateVerification = verifyCertificates ? .fullVerification : .none
+        configuration.tlsConfiguration = tls
         configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = connectionsPerHost
         let milliseconds = timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000
         configuration.timeout = .init(connect: .seconds(10), read: .milliseconds(milliseconds))

@@ -23,12 +23,17 @@ public struct JSONWriter: Sendable {
         bytes.append(UInt8(ascii: "\""))
         var value = value
         value.withUTF8 { utf8 in
-            // Most strings need no escaping: copy them whole.
-            if !utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            // Most strings need no escaping: copy them whole. 0xE2 and 0xEF lead the invisible
+            // characters written as escapes below.
+            if !utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") || $0 == 0xE2 || $0 == 0xEF }) {
                 bytes.append(contentsOf: utf8)
                 return
             }
-            for byte in utf8 {
+            let hex: [UInt8] = Array("0123456789abcdef".utf8)
+            var index = 0
+            while index < utf8.count {
+                let byte = utf8[index]
+                index += 1
                 switch byte {
                 case UInt8(ascii: "\""): bytes.append(UInt8(ascii: "\\")); bytes.append(byte)
                 case UInt8(ascii: "\\"): bytes.append(UInt8(ascii: "\\")); bytes.append(byte)
@@ -36,9 +41,16 @@ public struct JSONWriter: Sendable {
                 case 0x0D: bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "r"))
                 case 0x09: bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "t"))
                 case 0..<0x20:
-                    let hex: [UInt8] = Array("0123456789abcdef".utf8)
                     bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
                                               hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
+                case 0xE2 where index + 1 < utf8.count && utf8[index] == 0x80 && (utf8[index + 1] == 0xA8 || utf8[index + 1] == 0xA9),
+                     0xEF where index + 1 < utf8.count && utf8[index] == 0xBB && utf8[index + 1] == 0xBF:
+                    // U+2028, U+2029 (line breaks to JavaScript) and U+FEFF (a byte-order mark to
+                    // readers that drop one at the start of a string) travel as escapes.
+                    let code = byte == 0xEF ? "feff" : (utf8[index + 1] == 0xA8 ? "2028" : "2029")
+                    bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u")])
+                    bytes.append(contentsOf: code.utf8)
+                    index += 2
                 default: bytes.append(byte)
                 }
             }

@@ -11,14 +11,30 @@ public struct SimulatedFeed: Sendable, Equatable {
     }
 }
 
+/// A certificate and key (PEM files) to serve HTTPS with, as mParticle does. With a self-signed
+/// certificate the relay must either trust it or opt out of verification for localhost.
+public struct SimulatorTLS: Sendable, Equatable {
+    public var certificatePath: String
+    public var privateKeyPath: String
+
+    public init(certificatePath: String, privateKeyPath: String) {
+        self.certificatePath = certificatePath
+        self.privateKeyPath = privateKeyPath
+    }
+}
+
 public struct SimulatorConfiguration: Sendable {
     public var host: String
     /// 0 picks a free port (read it from `SimulatorServer.port`).
     public var port: Int
     public var feeds: [SimulatedFeed]
     public var behaviour: SimulatorState.Behaviour
+    /// Serve HTTPS instead of HTTP.
+    public var tls: SimulatorTLS?
 
-    public init(host: String = "127.0.0.1", port: Int = 0, feeds: [SimulatedFeed], behaviour: SimulatorState.Behaviour = .init()) {
+    public init(host: String = "127.0.0.1", port: Int = 0, feeds: [SimulatedFeed], behaviour: SimulatorState.Behaviour = .init(),
+                tls: SimulatorTLS? = nil) {
+        self.tls = tls
         self.host = host
         self.port = port
         self.feeds = feeds

@@ -1,5 +1,8 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+import NIOSSL
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -14,12 +17,15 @@ public final class SimulatorServer: Sendable {
     public let state: SimulatorState
     public let port: Int
     public let host: String
+    /// `https` when the simulator serves TLS.
+    public let scheme: String
     private let task: Task<Void, Error>
     private let group: ServiceGroup
 
-    public var baseURL: String { "http://\(host):\(port)" }
+    public var baseURL: String { "\(scheme)://\(host):\(port)" }
 
-    private init(state: SimulatorState, host: String, port: Int, task: Task<Void, Error>, group: ServiceGroup) {
+    private init(state: SimulatorState, host: String, port: Int, scheme: String, task: Task<Void, Error>, group: ServiceGroup) {
+        self.scheme = scheme
         self.group = group
         self.state = state
         self.host = host
@@ -32,8 +38,21 @@ public final class SimulatorServer: Sendable {
         let state = SimulatorState(feeds: configuration.feeds, behaviour: configuration.behaviour)
         let router = makeRouter(feeds: configuration.feeds, state: state, logger: logger)
         let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
+        var server: HTTPServerBuilder = .http1()
+        if let tls = configuration.tls {
+            let tlsConfiguration: TLSConfiguration
+            do {
+                let chain = try NIOSSLCertificate.fromPEMFile(tls.certificatePath).map { NIOSSLCertificateSource.certificate($0) }
+                let key = try NIOSSLPrivateKey(file: tls.privateKeyPath, format: .pem)
+                tlsConfiguration = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
+            } catch {
+                throw SimulatorError("cannot load the TLS certificate \(tls.certificatePath) or key \(tls.privateKeyPath): \(error)")
+            }
+            server = try .tls(.http1(), tlsConfiguration: tlsConfiguration)
+        }
         let app = Application(
             router: router,
+            server: server,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "mparticle-simulator"),
             onServerRunning: { channel in
                 portContinuation.yield(channel.localAddress?.port ?? configuration.port)
@@ -55,7 +74,8 @@ public final class SimulatorServer: Sendable {
             _ = try await task.value
             throw SimulatorError("the simulator could not listen on \(configuration.host):\(configuration.port)")
         }
-        return SimulatorServer(state: state, host: configuration.host, port: port, task: task, group: group)
+        return SimulatorServer(state: state, host: configuration.host, port: port, scheme: configuration.tls == nil ? "http" : "https",
+                               task: task, group: group)
     }
 
     /// Stops listening.

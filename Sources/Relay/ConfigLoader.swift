@@ -25,7 +25,7 @@ public enum ConfigLoader {
             "properties": .map(.scalar), "drain_timeout_ms": .scalar, "group_instance_id": .scalar,
         ]),
         "mparticle": .object([
-            "base_url": .scalar, "environment": .scalar, "identity": .scalar,
+            "base_url": .scalar, "environment": .scalar, "identity": .scalar, "insecure_skip_tls_verify": .scalar,
             "feeds": .object(Dictionary(uniqueKeysWithValues: Feed.allCases.map {
                 ($0.rawValue, Schema.object(["key": .scalar, "secret": .scalar]))
             })),
@@ -84,7 +84,48 @@ public enum ConfigLoader {
             secretsSpecifier: .dynamic { key, _ in isSecretKey(key) }
         ).prefixKeys(with: "currents_relay")
         let reader = ConfigReader(providers: [environmentProvider] + providers)
-        return try build(reader: reader, maps: yamlMaps, environment: environment)
+        var configuration = try build(reader: reader, maps: yamlMaps, environment: environment)
+        if let tree, let warning = permissionWarning(path: path, secretKeys: secretKeys(in: tree, path: "")) {
+            configuration.warnings.insert(warning, at: 0)
+        }
+        return configuration
+    }
+
+    /// The keys of `tree` that hold a non-empty secret value (their names, never their values).
+    static func secretKeys(in node: Node, path: String) -> [String] {
+        switch node {
+        case .mapping(let mapping):
+            return mapping.flatMap { keyNode, value -> [String] in
+                let key = keyNode.string ?? ""
+                let child = path.isEmpty ? key : "\(path).\(key)"
+                if case .scalar(let scalar) = value {
+                    let text = scalar.string
+                    let empty = text.isEmpty || text == "~" || text == "null"
+                    return !empty && isSecretKey(key) ? [child] : []
+                }
+                return secretKeys(in: value, path: child)
+            }
+        default:
+            return []
+        }
+    }
+
+    /// A file that holds secrets should be readable by its owner only (`chmod 600`); anyone else
+    /// who can read it holds the feeds' credentials. Returns the warning, or nil.
+    static func permissionWarning(path: String, secretKeys: [String]) -> String? {
+        guard !secretKeys.isEmpty,
+              let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+              let mode = (attributes[.posixPermissions] as? NSNumber)?.intValue else { return nil }
+        let readers = [(mode & 0o040) != 0 ? "its group" : nil, (mode & 0o004) != 0 ? "every user" : nil].compactMap { $0 }
+        guard !readers.isEmpty else { return nil }
+        return "config file \(path) holds secrets (\(secretKeys.sorted().joined(separator: ", "))) and can be read by \(readers.joined(separator: " and ")) "
+            + "(mode \(String(mode & 0o777, radix: 8))): run chmod 600 \(path), or move the secrets to environment variables such as \(environmentPrefix)MPARTICLE_FEEDS_IOS_SECRET"
+    }
+
+    /// Hosts a TLS opt-out may point at: this machine only.
+    static func isLoopback(_ host: String) -> Bool {
+        let bare = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]")).lowercased()
+        return bare == "localhost" || bare.hasSuffix(".localhost") || bare == "::1" || bare.hasPrefix("127.")
     }
 
     /// Secret by name: feed secrets and anything that looks like a password or key material.
@@ -178,6 +219,23 @@ public enum ConfigLoader {
                 throw ConfigError("mparticle.base_url: expected an http(s) URL such as https://s2s.mparticle.com, found \"\(url)\"")
             }
             configuration.mparticle.baseURL = url
+        }
+        if let text = string("mparticle.insecure_skip_tls_verify") {
+            guard let value = Bool(text.lowercased()) else {
+                throw ConfigError("mparticle.insecure_skip_tls_verify: expected true or false, found \"\(text)\"")
+            }
+            configuration.mparticle.insecureSkipTLSVerify = value
+        }
+        let baseURL = URL(string: configuration.mparticle.baseURL)
+        let host = baseURL?.host ?? ""
+        if configuration.mparticle.insecureSkipTLSVerify {
+            guard isLoopback(host) else {
+                throw ConfigError("mparticle.insecure_skip_tls_verify: only allowed for a simulator on this machine (localhost, 127.0.0.1 or ::1); mparticle.base_url points at \(host). Install the server's CA instead")
+            }
+            configuration.warnings.append("TLS CERTIFICATE VERIFICATION IS OFF for \(configuration.mparticle.baseURL) (mparticle.insecure_skip_tls_verify: true). Accepted only because the host is this machine; never use it against mParticle")
+        }
+        if baseURL?.scheme == "http", !isLoopback(host) {
+            configuration.warnings.append("mparticle.base_url \(configuration.mparticle.baseURL) is plain HTTP: feed credentials and events cross the network unencrypted. Use https://")
         }
         if let environmentName = string("mparticle.environment") {
             guard let value = MParticleEnvironment(rawValue: environmentName) else {

@@ -23,6 +23,7 @@ public enum ConfigPrinter {
         }
         lines.append("mparticle:")
         lines.append("  base_url: \(quote(configuration.mparticle.baseURL))")
+        if configuration.mparticle.insecureSkipTLSVerify { lines.append("  insecure_skip_tls_verify: true") }
         lines.append("  environment: \(quote(configuration.mparticle.environment.rawValue))")
         lines.append("  identity: \(quote(configuration.mparticle.identity))")
         if configuration.mparticle.feeds.isEmpty {

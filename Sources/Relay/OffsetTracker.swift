@@ -7,6 +7,12 @@ public struct RecordAck: Hashable, Sendable {
     public var topicPartition: TopicPartition
     public var offset: Int64
     public var epoch: UInt64
+
+    public init(topicPartition: TopicPartition, offset: Int64, epoch: UInt64) {
+        self.topicPartition = topicPartition
+        self.offset = offset
+        self.epoch = epoch
+    }
 }
 
 /// Per partition, the records taken but not yet settled, and the commit watermark: one past the

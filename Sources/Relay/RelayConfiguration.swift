@@ -21,6 +21,9 @@ public struct RelayConfiguration: Sendable {
     public var delivery = DeliverySettings()
     public var deadLetter = DeadLetterSettings()
     public var http = HTTPSettings()
+    /// Things the loader found worth a warning (TLS verification off, secrets in a file others can
+    /// read, credentials over plain HTTP). The commands log each one at start; never a secret.
+    public var warnings: [String] = []
 
     public init() {}
 
@@ -41,6 +44,9 @@ public struct RelayConfiguration: Sendable {
 
     public struct MParticleSettings: Sendable {
         public var baseURL = "https://s2s.mparticle.com"
+        /// Skip TLS certificate verification. Only accepted for a loopback `base_url` (the simulator
+        /// with a self-signed certificate); logged loudly at every start.
+        public var insecureSkipTLSVerify = false
         public var environment = MParticleEnvironment.production
         /// The identity key that carries `external_user_id`.
         public var identity = "customerid"

@@ -71,7 +71,7 @@ public actor RelayPipeline {
     private let clock: any RelayClock
     private let logger: Logger
     public nonisolated let stats: RelayStats
-    private let decoder = CurrentsDecoder()
+    private let transform: RecordTransform
 
     private var tracker = OffsetTracker()
     /// Source records not yet settled, kept for the dead-letter topic.
@@ -103,6 +103,8 @@ public actor RelayPipeline {
         self.clock = clock
         self.stats = stats
         self.logger = logger
+        self.transform = RecordTransform(mapper: mapper, maxAgeMs: settings.maxAge.milliseconds, historicalAfterMs: settings.historicalAfter.milliseconds,
+                                         ageFromFirstRead: settings.ageFromFirstRead, redrive: settings.redrive)
         for feed in Feed.allCases {
             batchers[feed] = FeedBatcher(feed: feed)
             historicalBatchers[feed] = FeedBatcher(feed: feed, historical: true)
@@ -246,83 +248,31 @@ public actor RelayPipeline {
             if let watermark = tracker.advance(message.topicPartition) { moved[message.topicPartition] = watermark }
             return
         }
-        let topic = settings.redrive ? (message.header(DeadLetterRecord.topicHeader)?.stringValue ?? message.topic) : message.topic
-        var decoded = decoder.decode(value: message.value, eventTypeHeader: message.header("event_type")?.stringValue, topic: topic)
-        if settings.redrive, let only = message.header(DeadLetterRecord.eventIDHeader)?.stringValue, case .success(let results) = decoded {
-            decoded = .success(Self.parkedEvent(only, in: results))
-        }
-        var parks: [DeadLetterDetails] = []
-        var sendable: [(feed: Feed, header: [UInt8], payload: [UInt8], id: String, historical: Bool)] = []
-        var ageBase = settings.ageFromFirstRead ? wallNow : message.timestampMs
-        let historicalBefore = wallNow - settings.historicalAfter.milliseconds
-        switch decoded {
-        case .failure(let error):
-            parks.append(DeadLetterDetails(reason: .poison, message: error.message, parkedMs: 0))
-        case .success(let results):
-            stats.decoded(events: results.count)
-            if ageBase == nil {
-                ageBase = results.compactMap { try? $0.get().time &* 1000 }.min()
-            }
-            if let base = ageBase, wallNow - base > maxAgeMs {
-                // Too old to send at all: the whole record is parked once.
-                parks.append(DeadLetterDetails(reason: .expired, message: "record is \(Self.describeAge(wallNow - base)) old; the limit is \(Self.describeAge(maxAgeMs))", parkedMs: 0))
-                break
-            }
-            let shares = results.count > 1
-            for (index, result) in results.enumerated() {
-                switch result {
-                case .failure(let error):
-                    parks.append(DeadLetterDetails(reason: .poison, message: error.message, eventID: shares ? "events[\(index)]" : nil, parkedMs: 0))
-                case .success(let event):
-                    switch mapper.map(event) {
-                    case .success(let mapped):
-                        if mapped.truncations > 0 { stats.truncated(mapped.truncations) }
-                        let header = mapped.header.encoded()
-                        let payload = mapped.payload.encoded()
-                        if EncodedBatch.overhead + header.count + payload.count > EventsAPILimits.maxBatchBytes {
-                            parks.append(DeadLetterDetails(
-                                reason: .rejected, message: "too_large: the event alone is \(header.count + payload.count) bytes; mParticle's batch limit is \(EventsAPILimits.maxBatchBytes)",
-                                feed: mapped.feed, eventID: event.id, parkedMs: 0))
-                        } else {
-                            sendable.append((mapped.feed, header, payload, event.id, event.time &* 1000 < historicalBefore))
-                        }
-                    case .failure(let reason):
-                        skip(reason, message: message, detail: event.eventType)
-                    }
-                }
-            }
-        }
-        let count = sendable.count + parks.count
+        let outcome = transform.apply(message, wallNow: wallNow)
+        if outcome.decodedEvents > 0 { stats.decoded(events: outcome.decodedEvents) }
+        if outcome.truncations > 0 { stats.truncated(outcome.truncations) }
+        for (reason, eventType) in outcome.skips { skip(reason, message: message, detail: eventType) }
+        let count = outcome.unitCount
         let ack = tracker.add(message.topicPartition, offset: message.offset, events: count, bytes: message.byteCount)
         guard count > 0 else {
             if let watermark = tracker.advance(message.topicPartition) { moved[message.topicPartition] = watermark }
             return
         }
         records[ack] = message
-        for details in parks {
+        for details in outcome.parks {
             var details = details
             details.parkedMs = wallNow
             park(message, details, ack: ack)
         }
-        let shares = sendable.count + parks.count > 1
-        let base = ageBase ?? wallNow
-        for event in sendable {
-            let unit = EventUnit(ack: ack, ageBaseMs: base, eventID: event.id, sharesRecord: shares)
+        let shares = count > 1
+        let base = outcome.ageBaseMs ?? wallNow
+        for event in outcome.sends {
+            let unit = EventUnit(ack: ack, ageBaseMs: base, eventID: event.eventID, sharesRecord: shares)
             let request = event.historical
                 ? historicalBatchers[event.feed]!.add(header: event.header, event: event.payload, unit: unit, now: now)
                 : batchers[event.feed]!.add(header: event.header, event: event.payload, unit: unit, now: now)
             if let request { enqueue(request) }
         }
-    }
-
-    /// The one event a per-event dead-letter record was parked for: by Braze id, or by position
-    /// (`events[3]`) for an event that could not be read.
-    static func parkedEvent(_ id: String, in results: [Result<CurrentsEvent, CurrentsDecodeError>]) -> [Result<CurrentsEvent, CurrentsDecodeError>] {
-        if id.hasPrefix("events["), id.hasSuffix("]"), let index = Int(id.dropFirst(7).dropLast()), results.indices.contains(index) {
-            return [results[index]]
-        }
-        let matching = results.filter { (try? $0.get().id) == id }
-        return matching.isEmpty ? results : matching
     }
 
     private func skip(_ reason: SkipReason, message: KafkaMessage, detail: String) {

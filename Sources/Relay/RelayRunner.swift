@@ -88,7 +88,8 @@ public final class RelayRunner: Sendable {
             ownedClient = nil
         } else {
             let http = HTTPEventsAPIClient(userAgent: "currents-relay/\(RelayVersion.current) (\(configuration.name))",
-                                           timeout: .milliseconds(configuration.delivery.requestTimeoutMs))
+                                           timeout: .milliseconds(configuration.delivery.requestTimeoutMs),
+                                           verifyCertificates: !configuration.mparticle.insecureSkipTLSVerify)
             client = http
             ownedClient = http
         }

@@ -9,6 +9,10 @@ public enum SkipReason: String, Error, Sendable, CaseIterable, CustomStringConve
     case unsupportedEventType = "unsupported_event_type"
     /// Excluded by `mparticle.events`.
     case notSelected = "not_selected"
+    /// A record without a value (a tombstone) or with an empty one: it carries no event.
+    case emptyRecord = "empty_record"
+    /// A record that holds no events (`{"events": []}`): nothing to send, but still counted.
+    case noEvents = "no_events"
     /// Left out by a command's own filter (`dlq redrive --reason/--since`).
     case filtered
 

@@ -13,6 +13,9 @@ struct CheckConfig: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try await ConfigLoader.load(path: config)
+        for warning in configuration.warnings {
+            FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
+        }
         print(ConfigPrinter.render(configuration), terminator: "")
     }
 }

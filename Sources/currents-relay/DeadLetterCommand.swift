@@ -34,7 +34,7 @@ struct DeadLetters: AsyncParsableCommand {
 
         func run() async throws {
             let logger = logging.bootstrap()
-            let configuration = try await ConfigLoader.load(path: config)
+            let configuration = try await loadConfiguration(config, logger: logger)
             let topic = configuration.deadLetter.topic
             let inspector = try KafkaInspector(bootstrapServers: configuration.kafka.bootstrapServers, groupID: configuration.kafka.groupID,
                                                properties: configuration.kafka.properties, logger: logger)
@@ -93,7 +93,7 @@ struct DeadLetters: AsyncParsableCommand {
 
         func run() async throws {
             let logger = logging.bootstrap()
-            let configuration = try await ConfigLoader.load(path: config)
+            let configuration = try await loadConfiguration(config, logger: logger)
             let sinceMs: Int64?
             do {
                 sinceMs = try since.map { try TimeArgument.parse($0, option: "--since", nowMs: Int64(Date().timeIntervalSince1970 * 1000)) }

@@ -24,7 +24,7 @@ struct Offsets: AsyncParsableCommand {
 
         func load() async throws -> (RelayConfiguration, String, KafkaInspector, [String], Set<Int32>?, Logger) {
             let logger = logging.bootstrap()
-            let configuration = try await ConfigLoader.load(path: config)
+            let configuration = try await loadConfiguration(config, logger: logger)
             let group = self.group ?? configuration.kafka.groupID
             let only: Set<Int32>?
             do { only = try partitions.map(Replay.parsePartitions) } catch let error as OffsetArgumentError { throw ValidationError(error.description) }

@@ -49,7 +49,7 @@ struct Replay: AsyncParsableCommand {
 
     func run() async throws {
         let logger = logging.bootstrap()
-        let configuration = try await ConfigLoader.load(path: config)
+        let configuration = try await loadConfiguration(config, logger: logger)
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         let start: ReplayPlan.Start
         let end: ReplayPlan.End

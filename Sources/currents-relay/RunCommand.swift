@@ -20,7 +20,7 @@ struct Run: AsyncParsableCommand {
 
     func run() async throws {
         let logger = logging.bootstrap()
-        let configuration = try await ConfigLoader.load(path: config)
+        let configuration = try await loadConfiguration(config, logger: logger)
         let operations = configuration.http.port > 0 ? OperationsServer(port: configuration.http.port, logger: logger) : nil
         let runner = try RelayRunner(configuration: configuration, logger: logger)
         let maxBlockedMs = configuration.http.readyMaxBlocked.milliseconds

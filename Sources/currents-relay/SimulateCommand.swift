@@ -33,6 +33,12 @@ struct Simulate: AsyncParsableCommand {
     @Flag(name: .long, help: "Count accepted events without keeping their ids (for benchmarks).")
     var countOnly = false
 
+    @Option(name: .long, help: "Serve HTTPS with this certificate chain (PEM); needs --tls-key.")
+    var tlsCert: String?
+
+    @Option(name: .long, help: "The private key (PEM) for --tls-cert.")
+    var tlsKey: String?
+
     @Option(name: .long, help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String?
 
@@ -40,6 +46,10 @@ struct Simulate: AsyncParsableCommand {
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be in 0...65535") }
         if let failStatus, !(100...599).contains(failStatus) { throw ValidationError("--fail-status must be an HTTP status") }
         guard latencyMs >= 0 else { throw ValidationError("--latency-ms must not be negative") }
+        guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
+        for path in [tlsCert, tlsKey].compactMap({ $0 }) where !FileManager.default.isReadableFile(atPath: path) {
+            throw ValidationError("cannot read \(path)")
+        }
     }
 
     func run() async throws {
@@ -51,7 +61,8 @@ struct Simulate: AsyncParsableCommand {
         }
         let server = try await SimulatorServer.start(
             SimulatorConfiguration(host: host, port: port, feeds: feeds,
-                                   behaviour: .init(failStatus: failStatus, latencyMs: latencyMs, countOnly: countOnly)),
+                                   behaviour: .init(failStatus: failStatus, latencyMs: latencyMs, countOnly: countOnly),
+                                   tls: tlsCert.map { SimulatorTLS(certificatePath: $0, privateKeyPath: tlsKey!) }),
             logger: logger)
         print("mParticle simulator listening on \(server.baseURL) (feeds: \(feeds.map(\.name).sorted().joined(separator: ", ")))")
         let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint)

@@ -137,8 +137,10 @@ final class ScriptedAPI: EventsAPI {
         try await waitFor("skips to settle") { source.storedOffsets[partition] == 4 }
         let skipped = pipeline.stats.snapshot.skipped
         #expect(skipped[.noExternalUserID] == 1)
-        #expect(pipeline.stats.snapshot.parked[.poison] == 2)
-        #expect(deadLetters.records.map { $0.0.offset } .sorted() == [1, 2])
+        // A tombstone carries no event: skipped and counted, not parked.
+        #expect(skipped[.emptyRecord] == 1)
+        #expect(pipeline.stats.snapshot.parked[.poison] == 1)
+        #expect(deadLetters.records.map { $0.0.offset } .sorted() == [1])
         #expect(deadLetters.records.allSatisfy { $0.1.reason == .poison && !$0.1.message.isEmpty })
         #expect(skipped[.unsupportedEventType] == 1)
         #expect(api.calls.withLock { $0 } == 0)

@@ -1,0 +1,133 @@
+import Currents
+import Kafka
+import MParticle
+
+/// What one Kafka record becomes: events to send, events to park, events to skip.
+///
+/// This is the transform between the source and the sinks, and it is pure: no I/O, no clock reads
+/// (the caller passes `wallNow`), no shared state. The pipeline applies it to every record, and
+/// so do the hostile-input corpus test and the fuzzer, so what they check is what production runs.
+public struct RecordTransform: Sendable {
+    /// One mapped event, encoded and ready for a feed batcher.
+    public struct Send: Sendable, Equatable {
+        public var feed: Feed
+        /// The batch-level parts (identities, device_info, ...), encoded: events with equal headers share a batch.
+        public var header: [UInt8]
+        /// The mParticle event, encoded.
+        public var payload: [UInt8]
+        /// The Braze event id (`source_message_id`).
+        public var eventID: String
+        /// Older than `historicalAfter`: goes to `/v2/bulkevents/historical`.
+        public var historical: Bool
+    }
+
+    /// Everything one record turned into. Every event of the record is in exactly one of
+    /// `sends`, `parks` or `skips` (a record that cannot be read at all is one park).
+    public struct Outcome: Sendable {
+        public var sends: [Send] = []
+        /// Dead-letter details with `parkedMs` left at 0 for the caller to stamp.
+        public var parks: [DeadLetterDetails] = []
+        /// The reason and the event type of each skipped event.
+        public var skips: [(reason: SkipReason, eventType: String)] = []
+        /// Events read from the record (good or bad), for the `decoded` counter.
+        public var decodedEvents = 0
+        /// Attributes shortened to mParticle's limits.
+        public var truncations = 0
+        /// Where the record's age counts from (ms); nil when neither the record nor its events say.
+        public var ageBaseMs: Int64?
+
+        /// Units that must settle before the record does.
+        public var unitCount: Int { sends.count + parks.count }
+    }
+
+    public var mapper: EventMapper
+    public var maxAgeMs: Int64
+    public var historicalAfterMs: Int64
+    /// Count age from when this run read the record (replay, redrive).
+    public var ageFromFirstRead: Bool
+    /// Dead-letter records: decode with their source topic, send only the parked event.
+    public var redrive: Bool
+    private let decoder = CurrentsDecoder()
+
+    public init(mapper: EventMapper, maxAgeMs: Int64, historicalAfterMs: Int64, ageFromFirstRead: Bool = false, redrive: Bool = false) {
+        self.mapper = mapper
+        self.maxAgeMs = maxAgeMs
+        self.historicalAfterMs = historicalAfterMs
+        self.ageFromFirstRead = ageFromFirstRead
+        self.redrive = redrive
+    }
+
+    /// Applies the transform to one record read at `wallNow` (UNIX ms).
+    public func apply(_ message: KafkaMessage, wallNow: Int64) -> Outcome {
+        var outcome = Outcome()
+        guard let value = message.value, !value.isEmpty else {
+            // A tombstone (compacted topics) or an empty value: there is no event to lose.
+            outcome.skips.append((.emptyRecord, "-"))
+            return outcome
+        }
+        let topic = redrive ? (message.header(DeadLetterRecord.topicHeader)?.stringValue ?? message.topic) : message.topic
+        var decoded = decoder.decode(value: value, eventTypeHeader: message.header("event_type")?.stringValue, topic: topic)
+        if redrive, let only = message.header(DeadLetterRecord.eventIDHeader)?.stringValue, case .success(let results) = decoded {
+            decoded = .success(Self.parkedEvent(only, in: results))
+        }
+        outcome.ageBaseMs = ageFromFirstRead ? wallNow : message.timestampMs
+        let historicalBefore = wallNow &- historicalAfterMs
+        switch decoded {
+        case .failure(let error):
+            outcome.parks.append(DeadLetterDetails(reason: .poison, message: error.message, parkedMs: 0))
+        case .success(let results):
+            outcome.decodedEvents = results.count
+            if results.isEmpty {
+                outcome.skips.append((.noEvents, "-"))
+                return outcome
+            }
+            if outcome.ageBaseMs == nil {
+                outcome.ageBaseMs = results.compactMap { try? $0.get().time.multipliedReportingOverflow(by: 1000) }
+                    .filter { !$0.overflow }.map(\.partialValue).min()
+            }
+            if let base = outcome.ageBaseMs, wallNow &- base > maxAgeMs {
+                // Too old to send at all: the whole record is parked once.
+                outcome.parks.append(DeadLetterDetails(
+                    reason: .expired, message: "record is \(RelayPipeline.describeAge(wallNow &- base)) old; the limit is \(RelayPipeline.describeAge(maxAgeMs))", parkedMs: 0))
+                return outcome
+            }
+            let shares = results.count > 1
+            for (index, result) in results.enumerated() {
+                switch result {
+                case .failure(let error):
+                    outcome.parks.append(DeadLetterDetails(reason: .poison, message: error.message, eventID: shares ? "events[\(index)]" : nil, parkedMs: 0))
+                case .success(let event):
+                    switch mapper.map(event) {
+                    case .success(let mapped):
+                        outcome.truncations += mapped.truncations
+                        let header = mapped.header.encoded()
+                        let payload = mapped.payload.encoded()
+                        if EncodedBatch.overhead + header.count + payload.count > EventsAPILimits.maxBatchBytes {
+                            outcome.parks.append(DeadLetterDetails(
+                                reason: .rejected,
+                                message: "too_large: the event alone is \(header.count + payload.count) bytes; mParticle's batch limit is \(EventsAPILimits.maxBatchBytes)",
+                                feed: mapped.feed, eventID: event.id, parkedMs: 0))
+                        } else {
+                            let millis = event.time.multipliedReportingOverflow(by: 1000)
+                            let historical = !millis.overflow && millis.partialValue < historicalBefore
+                            outcome.sends.append(Send(feed: mapped.feed, header: header, payload: payload, eventID: event.id, historical: historical))
+                        }
+                    case .failure(let reason):
+                        outcome.skips.append((reason, event.eventType))
+                    }
+                }
+            }
+        }
+        return outcome
+    }
+
+    /// The one event a per-event dead-letter record was parked for: by Braze id, or by position
+    /// (`events[3]`) for an event that could not be read.
+    static func parkedEvent(_ id: String, in results: [Result<CurrentsEvent, CurrentsDecodeError>]) -> [Result<CurrentsEvent, CurrentsDecodeError>] {
+        if id.hasPrefix("events["), id.hasSuffix("]"), let index = Int(id.dropFirst(7).dropLast()), results.indices.contains(index) {
+            return [results[index]]
+        }
+        let matching = results.filter { (try? $0.get().id) == id }
+        return matching.isEmpty ? results : matching
+    }
+}
