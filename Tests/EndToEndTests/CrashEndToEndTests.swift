@@ -159,7 +159,9 @@ import Testing
         #expect(text.contains("pausing partitions"), "partitions were paused at the in-flight cap")
         #expect(!text.lowercased().contains("maximum poll interval"), "the member never exceeded max.poll.interval.ms")
         // The backlog is ~110 MB of records; the relay holds at most its cap of them.
-        #expect(peak > 0 && peak < 100 * 1024 * 1024, "peak RSS \(peak / 1_048_576) MB")
+        #expect(peak > 0)
+        // Under a sanitizer, shadow memory and ASan's quarantine make RSS meaningless as a bound.
+        if testSlowdown == 1 { #expect(peak < 100 * 1024 * 1024, "peak RSS \(peak / 1_048_576) MB") }
         #expect(harness.simulator.state.totalAcceptedEvents == 0)
 
         harness.simulator.state.setBehaviour(.init())

@@ -64,7 +64,7 @@ struct Harness {
         configuration.properties = ["session.timeout.ms": "6000", "heartbeat.interval.ms": "500"]
         let consumer = try KafkaConsumer(configuration: configuration, logger: logger)
         try consumer.start()
-        let deadline = ContinuousClock.now + timeout
+        let deadline = ContinuousClock.now + scaled(timeout)
         var messages: [KafkaMessage] = []
         let collector = Task {
             var collected: [KafkaMessage] = []
@@ -140,7 +140,7 @@ struct Harness {
     /// Polls `condition` every 100 ms; records an issue and returns false on timeout.
     @discardableResult
     func waitUntil(_ what: String, timeout: Duration = .seconds(60), _ condition: () throws -> Bool) async throws -> Bool {
-        let deadline = ContinuousClock.now + timeout
+        let deadline = ContinuousClock.now + scaled(timeout)
         while try !condition() {
             if ContinuousClock.now > deadline {
                 Issue.record("timed out after \(timeout) waiting for \(what)")

@@ -42,7 +42,7 @@ import Testing
 
         // The simulator records a 202 before the relay reads it, and lag comes every 300 ms: wait.
         var metrics = ""
-        let deadline = ContinuousClock.now + .seconds(60)
+        let deadline = ContinuousClock.now + scaled(.seconds(60))
         repeat {
             try await Task.sleep(for: .milliseconds(200))
             metrics = try await get(port, "/metrics").1

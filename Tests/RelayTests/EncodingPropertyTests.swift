@@ -10,20 +10,15 @@ import Testing
 /// with a reason, or encodes it into requests that mParticle's rules (the simulator's validator)
 /// accept, with its id intact. Thousands of generated events, seeded so a failure reproduces.
 @Suite struct EncodingPropertyTests {
-    /// SplitMix64: small, seedable, good enough to spread inputs.
-    struct Generator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
-        mutating func chance(_ percent: Int) -> Bool { below(100) < percent }
-        mutating func pick<T>(_ values: [T]) -> T { values[below(values.count)] }
+    static func transform(_ environment: MParticleEnvironment) -> RecordTransform {
+        RecordTransform(
+            mapper: EventMapper(environment: environment, identityKey: "customerid",
+                                router: FeedRouter(configuredFeeds: Set(Feed.allCases), apps: [:]), selection: EventSelection()),
+            maxAgeMs: 48 * 3_600_000, historicalAfterMs: 30 * 86_400_000)
     }
+
+    /// Currents' seeded generator, with the few draws the property needs.
+    typealias Generator = SplitMix64
 
     static let knownFields = ["email_address", "platform", "device_model", "device_id", "ad_id", "ad_id_type", "ad_tracking_enabled",
                               "to_phone_number", "user_phone_number", "app_id", "campaign_name", "canvas_step_name", "content_card_id",
@@ -105,12 +100,9 @@ import Testing
     // tests of the two cooperative threads; `scripts/fuzz` goes much further.
     @Test(arguments: [UInt64(1), 2])
     func anyDecodedEventEncodesToRequestsTheSimulatorAccepts(seed: UInt64) throws {
-        var random = Generator(state: seed)
+        var random = Generator(seed: seed)
         let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
-        let transform = RecordTransform(
-            mapper: EventMapper(environment: .development, identityKey: "customerid",
-                                router: FeedRouter(configuredFeeds: Set(Feed.allCases), apps: [:]), selection: EventSelection()),
-            maxAgeMs: 48 * 3_600_000, historicalAfterMs: 30 * 86_400_000)
+        let transform = Self.transform(.development)
         let partition = TopicPartition("braze.currents", 0)
         var counts = (sent: 0, parked: 0, skipped: 0)
         for index in 0..<500 {
@@ -148,12 +140,9 @@ import Testing
     }
 
     @Test func manyEventsBatchedTogetherAreAccepted() throws {
-        var random = Generator(state: 99)
+        var random = Generator(seed: 99)
         let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
-        let transform = RecordTransform(
-            mapper: EventMapper(environment: .production, identityKey: "customerid",
-                                router: FeedRouter(configuredFeeds: Set(Feed.allCases), apps: [:]), selection: EventSelection()),
-            maxAgeMs: 48 * 3_600_000, historicalAfterMs: 30 * 86_400_000)
+        let transform = Self.transform(.production)
         let partition = TopicPartition("braze.currents", 0)
         var batchers: [String: FeedBatcher] = [:]
         var requests: [BulkRequest] = []
@@ -181,4 +170,10 @@ import Testing
         #expect(requests.count > 10)
         #expect(accepted.sorted() == sent.sorted())
     }
+}
+
+extension SplitMix64 {
+    mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
+    mutating func chance(_ percent: Int) -> Bool { below(100) < percent }
+    mutating func pick<T>(_ values: [T]) -> T { values[below(values.count)] }
 }

@@ -26,7 +26,7 @@ import Testing
         for start in stride(from: 0, to: messages.count, by: 500) {
             source.continuation.yield(.messages(Array(messages[start..<min(start + 500, messages.count)])))
         }
-        let deadline = ContinuousClock.now + .seconds(60)
+        let deadline = ContinuousClock.now + scaled(.seconds(60))
         while source.storedOffsets[partition] != 10_000 && ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(20))
         }
@@ -76,7 +76,7 @@ import Testing
             KafkaMessage(topicPartition: partition, offset: 0, timestampMs: now, key: nil, value: Array(large.utf8)),
             KafkaMessage(topicPartition: partition, offset: 1, timestampMs: now, key: nil, value: Array(small.utf8)),
         ]))
-        let deadline = ContinuousClock.now + .seconds(60)
+        let deadline = ContinuousClock.now + scaled(.seconds(60))
         while source.storedOffsets[partition] != 2 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
         #expect(source.storedOffsets[partition] == 2)
         #expect(pipeline.stats.snapshot.parked[.rejected] == 1)

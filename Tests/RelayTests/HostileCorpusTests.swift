@@ -118,7 +118,7 @@ struct HostileCase: Decodable, Sendable {
             let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
             let message = try hostile.message(topicPartition: partition, offset: Int64(index), nowMs: nowMs)
             source.continuation.yield(.messages([message]))
-            let deadline = ContinuousClock.now + .seconds(60)
+            let deadline = ContinuousClock.now + scaled(.seconds(60))
             while source.storedOffsets[partition] != Int64(index + 1), ContinuousClock.now < deadline {
                 try await Task.sleep(for: .milliseconds(2))
             }

@@ -96,7 +96,7 @@ final class ScriptedAPI: EventsAPI {
     }
 
     func waitFor(_ what: String, timeout: Duration = .seconds(60), _ condition: () -> Bool) async throws {
-        let deadline = ContinuousClock.now + timeout
+        let deadline = ContinuousClock.now + scaled(timeout)
         while !condition() {
             if ContinuousClock.now > deadline { Issue.record("timed out waiting for \(what)"); return }
             try await Task.sleep(for: .milliseconds(10))
