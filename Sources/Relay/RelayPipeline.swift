@@ -64,7 +64,6 @@ public actor RelayPipeline {
     }
 
     private let source: any RecordSource
-    private let mapper: EventMapper
     private let sender: FeedSender
     private let deadLetters: any DeadLetterSink
     private let settings: Settings
@@ -96,7 +95,6 @@ public actor RelayPipeline {
     public init(source: any RecordSource, mapper: EventMapper, sender: FeedSender, deadLetters: any DeadLetterSink,
                 settings: Settings, clock: any RelayClock = SystemRelayClock(), stats: RelayStats, logger: Logger) {
         self.source = source
-        self.mapper = mapper
         self.sender = sender
         self.deadLetters = deadLetters
         self.settings = settings
