@@ -34,6 +34,7 @@ let package = Package(
             dependencies: [
                 "Crdkafka",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
         // Braze Currents: event model, input decoding, the event-type catalogue.
@@ -55,6 +56,7 @@ let package = Package(
             dependencies: [
                 "Kafka", "Currents", "MParticle",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Yams", package: "Yams"),
@@ -72,6 +74,7 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
         // The command line: it wires, it does not decide.
@@ -86,16 +89,21 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka"]),
         .testTarget(name: "CurrentsTests", dependencies: ["Currents"]),
         .testTarget(name: "MParticleTests", dependencies: ["MParticle"]),
-        .testTarget(name: "RelayTests", dependencies: ["Relay", "Currents", "MParticle", "MParticleSimulator"], exclude: ["Fixtures"]),
+        .testTarget(
+            name: "RelayTests",
+            dependencies: ["Relay", "Currents", "MParticle", "MParticleSimulator", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
+            exclude: ["Fixtures"]
+        ),
         .testTarget(name: "MParticleSimulatorTests", dependencies: ["MParticleSimulator", "MParticle"]),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["Relay", "Kafka", "MParticleSimulator", "MParticle", "Currents"]
+            dependencies: ["Relay", "Kafka", "MParticleSimulator", "MParticle", "Currents", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]
         ),
     ]
 )

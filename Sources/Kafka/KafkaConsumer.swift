@@ -1,7 +1,7 @@
 import Crdkafka
 import Foundation
 import Logging
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// A group consumer whose poll loop runs on its own thread and never waits on the code that uses
 /// the records.
@@ -36,7 +36,7 @@ public final class KafkaConsumer: @unchecked Sendable {
         /// The pause state last applied to librdkafka.
         var appliedPause = false
     }
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
 
     /// Signalled when the owner has handled records (the poll thread may be waiting for room).
     private let room = NSCondition()
@@ -86,12 +86,12 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// stored offsets are committed. It may block briefly (below the session timeout) to let
     /// in-flight work settle.
     public func setRevokeHook(_ hook: @escaping @Sendable ([TopicPartition]) -> Void) {
-        state.withLock { $0.revokeHook = hook }
+        state.withLockedValue { $0.revokeHook = hook }
     }
 
     /// Subscribes and starts the poll thread.
     public func start() throws {
-        let alreadyStarted = state.withLock { state in
+        let alreadyStarted = state.withLockedValue { state in
             defer { state.started = true }
             return state.started
         }
@@ -155,7 +155,7 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// Stops (or restarts) fetching for every assigned partition, now and as assignments change.
     /// The poll thread keeps polling while paused (heartbeats, rebalances, max.poll.interval.ms).
     public func setPaused(_ paused: Bool) {
-        state.withLock { state in
+        state.withLockedValue { state in
             state.ownerPaused = paused
             applyPause(&state)
         }
@@ -163,7 +163,7 @@ public final class KafkaConsumer: @unchecked Sendable {
 
     /// The owner has processed `count` records handed over on `events`.
     public func handled(_ count: Int) {
-        state.withLock { state in
+        state.withLockedValue { state in
             state.buffered -= count
             if state.bufferPaused && state.buffered <= configuration.maxBufferedMessages / 2 {
                 state.bufferPaused = false
@@ -203,7 +203,7 @@ public final class KafkaConsumer: @unchecked Sendable {
 
     /// Leaves the group cleanly (the revoke path commits stored offsets) and ends `events`.
     public func close() async {
-        let mustWait = state.withLock { state -> Bool in
+        let mustWait = state.withLockedValue { state -> Bool in
             if state.closed { return false }
             state.stopRequested = true
             return state.started
@@ -214,7 +214,7 @@ public final class KafkaConsumer: @unchecked Sendable {
             return
         }
         await withCheckedContinuation { waiter in
-            let resumeNow = state.withLock { state -> Bool in
+            let resumeNow = state.withLockedValue { state -> Bool in
                 if state.closed { return true }
                 state.closeWaiters.append(waiter)
                 return false
@@ -227,7 +227,7 @@ public final class KafkaConsumer: @unchecked Sendable {
 
     private func pollLoop() {
         let maxBatch = max(1, configuration.maxBatchSize)
-        while !state.withLock({ $0.stopRequested }) {
+        while !state.withLockedValue({ $0.stopRequested }) {
             waitForRoom()
             guard let first = rd_kafka_consumer_poll(handle, 100) else {
                 flushPending()
@@ -245,7 +245,7 @@ public final class KafkaConsumer: @unchecked Sendable {
             logger.warning("consumer close", metadata: ["error": "\(String(cString: rd_kafka_err2str(result)))"])
         }
         continuation.finish()
-        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+        let waiters = state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
             state.closed = true
             defer { state.closeWaiters = [] }
             return state.closeWaiters
@@ -259,7 +259,7 @@ public final class KafkaConsumer: @unchecked Sendable {
         continuation.yield(.messages(pending))
         pending = []
         pending.reserveCapacity(64)
-        state.withLock { $0.buffered += count }
+        state.withLockedValue { $0.buffered += count }
     }
 
     /// While the owner holds `maxBufferedMessages` handed-over records, stop polling (librdkafka's
@@ -271,11 +271,11 @@ public final class KafkaConsumer: @unchecked Sendable {
         let limit = configuration.maxBufferedMessages
         let deadline = Date().addingTimeInterval(1)
         room.lock()
-        while state.withLock({ $0.buffered >= limit && !$0.stopRequested }), Date() < deadline {
+        while state.withLockedValue({ $0.buffered >= limit && !$0.stopRequested }), Date() < deadline {
             _ = room.wait(until: deadline)
         }
         room.unlock()
-        state.withLock { state in
+        state.withLockedValue { state in
             if state.buffered >= limit && !state.bufferPaused && !state.stopRequested {
                 state.bufferPaused = true
                 applyPause(&state)
@@ -352,14 +352,14 @@ public final class KafkaConsumer: @unchecked Sendable {
                 rd_kafka_assign(handle, partitions)
             }
             // New partitions of a paused member start paused.
-            if state.withLock({ $0.appliedPause }) {
+            if state.withLockedValue({ $0.appliedPause }) {
                 rd_kafka_pause_partitions(handle, partitions)
             }
             logger.info("partitions assigned", metadata: ["partitions": "\(list.sorted())"])
             continuation.yield(.assigned(list))
         case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
             let lost = rd_kafka_assignment_lost(handle) != 0
-            if !lost, let hook = state.withLock({ $0.revokeHook }) {
+            if !lost, let hook = state.withLockedValue({ $0.revokeHook }) {
                 hook(list)
             }
             if !lost && configuration.commitsOffsets {

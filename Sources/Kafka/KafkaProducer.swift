@@ -1,7 +1,7 @@
 import Crdkafka
 import Foundation
 import Logging
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Where the broker put a delivered record.
 public struct KafkaDeliveryReport: Sendable, Equatable {
@@ -12,14 +12,14 @@ public struct KafkaDeliveryReport: Sendable, Equatable {
 /// A producer whose `send` returns only when librdkafka's delivery report says the broker has the
 /// record (with `acks=all` and idempotence by default), so a caller can settle work on it.
 public final class KafkaProducer: @unchecked Sendable {
-    // @unchecked: `handle` is thread-safe in librdkafka; `running` is a Mutex.
+    // @unchecked: `handle` is thread-safe in librdkafka; `running` is behind a lock.
 
     private let handle: OpaquePointer
     private let context: CallbackContext
     private let logger: Logger
-    private let running = Mutex(true)
-    private let pollThreadDone = Mutex<CheckedContinuation<Void, Never>?>(nil)
-    private let pollThreadFinished = Mutex(false)
+    private let running = NIOLockedValueBox(true)
+    private let pollThreadDone = NIOLockedValueBox<CheckedContinuation<Void, Never>?>(nil)
+    private let pollThreadFinished = NIOLockedValueBox(false)
 
     /// Holds the caller's continuation between `produceva` and the delivery report.
     private final class Delivery {
@@ -41,7 +41,7 @@ public final class KafkaProducer: @unchecked Sendable {
             guard let opaque = message.pointee._private else {
                 // A record queued with `enqueue`: only failures are kept, as a count.
                 if message.pointee.err != RD_KAFKA_RESP_ERR_NO_ERROR, let context = CallbackContext.from(contextPointer) {
-                    context.failedDeliveries.withLock { $0 += 1 }
+                    context.failedDeliveries.withLockedValue { $0 += 1 }
                 }
                 return
             }
@@ -73,7 +73,7 @@ public final class KafkaProducer: @unchecked Sendable {
         headers: [KafkaHeader] = [], timestampMs: Int64? = nil
     ) async throws -> KafkaDeliveryReport {
         while true {
-            guard running.withLock({ $0 }) else { throw KafkaError(kind: .closed, message: "producer is closed") }
+            guard running.withLockedValue({ $0 }) else { throw KafkaError(kind: .closed, message: "producer is closed") }
             do {
                 return try await withCheckedThrowingContinuation { continuation in
                     let delivery = Unmanaged.passRetained(Delivery(continuation))
@@ -103,7 +103,7 @@ public final class KafkaProducer: @unchecked Sendable {
     /// report; `failedDeliveries` counts the records the broker did not take.
     public func enqueue(topic: String, partition: Int32? = nil, key: [UInt8]?, value: [UInt8]?, timestampMs: Int64? = nil) async throws {
         while true {
-            guard running.withLock({ $0 }) else { throw KafkaError(kind: .closed, message: "producer is closed") }
+            guard running.withLockedValue({ $0 }) else { throw KafkaError(kind: .closed, message: "producer is closed") }
             let error = produce(topic: topic, partition: partition, key: key, value: value, headers: [], timestampMs: timestampMs, opaque: nil)
             if error == RD_KAFKA_RESP_ERR_NO_ERROR { return }
             guard error == RD_KAFKA_RESP_ERR__QUEUE_FULL else {
@@ -114,7 +114,7 @@ public final class KafkaProducer: @unchecked Sendable {
     }
 
     /// Records queued with `enqueue` that the broker did not take.
-    public var failedDeliveries: Int { context.failedDeliveries.withLock { $0 } }
+    public var failedDeliveries: Int { context.failedDeliveries.withLockedValue { $0 } }
 
     private func produce(
         topic: String, partition: Int32?, key: [UInt8]?, value: [UInt8]?,
@@ -180,10 +180,10 @@ public final class KafkaProducer: @unchecked Sendable {
         if !flush(timeout: timeout) {
             logger.error("producer closed with undelivered records", metadata: ["outstanding": "\(outstanding)"])
         }
-        running.withLock { $0 = false }
+        running.withLockedValue { $0 = false }
         await withCheckedContinuation { continuation in
-            let finished = pollThreadFinished.withLock { finished -> Bool in
-                if !finished { pollThreadDone.withLock { $0 = continuation } }
+            let finished = pollThreadFinished.withLockedValue { finished -> Bool in
+                if !finished { pollThreadDone.withLockedValue { $0 = continuation } }
                 return finished
             }
             if finished { continuation.resume() }
@@ -191,13 +191,13 @@ public final class KafkaProducer: @unchecked Sendable {
     }
 
     private func pollLoop() {
-        while running.withLock({ $0 }) {
+        while running.withLockedValue({ $0 }) {
             rd_kafka_poll(handle, 100)
         }
         rd_kafka_poll(handle, 0)
-        let waiter = pollThreadFinished.withLock { finished -> CheckedContinuation<Void, Never>? in
+        let waiter = pollThreadFinished.withLockedValue { finished -> CheckedContinuation<Void, Never>? in
             finished = true
-            return pollThreadDone.withLock { waiter in
+            return pollThreadDone.withLockedValue { waiter in
                 defer { waiter = nil }
                 return waiter
             }

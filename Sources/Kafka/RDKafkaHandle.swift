@@ -1,7 +1,7 @@
 import Crdkafka
 import Foundation
 import Logging
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Names of properties whose values must never appear in an error or a log line.
 let secretPropertyMarkers = ["password", "secret", "sasl.oauthbearer.config", "ssl.key.pem", "ssl_key"]
@@ -49,7 +49,7 @@ final class CallbackContext: @unchecked Sendable {
     /// Statistics reports (`statistics.interval.ms`), parsed.
     var statistics: ((KafkaStatistics) -> Void)?
     /// Producers: records queued without a continuation whose delivery failed.
-    let failedDeliveries = Mutex(0)
+    let failedDeliveries = NIOLockedValueBox(0)
 
     init(logger: Logger) {
         self.logger = logger

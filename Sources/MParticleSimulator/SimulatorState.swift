@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// What the simulator accepted, and how it is told to behave. Shared by the HTTP handlers, the
 /// in-process API tests use, and the `/_sim` control endpoints.
@@ -91,55 +91,55 @@ public final class SimulatorState: Sendable {
         var log: [LoggedRequest] = []
     }
 
-    private let storage = Mutex(Storage())
+    private let storage = NIOLockedValueBox(Storage())
 
     public init(feeds: [SimulatedFeed] = [], behaviour: Behaviour = Behaviour()) {
-        storage.withLock { state in
+        storage.withLockedValue { state in
             state.behaviour = behaviour
             state.feedsByKey = Dictionary(feeds.map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
         }
     }
 
-    public var behaviour: Behaviour { storage.withLock { $0.behaviour } }
+    public var behaviour: Behaviour { storage.withLockedValue { $0.behaviour } }
 
     /// The behaviour for all feeds (per-feed settings stay).
     public func setBehaviour(_ behaviour: Behaviour) {
-        storage.withLock { $0.behaviour = behaviour }
+        storage.withLockedValue { $0.behaviour = behaviour }
     }
 
     /// The behaviour of one feed; nil goes back to the shared one.
     public func setBehaviour(_ behaviour: Behaviour?, feed: String) {
-        storage.withLock { state in
+        storage.withLockedValue { state in
             state.feedBehaviours[feed] = behaviour
             state.random[feed] = nil
         }
     }
 
     public func behaviour(feed: String) -> Behaviour {
-        storage.withLock { $0.feedBehaviours[feed] ?? $0.behaviour }
+        storage.withLockedValue { $0.feedBehaviours[feed] ?? $0.behaviour }
     }
 
     /// Answer every request with `status` (nil: back to normal).
     public func setFailStatus(_ status: Int?) {
-        storage.withLock { $0.behaviour.failStatus = status }
+        storage.withLockedValue { $0.behaviour.failStatus = status }
     }
 
     /// Replaces a feed's key and secret: the old pair gets 403 from now on (expiry), the new one
     /// works (rotation).
     public func setCredentials(feed: String, key: String, secret: String) {
-        storage.withLock { state in
+        storage.withLockedValue { state in
             state.feedsByKey = state.feedsByKey.filter { $0.value.name != feed }
             state.feedsByKey[key] = SimulatedFeed(name: feed, key: key, secret: secret)
         }
     }
 
     func feed(forKey key: String) -> SimulatedFeed? {
-        storage.withLock { $0.feedsByKey[key] }
+        storage.withLockedValue { $0.feedsByKey[key] }
     }
 
     /// Consumes the feed's script, then applies the fail switch and the failure rate.
     func decide(feed: String) -> Decision {
-        storage.withLock { state in
+        storage.withLockedValue { state in
             let perFeed = state.feedBehaviours[feed] != nil
             var behaviour = state.feedBehaviours[feed] ?? state.behaviour
             defer {
@@ -162,25 +162,25 @@ public final class SimulatorState: Sendable {
         }
     }
 
-    public var acceptedEvents: [AcceptedEvent] { storage.withLock { $0.events } }
+    public var acceptedEvents: [AcceptedEvent] { storage.withLockedValue { $0.events } }
     /// Every User-Agent seen on authenticated requests.
-    public var userAgents: Set<String> { storage.withLock { $0.userAgents } }
-    public var counts: [String: FeedCounts] { storage.withLock { $0.counts } }
+    public var userAgents: Set<String> { storage.withLockedValue { $0.userAgents } }
+    public var counts: [String: FeedCounts] { storage.withLockedValue { $0.counts } }
     /// Refused requests by status.
-    public var rejectedRequests: [Int: Int] { storage.withLock { $0.rejected } }
+    public var rejectedRequests: [Int: Int] { storage.withLockedValue { $0.rejected } }
     /// Batches dropped because their `source_request_id` was seen before on the same key.
-    public var deduplicatedBatches: Int { storage.withLock { $0.deduplicatedBatches } }
+    public var deduplicatedBatches: Int { storage.withLockedValue { $0.deduplicatedBatches } }
     /// Every authenticated request with its answer, in order.
-    public var requestLog: [LoggedRequest] { storage.withLock { $0.log } }
+    public var requestLog: [LoggedRequest] { storage.withLockedValue { $0.log } }
 
     /// Events accepted on `/v2/bulkevents/historical`.
-    public var historicalEvents: Int { storage.withLock { $0.historicalEvents } }
+    public var historicalEvents: Int { storage.withLockedValue { $0.historicalEvents } }
 
-    public var totalAcceptedEvents: Int { storage.withLock { $0.counts.values.reduce(0) { $0 + $1.events } } }
+    public var totalAcceptedEvents: Int { storage.withLockedValue { $0.counts.values.reduce(0) { $0 + $1.events } } }
 
     /// Clears what was recorded (the behaviour and the de-duplication memory stay).
     public func reset() {
-        storage.withLock { state in
+        storage.withLockedValue { state in
             state.events = []
             state.counts = [:]
             state.rejected = [:]
@@ -191,18 +191,18 @@ public final class SimulatorState: Sendable {
     }
 
     func sawUserAgent(_ agent: String) {
-        storage.withLock { _ = $0.userAgents.insert(agent) }
+        storage.withLockedValue { _ = $0.userAgents.insert(agent) }
     }
 
     func logAnswer(feed: String, status: Int) {
         let now = Int64(Date().timeIntervalSince1970 * 1000)
-        storage.withLock { $0.log.append(LoggedRequest(feed: feed, atMs: now, status: status)) }
+        storage.withLockedValue { $0.log.append(LoggedRequest(feed: feed, atMs: now, status: status)) }
     }
 
     /// Records an accepted request. Batches whose `source_request_id` this key has seen are dropped,
     /// as mParticle does.
     func record(feed: String, key: String, batches: [SimulatorBatch], historical: Bool = false) {
-        storage.withLock { state in
+        storage.withLockedValue { state in
             if historical { state.historicalEvents += batches.reduce(0) { $0 + $1.events.count } }
             var kept: [AcceptedEvent] = []
             var keptBatches = 0
@@ -230,7 +230,7 @@ public final class SimulatorState: Sendable {
 
     /// Counts an accepted request of `count_only` mode (no ids kept, no de-duplication).
     func recordCounts(feed: String, batches: Int, events: Int) {
-        storage.withLock { state in
+        storage.withLockedValue { state in
             state.counts[feed, default: FeedCounts()].requests += 1
             state.counts[feed, default: FeedCounts()].batches += batches
             state.counts[feed, default: FeedCounts()].events += events
@@ -238,7 +238,7 @@ public final class SimulatorState: Sendable {
     }
 
     func recordRejection(status: Int) {
-        storage.withLock { $0.rejected[status, default: 0] += 1 }
+        storage.withLockedValue { $0.rejected[status, default: 0] += 1 }
     }
 }
 

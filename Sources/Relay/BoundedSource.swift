@@ -1,5 +1,5 @@
 import Kafka
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// A record source that ends: it passes on records below each partition's end offset (captured
 /// when the command started), drops later ones, and reports done once every partition's settled
@@ -26,7 +26,7 @@ public final class BoundedSource: RecordSource {
     private let starts: [TopicPartition: Int64]
     private let ends: [TopicPartition: Int64]
     private let forwardOffsets: Bool
-    private let state: Mutex<State>
+    private let state: NIOLockedValueBox<State>
 
     /// - Parameters:
     ///   - starts: first offset of each partition's range (inclusive).
@@ -38,7 +38,7 @@ public final class BoundedSource: RecordSource {
         self.starts = starts
         self.ends = ends
         self.forwardOffsets = forwardOffsets
-        state = Mutex(State(stored: starts))
+        state = NIOLockedValueBox(State(stored: starts))
         (events, continuation) = AsyncStream.makeStream(of: KafkaConsumerEvent.self, bufferingPolicy: .unbounded)
         Task { [self] in await self.forward() }
         check()
@@ -65,7 +65,7 @@ public final class BoundedSource: RecordSource {
                 }
             }
             if kept.count < messages.count { inner.handled(messages.count - kept.count) }
-            state.withLock { state in
+            state.withLockedValue { state in
                 state.passedEnd.formUnion(passed)
                 state.lastForwarded.merge(last) { max($0, $1) }
             }
@@ -77,7 +77,7 @@ public final class BoundedSource: RecordSource {
 
     /// Total records in the ranges, and how many are settled.
     public var progress: Progress {
-        state.withLock { state in
+        state.withLockedValue { state in
             var settled: Int64 = 0
             var total: Int64 = 0
             for (partition, end) in ends {
@@ -92,7 +92,7 @@ public final class BoundedSource: RecordSource {
     /// Returns once every partition's range is settled.
     public func waitUntilDone() async {
         await withCheckedContinuation { waiter in
-            let now = state.withLock { state -> Bool in
+            let now = state.withLockedValue { state -> Bool in
                 if state.done { return true }
                 state.waiters.append(waiter)
                 return false
@@ -102,7 +102,7 @@ public final class BoundedSource: RecordSource {
     }
 
     public func storeOffsets(_ offsets: [TopicPartition: Int64]) -> [TopicPartition: KafkaError] {
-        state.withLock { state in state.stored.merge(offsets) { max($0, $1) } }
+        state.withLockedValue { state in state.stored.merge(offsets) { max($0, $1) } }
         check()
         return forwardOffsets ? inner.storeOffsets(offsets) : [:]
     }
@@ -118,7 +118,7 @@ public final class BoundedSource: RecordSource {
     /// A partition is done when its settled watermark reached its end, or when a record at or past
     /// the end was seen and everything passed on before it is settled (offset gaps at the end).
     private func check() {
-        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+        let waiters = state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
             guard !state.done else { return [] }
             let finished = ends.allSatisfy { partition, end in
                 let stored = state.stored[partition] ?? end

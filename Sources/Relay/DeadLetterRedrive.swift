@@ -2,7 +2,7 @@ import Foundation
 import Kafka
 import Logging
 import MParticle
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// `dlq redrive`: the dead-letter topic read, as a group of its own, from that group's committed
 /// offsets to the end captured at start, and sent through the normal pipeline.
@@ -76,11 +76,11 @@ public enum DeadLetterReader {
         settings.commitsOffsets = false
         let consumer = try KafkaConsumer(configuration: settings, logger: logger)
         try consumer.start()
-        let lastProgress = Mutex(ContinuousClock.now)
+        let lastProgress = NIOLockedValueBox(ContinuousClock.now)
         let watchdog = Task {
             while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(1))
-                if ContinuousClock.now - lastProgress.withLock({ $0 }) > stallTimeout {
+                if ContinuousClock.now - lastProgress.withLockedValue({ $0 }) > stallTimeout {
                     await consumer.close()
                     return
                 }
@@ -91,7 +91,7 @@ public enum DeadLetterReader {
         if !done() {
             loop: for await event in consumer.events {
                 guard case .messages(let messages) = event else { continue }
-                lastProgress.withLock { $0 = .now }
+                lastProgress.withLockedValue { $0 = .now }
                 for message in messages {
                     guard let range = ranges[message.topicPartition] else { continue }
                     if message.offset < range.1 { handle(message) }

@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Time as the pipeline sees it, behind a protocol so tests can drive linger, backoff and age.
 public protocol RelayClock: Sendable {
@@ -32,16 +32,16 @@ public struct SystemRelayClock: RelayClock {
 /// The real clock with a movable wall time: tests (and drills) move it forward to see what the
 /// 48-hour rule does, while sleeps and linger stay real.
 public final class ShiftableClock: RelayClock {
-    private let offsetMs = Mutex<Int64>(0)
+    private let offsetMs = NIOLockedValueBox<Int64>(0)
     private let base = SystemRelayClock()
 
     public init() {}
 
     public func advance(by duration: Duration) {
-        offsetMs.withLock { $0 += duration.milliseconds }
+        offsetMs.withLockedValue { $0 += duration.milliseconds }
     }
 
     public func monotonicNanoseconds() -> UInt64 { base.monotonicNanoseconds() }
-    public func wallMilliseconds() -> Int64 { base.wallMilliseconds() + offsetMs.withLock { $0 } }
+    public func wallMilliseconds() -> Int64 { base.wallMilliseconds() + offsetMs.withLockedValue { $0 } }
     public func sleep(for duration: Duration) async throws { try await base.sleep(for: duration) }
 }

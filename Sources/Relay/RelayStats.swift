@@ -1,6 +1,6 @@
 import Kafka
 import Metrics
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// The relay's counters, kept for summaries, status lines and tests, and mirrored to swift-metrics
 /// (and so to `/metrics`). Labels carry the integration name so several relays can share a dashboard.
@@ -49,8 +49,8 @@ public final class RelayStats: Sendable {
         var lag: [TopicPartition: Gauge] = [:]
     }
 
-    private let state = Mutex(Snapshot())
-    private let handles = Mutex(Handles())
+    private let state = NIOLockedValueBox(Snapshot())
+    private let handles = NIOLockedValueBox(Handles())
     let name: String
 
     private let skippedCounters: [SkipReason: Counter]
@@ -105,14 +105,14 @@ public final class RelayStats: Sendable {
         for gauge in blockedGauges.values { gauge.record(0) }
     }
 
-    public var snapshot: Snapshot { state.withLock { $0 } }
+    public var snapshot: Snapshot { state.withLockedValue { $0 } }
 
     func consumed(records: Int, topic: String) {
-        state.withLock {
+        state.withLockedValue {
             $0.recordsConsumed += records
             $0.recordsByTopic[topic, default: 0] += records
         }
-        let counter = handles.withLock { handles in
+        let counter = handles.withLockedValue { handles in
             if let counter = handles.consumed[topic] { return counter }
             let counter = Counter(label: "currents_relay_records_consumed_total", dimensions: [("name", name), ("topic", topic)])
             handles.consumed[topic] = counter
@@ -122,25 +122,25 @@ public final class RelayStats: Sendable {
     }
 
     func decoded(events: Int) {
-        state.withLock { $0.eventsDecoded += events }
+        state.withLockedValue { $0.eventsDecoded += events }
     }
 
     func skipped(_ reason: SkipReason, count: Int = 1) {
-        state.withLock { $0.skipped[reason, default: 0] += count }
+        state.withLockedValue { $0.skipped[reason, default: 0] += count }
         skippedCounters[reason]!.increment(by: count)
     }
 
     func requestSent(feed: Feed) {
-        state.withLock { $0.requests[feed, default: 0] += 1 }
+        state.withLockedValue { $0.requests[feed, default: 0] += 1 }
         requestCounters[feed]!.increment()
     }
 
     /// An answer from mParticle, by feed, status class (`2xx`, `4xx`, `5xx`) and status, with the
     /// request's duration.
     func response(feed: Feed, status: Int, durationNanoseconds: Int64? = nil) {
-        state.withLock { $0.responses[status, default: 0] += 1 }
+        state.withLockedValue { $0.responses[status, default: 0] += 1 }
         let key = "\(feed.rawValue)/\(status)"
-        let counter = handles.withLock { handles in
+        let counter = handles.withLockedValue { handles in
             if let counter = handles.responses[key] { return counter }
             let counter = Counter(label: "currents_relay_responses_total", dimensions: [
                 ("name", name), ("feed", feed.rawValue), ("class", "\(status / 100)xx"), ("status", String(status)),
@@ -153,37 +153,37 @@ public final class RelayStats: Sendable {
     }
 
     func transportError(feed: Feed, durationNanoseconds: Int64? = nil) {
-        state.withLock { $0.transportErrors += 1 }
+        state.withLockedValue { $0.transportErrors += 1 }
         transportCounters[feed]!.increment()
         if let durationNanoseconds { requestLatency[feed]!.recordNanoseconds(durationNanoseconds) }
     }
 
     func retried(feed: Feed) {
-        state.withLock { $0.retries += 1 }
+        state.withLockedValue { $0.retries += 1 }
         retryCounters[feed]!.increment()
     }
 
     /// Events accepted by mParticle; `latenciesMs` are record timestamp → 202, one per event.
     func accepted(feed: Feed, events: Int, latenciesMs: [Int64] = []) {
-        state.withLock { $0.eventsAccepted[feed, default: 0] += events }
+        state.withLockedValue { $0.eventsAccepted[feed, default: 0] += events }
         sentCounters[feed]!.increment(by: events)
         let timer = deliveryLatency[feed]!
         for latency in latenciesMs { timer.recordNanoseconds(max(0, latency) * 1_000_000) }
     }
 
     func truncated(_ count: Int) {
-        state.withLock { $0.attributesTruncated += count }
+        state.withLockedValue { $0.attributesTruncated += count }
         truncatedCounter.increment(by: count)
     }
 
     func parked(_ reason: DeadLetterReason, feed: Feed?) {
-        state.withLock { $0.parked[reason, default: 0] += 1 }
+        state.withLockedValue { $0.parked[reason, default: 0] += 1 }
         parkedCounters[feed]![reason]!.increment()
     }
 
     /// Unsettled records and bytes, and how many partitions are paused (sampled as they change).
     func inFlight(records: Int, bytes: Int, pausedPartitions: Int) {
-        state.withLock {
+        state.withLockedValue {
             $0.inFlightRecords = records
             $0.inFlightBytes = bytes
             $0.pausedPartitions = pausedPartitions
@@ -194,12 +194,12 @@ public final class RelayStats: Sendable {
     }
 
     func deadLetterWriteFailed() {
-        state.withLock { $0.deadLetterWriteFailures += 1 }
+        state.withLockedValue { $0.deadLetterWriteFailures += 1 }
         deadLetterFailures.increment()
     }
 
     func feedBlocked(_ feed: Feed, _ blocked: Bool, atMs: Int64 = 0) {
-        state.withLock {
+        state.withLockedValue {
             if blocked {
                 $0.blockedFeeds.insert(feed)
                 $0.blockedSinceMs[feed] = atMs
@@ -212,28 +212,28 @@ public final class RelayStats: Sendable {
     }
 
     func stored(offsets: Int) {
-        state.withLock { $0.offsetsStored += offsets }
+        state.withLockedValue { $0.offsetsStored += offsets }
     }
 
     func droppedForRevokedPartition(count: Int) {
-        state.withLock { $0.resultsForRevokedPartitions += count }
+        state.withLockedValue { $0.resultsForRevokedPartitions += count }
         revokedResults.increment(by: count)
     }
 
     func rebalanced() {
-        state.withLock { $0.rebalances += 1 }
+        state.withLockedValue { $0.rebalances += 1 }
         rebalanceCounter.increment()
     }
 
     /// A librdkafka statistics report: per-partition lag, and whether any broker is up.
     public func consumerStatistics(_ statistics: KafkaStatistics) {
-        let gone = state.withLock { state -> [TopicPartition] in
+        let gone = state.withLockedValue { state -> [TopicPartition] in
             let gone = state.lag.keys.filter { statistics.lag[$0] == nil }
             state.lag = statistics.lag
             state.brokerReachable = statistics.brokersUp > 0
             return gone
         }
-        let gauges = handles.withLock { handles -> [(Gauge, Int64)] in
+        let gauges = handles.withLockedValue { handles -> [(Gauge, Int64)] in
             var result: [(Gauge, Int64)] = []
             for partition in gone { if let gauge = handles.lag[partition] { result.append((gauge, 0)) } }
             for (partition, lag) in statistics.lag {

@@ -3,7 +3,7 @@ import Kafka
 import Logging
 import MParticle
 import Relay
-import Synchronization
+import NIOConcurrencyHelpers
 import UnixSignals
 
 /// Runs a bounded relay (`replay`, `dlq redrive`) to its end: progress on standard error (a bar
@@ -77,9 +77,9 @@ enum BoundedRun {
 }
 
 final class InterruptFlag: Sendable {
-    private let value = Mutex(false)
-    func set() { value.withLock { $0 = true } }
-    var isSet: Bool { value.withLock { $0 } }
+    private let value = NIOLockedValueBox(false)
+    func set() { value.withLockedValue { $0 = true } }
+    var isSet: Bool { value.withLockedValue { $0 } }
 }
 
 /// `--dry-run`: every request is answered 202 without leaving the process.

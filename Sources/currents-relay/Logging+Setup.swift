@@ -1,6 +1,6 @@
 import Foundation
 import Logging
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Bootstraps swift-log once: the level from `--log-level` or `CURRENTS_RELAY_LOG_LEVEL`, the
 /// format (`text` or `json`, one object per line for log shippers) from `--log-format` or
@@ -31,7 +31,7 @@ struct JSONLogHandler: LogHandler {
     var metadata: Logger.Metadata = [:]
     var metadataProvider: Logger.MetadataProvider?
 
-    private static let lock = Mutex(())
+    private static let lock = NIOLockedValueBox(())
 
     init(label: String) {
         self.label = label
@@ -51,7 +51,7 @@ struct JSONLogHandler: LogHandler {
             line += ",\(Self.quote(key)):\(Self.quote("\(merged[key]!)"))"
         }
         line += "}\n"
-        Self.lock.withLock { _ in FileHandle.standardError.write(Data(line.utf8)) }
+        Self.lock.withLockedValue { _ in FileHandle.standardError.write(Data(line.utf8)) }
     }
 
     static func timestamp() -> String {

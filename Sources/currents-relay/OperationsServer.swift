@@ -5,7 +5,7 @@ import Metrics
 import NIOCore
 import Prometheus
 import ServiceLifecycle
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// The operator's HTTP port: `/metrics` (Prometheus text), `/health/live` (the process serves),
 /// `/health/ready` (200 only while the relay is running, owns partitions, reaches a broker and has
@@ -35,9 +35,9 @@ final class OperationsServer: Sendable {
         router.get("/health/live") { _, _ in Response(status: .ok) }
         router.get("/health/ready") { _, _ in
             var reasons: [String] = []
-            if !ready.value.withLock({ $0 }) {
+            if !ready.value.withLockedValue({ $0 }) {
                 reasons.append("not running (starting or shutting down)")
-            } else if let check = readiness.check.withLock({ $0 }) {
+            } else if let check = readiness.check.withLockedValue({ $0 }) {
                 reasons += await check()
             }
             let body = reasons.isEmpty ? "ready\n" : "not ready:\n" + reasons.map { "- \($0)\n" }.joined()
@@ -62,11 +62,11 @@ final class OperationsServer: Sendable {
 
     /// Installs the checks `/health/ready` runs while the relay is running.
     func setReadiness(_ check: @escaping Readiness) {
-        readiness.check.withLock { $0 = check }
+        readiness.check.withLockedValue { $0 = check }
     }
 
     func setReady(_ value: Bool) {
-        ready.value.withLock { $0 = value }
+        ready.value.withLockedValue { $0 = value }
     }
 
     func stop() async {
@@ -77,10 +77,10 @@ final class OperationsServer: Sendable {
 
 /// Whether `/health/ready` answers 200.
 final class ReadyFlag: Sendable {
-    let value = Mutex(false)
+    let value = NIOLockedValueBox(false)
 }
 
 /// The checks `/health/ready` runs.
 final class ReadinessCheck: Sendable {
-    let check = Mutex<OperationsServer.Readiness?>(nil)
+    let check = NIOLockedValueBox<OperationsServer.Readiness?>(nil)
 }

@@ -3,7 +3,7 @@ import Foundation
 import Kafka
 import MParticleSimulator
 import Relay
-import Synchronization
+import NIOConcurrencyHelpers
 import Testing
 
 /// Delivery that loses nothing, end to end over TCP: embedded broker, simulator, relay.

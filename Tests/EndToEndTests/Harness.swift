@@ -5,7 +5,7 @@ import Logging
 import MParticle
 import MParticleSimulator
 import Relay
-import Synchronization
+import NIOConcurrencyHelpers
 import Testing
 
 /// The real pieces together: an embedded Kafka cluster over TCP, the simulator over HTTP, and
@@ -205,7 +205,7 @@ func spawnRelay(config: String, log: String? = nil, logLevel: String = "warning"
     process.arguments = ["run", "--config", config, "--log-level", logLevel]
     process.standardOutput = FileHandle.nullDevice
     if let log {
-        FileManager.default.createFile(atPath: log, contents: nil)
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
         process.standardError = FileHandle(forWritingAtPath: log)
     } else {
         process.standardError = FileHandle.nullDevice
@@ -228,16 +228,16 @@ func runCLI(_ arguments: [String], environment: [String: String] = [:]) throws -
     process.standardError = errors
     try process.run()
     // Read both pipes at once so that neither fills up and blocks the child.
-    let errorData = Mutex(Data())
+    let errorData = NIOLockedValueBox(Data())
     let finished = DispatchSemaphore(value: 0)
     Thread {
         let data = errors.fileHandleForReading.readDataToEndOfFile()
-        errorData.withLock { $0 = data }
+        errorData.withLockedValue { $0 = data }
         finished.signal()
     }.start()
     let outputData = output.fileHandleForReading.readDataToEndOfFile()
     finished.wait()
     process.waitUntilExit()
     return CommandLineTests.Outcome(status: process.terminationStatus, output: String(decoding: outputData, as: UTF8.self),
-                                    errors: String(decoding: errorData.withLock { $0 }, as: UTF8.self))
+                                    errors: String(decoding: errorData.withLockedValue { $0 }, as: UTF8.self))
 }

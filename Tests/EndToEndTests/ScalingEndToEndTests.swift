@@ -3,7 +3,7 @@ import Foundation
 import Kafka
 import MParticleSimulator
 import Relay
-import Synchronization
+import NIOConcurrencyHelpers
 import Testing
 
 /// Scale-out by partition and surviving careless restarts, end to end.
@@ -33,31 +33,31 @@ import Testing
         // its pipeline's, which learns of a revocation through its event stream a moment after the
         // consumer gave the partition up; so an overlap counts when it lasts past 0.5 s (times the
         // sanitizer slowdown). A real second owner lasts until a session timeout (6 s here).
-        let overlaps = Mutex<[String]>([])
-        let overlapSince = Mutex<[String: ContinuousClock.Instant]>([:])
-        let everOwned = Mutex<[Int: Set<TopicPartition>]>([:])
-        let stopWatching = Mutex(false)
-        let runners = Mutex<[RelayRunner]>([first.0, second.0])
+        let overlaps = NIOLockedValueBox<[String]>([])
+        let overlapSince = NIOLockedValueBox<[String: ContinuousClock.Instant]>([:])
+        let everOwned = NIOLockedValueBox<[Int: Set<TopicPartition>]>([:])
+        let stopWatching = NIOLockedValueBox(false)
+        let runners = NIOLockedValueBox<[RelayRunner]>([first.0, second.0])
         let watcher = Task {
-            while !stopWatching.withLock({ $0 }) {
+            while !stopWatching.withLockedValue({ $0 }) {
                 var seen: [TopicPartition: Int] = [:]
                 var current: Set<String> = []
-                for (index, runner) in runners.withLock({ $0 }).enumerated() {
+                for (index, runner) in runners.withLockedValue({ $0 }).enumerated() {
                     let owned = await runner.pipeline.assignedPartitions
-                    everOwned.withLock { $0[index, default: []].formUnion(owned) }
+                    everOwned.withLockedValue { $0[index, default: []].formUnion(owned) }
                     for partition in owned {
                         if let other = seen[partition] { current.insert("\(partition) owned by \(other) and \(index)") }
                         seen[partition] = index
                     }
                 }
                 let now = ContinuousClock.now
-                overlapSince.withLock { since in
+                overlapSince.withLockedValue { since in
                     since = since.filter { current.contains($0.key) }
                     for overlap in current {
                         let start = since[overlap] ?? now
                         since[overlap] = start
                         if now - start > scaled(.milliseconds(500)) {
-                            overlaps.withLock { if !$0.contains(overlap) { $0.append(overlap) } }
+                            overlaps.withLockedValue { if !$0.contains(overlap) { $0.append(overlap) } }
                         }
                     }
                 }
@@ -66,21 +66,21 @@ import Testing
         }
 
         try await harness.waitUntil("both members to own partitions") {
-            let owned = everOwned.withLock { $0 }
+            let owned = everOwned.withLockedValue { $0 }
             return (owned[0]?.isEmpty == false) && (owned[1]?.isEmpty == false)
         }
         try await harness.waitUntil("a third of the events") { harness.simulator.state.totalAcceptedEvents >= records.count / 3 }
         let third = try start()
         members.append(third)
-        runners.withLock { $0.append(third.0) }
-        try await harness.waitUntil("the third member to own partitions") { !(everOwned.withLock { $0[2] } ?? []).isEmpty }
+        runners.withLockedValue { $0.append(third.0) }
+        try await harness.waitUntil("the third member to own partitions") { !(everOwned.withLockedValue { $0[2] } ?? []).isEmpty }
         try await harness.waitUntil("two thirds of the events") { harness.simulator.state.totalAcceptedEvents >= records.count * 2 / 3 }
         // The first member leaves (graceful).
         await first.0.shutdown(timeout: .seconds(10))
         try await first.1.value
 
         try await harness.waitUntilCommitted(group, reach: ends, "committed offsets to reach the end", timeout: .seconds(120))
-        stopWatching.withLock { $0 = true }
+        stopWatching.withLockedValue { $0 = true }
         await watcher.value
         for member in members.dropFirst() {
             await member.0.shutdown(timeout: .seconds(5))
@@ -88,7 +88,7 @@ import Testing
         }
         let ids = harness.simulator.state.acceptedEvents.compactMap(\.sourceMessageID)
         #expect(Set(ids) == Set(records.map(\.id)), "nothing missing")
-        #expect(overlaps.withLock { $0 }.isEmpty, "\(overlaps.withLock { $0 }.prefix(5))")
+        #expect(overlaps.withLockedValue { $0 }.isEmpty, "\(overlaps.withLockedValue { $0 }.prefix(5))")
         let dropped = members.reduce(0) { $0 + $1.0.stats.snapshot.resultsForRevokedPartitions }
         print("scale: \(ids.count) accepted for \(records.count) events (\(ids.count - Set(ids).count) duplicates), \(dropped) late results for revoked partitions dropped")
         await harness.stop()

@@ -35,7 +35,7 @@ import Testing
         await run.value
 
         let userOf = Dictionary(uniqueKeysWithValues: records.map { ($0.id, $0.externalUserID!) })
-        let requests = try api.bodies.withLock { $0 }.map { try JSONSerialization.jsonObject(with: Data($0)) as! [[String: Any]] }
+        let requests = try api.bodies.withLockedValue { $0 }.map { try JSONSerialization.jsonObject(with: Data($0)) as! [[String: Any]] }
         let batches = requests.flatMap { $0 }
         var events = 0
         for batch in batches {
@@ -82,7 +82,7 @@ import Testing
         #expect(pipeline.stats.snapshot.parked[.rejected] == 1)
         #expect(deadLetters.records.first?.1.message.hasPrefix("too_large") == true)
         #expect(deadLetters.records.first?.0.offset == 0)
-        #expect(api.acceptedIDs.withLock { $0 } == ["small"])
+        #expect(api.acceptedIDs.withLockedValue { $0 } == ["small"])
         await pipeline.shutdown(timeout: .seconds(1))
         await run.value
     }

@@ -3,7 +3,7 @@ import Kafka
 import Logging
 import MParticle
 import MParticleSimulator
-import Synchronization
+import NIOConcurrencyHelpers
 import Testing
 @testable import Relay
 

@@ -2,7 +2,7 @@ import Foundation
 import Kafka
 import Logging
 import MParticle
-import Synchronization
+import NIOConcurrencyHelpers
 import Testing
 @testable import Relay
 
@@ -10,22 +10,22 @@ import Testing
 final class FakeSource: RecordSource {
     let events: AsyncStream<KafkaConsumerEvent>
     let continuation: AsyncStream<KafkaConsumerEvent>.Continuation
-    let stored = Mutex<[TopicPartition: Int64]>([:])
-    let paused = Mutex(false)
+    let stored = NIOLockedValueBox<[TopicPartition: Int64]>([:])
+    let paused = NIOLockedValueBox(false)
 
     init() {
         (events, continuation) = AsyncStream.makeStream()
     }
 
     func storeOffsets(_ offsets: [TopicPartition: Int64]) -> [TopicPartition: KafkaError] {
-        stored.withLock { $0.merge(offsets) { $1 } }
+        stored.withLockedValue { $0.merge(offsets) { $1 } }
         return [:]
     }
     func commit() throws {}
-    func setPaused(_ paused: Bool) { self.paused.withLock { $0 = paused } }
+    func setPaused(_ paused: Bool) { self.paused.withLockedValue { $0 = paused } }
     func handled(_ count: Int) {}
     func close() async { continuation.finish() }
-    var storedOffsets: [TopicPartition: Int64] { stored.withLock { $0 } }
+    var storedOffsets: [TopicPartition: Int64] { stored.withLockedValue { $0 } }
 }
 
 /// A pipeline over test doubles: the given feeds configured, fast backoff, real clock.
@@ -44,33 +44,33 @@ func makeTestPipeline(source: FakeSource, api: ScriptedAPI, deadLetters: MemoryD
 
 /// A dead-letter sink in memory.
 final class MemoryDeadLetters: DeadLetterSink {
-    let parked = Mutex<[(KafkaMessage, DeadLetterDetails)]>([])
+    let parked = NIOLockedValueBox<[(KafkaMessage, DeadLetterDetails)]>([])
     func park(_ message: KafkaMessage, _ details: DeadLetterDetails) async throws {
-        parked.withLock { $0.append((message, details)) }
+        parked.withLockedValue { $0.append((message, details)) }
     }
     func close() async {}
-    var records: [(KafkaMessage, DeadLetterDetails)] { parked.withLock { $0 } }
+    var records: [(KafkaMessage, DeadLetterDetails)] { parked.withLockedValue { $0 } }
 }
 
 /// An Events API that answers what the test says, and counts.
 final class ScriptedAPI: EventsAPI {
-    let status = Mutex(202)
-    let calls = Mutex(0)
-    let acceptedIDs = Mutex<[String]>([])
+    let status = NIOLockedValueBox(202)
+    let calls = NIOLockedValueBox(0)
+    let acceptedIDs = NIOLockedValueBox<[String]>([])
     /// Raw bodies of accepted requests.
-    let bodies = Mutex<[[UInt8]]>([])
+    let bodies = NIOLockedValueBox<[[UInt8]]>([])
     /// Ids accepted on `/v2/bulkevents/historical`.
-    let historicalIDs = Mutex<[String]>([])
+    let historicalIDs = NIOLockedValueBox<[String]>([])
 
     func sendBulk(body: [UInt8], baseURL: String, credentials: FeedCredentials, historical: Bool) async throws -> EventsAPIResponse {
-        calls.withLock { $0 += 1 }
-        let status = self.status.withLock { $0 }
+        calls.withLockedValue { $0 += 1 }
+        let status = self.status.withLockedValue { $0 }
         if status == 202 {
             let batches = try JSONSerialization.jsonObject(with: Data(body)) as! [[String: Any]]
             let ids = batches.flatMap { ($0["events"] as! [[String: Any]]).map { ($0["data"] as! [String: Any])["source_message_id"] as! String } }
-            acceptedIDs.withLock { $0 += ids }
-            if historical { historicalIDs.withLock { $0 += ids } }
-            bodies.withLock { $0.append(body) }
+            acceptedIDs.withLockedValue { $0 += ids }
+            if historical { historicalIDs.withLockedValue { $0 += ids } }
+            bodies.withLockedValue { $0.append(body) }
         }
         return EventsAPIResponse(status: status)
     }
@@ -106,16 +106,16 @@ final class ScriptedAPI: EventsAPI {
     @Test func noOffsetIsStoredUntilMParticleAccepts() async throws {
         let source = FakeSource()
         let api = ScriptedAPI()
-        api.status.withLock { $0 = 503 }
+        api.status.withLockedValue { $0 = 503 }
         let pipeline = makePipeline(source: source, api: api)
         let run = Task { await pipeline.run() }
         source.continuation.yield(.assigned([partition]))
         source.continuation.yield(.messages((0..<10).map { message(Int64($0), envelope("id-\($0)")) }))
-        try await waitFor("several refused attempts") { api.calls.withLock { $0 } >= 5 }
+        try await waitFor("several refused attempts") { api.calls.withLockedValue { $0 } >= 5 }
         #expect(source.storedOffsets[partition] == nil)
-        api.status.withLock { $0 = 202 }
+        api.status.withLockedValue { $0 = 202 }
         try await waitFor("the watermark to reach the end") { source.storedOffsets[partition] == 10 }
-        #expect(Set(api.acceptedIDs.withLock { $0 }) == Set((0..<10).map { "id-\($0)" }))
+        #expect(Set(api.acceptedIDs.withLockedValue { $0 }) == Set((0..<10).map { "id-\($0)" }))
         await pipeline.shutdown(timeout: .seconds(1))
         await run.value
         #expect(pipeline.stats.snapshot.retries >= 5)
@@ -143,7 +143,7 @@ final class ScriptedAPI: EventsAPI {
         #expect(deadLetters.records.map { $0.0.offset } .sorted() == [1])
         #expect(deadLetters.records.allSatisfy { $0.1.reason == .poison && !$0.1.message.isEmpty })
         #expect(skipped[.unsupportedEventType] == 1)
-        #expect(api.calls.withLock { $0 } == 0)
+        #expect(api.calls.withLockedValue { $0 } == 0)
         await pipeline.shutdown(timeout: .seconds(1))
         await run.value
     }
@@ -158,7 +158,7 @@ final class ScriptedAPI: EventsAPI {
         let body = "{\"events\":[\(envelope("a")),\(envelope("b")),{\"broken\":true},\(envelope("c", user: "u-2"))]}"
         source.continuation.yield(.messages([message(7, body)]))
         try await waitFor("the record to settle") { source.storedOffsets[partition] == 8 }
-        #expect(Set(api.acceptedIDs.withLock { $0 }) == ["a", "b", "c"])
+        #expect(Set(api.acceptedIDs.withLockedValue { $0 }) == ["a", "b", "c"])
         #expect(pipeline.stats.snapshot.parked[.poison] == 1)
         #expect(deadLetters.records.first?.1.eventID == "events[2]")
         #expect(deadLetters.records.first?.0.value == Array(body.utf8))
@@ -169,16 +169,16 @@ final class ScriptedAPI: EventsAPI {
     @Test func resultsForARevokedPartitionAreNotStored() async throws {
         let source = FakeSource()
         let api = ScriptedAPI()
-        api.status.withLock { $0 = 503 }
+        api.status.withLockedValue { $0 = 503 }
         let pipeline = makePipeline(source: source, api: api)
         let run = Task { await pipeline.run() }
         source.continuation.yield(.assigned([partition]))
         source.continuation.yield(.messages([message(0, envelope("r"))]))
-        try await waitFor("an attempt") { api.calls.withLock { $0 } >= 1 }
+        try await waitFor("an attempt") { api.calls.withLockedValue { $0 } >= 1 }
         source.continuation.yield(.revoked([partition]))
         try await Task.sleep(for: .milliseconds(50))
-        api.status.withLock { $0 = 202 }
-        try await waitFor("the late 202") { !api.acceptedIDs.withLock { $0 }.isEmpty }
+        api.status.withLockedValue { $0 = 202 }
+        try await waitFor("the late 202") { !api.acceptedIDs.withLockedValue { $0 }.isEmpty }
         try await Task.sleep(for: .milliseconds(50))
         #expect(source.storedOffsets[partition] == nil)
         #expect(pipeline.stats.snapshot.resultsForRevokedPartitions == 1)
@@ -189,15 +189,15 @@ final class ScriptedAPI: EventsAPI {
     @Test func theInFlightCapPausesAndResumes() async throws {
         let source = FakeSource()
         let api = ScriptedAPI()
-        api.status.withLock { $0 = 503 }
+        api.status.withLockedValue { $0 = 503 }
         let pipeline = makeTestPipeline(source: source, api: api, feeds: [.unbound],
                                         settings: .init(lingerMs: 10, maxInFlightRequestsPerFeed: 2, maxInFlightMessages: 100))
         let run = Task { await pipeline.run() }
         source.continuation.yield(.assigned([partition]))
         source.continuation.yield(.messages((0..<150).map { message(Int64($0), envelope("p-\($0)")) }))
-        try await waitFor("pause") { source.paused.withLock { $0 } }
-        api.status.withLock { $0 = 202 }
-        try await waitFor("resume") { !source.paused.withLock { $0 } }
+        try await waitFor("pause") { source.paused.withLockedValue { $0 } }
+        api.status.withLockedValue { $0 = 202 }
+        try await waitFor("resume") { !source.paused.withLockedValue { $0 } }
         try await waitFor("all settled") { source.storedOffsets[partition] == 150 }
         await pipeline.shutdown(timeout: .seconds(1))
         await run.value
@@ -219,8 +219,8 @@ extension PipelineTests {
         source.continuation.yield(.assigned([partition]))
         source.continuation.yield(.messages([message(0, envelope("recent", time: now - 60)), message(1, envelope("old", time: now - 40 * 86_400))]))
         try await waitFor("both to settle") { source.storedOffsets[partition] == 2 }
-        #expect(Set(api.acceptedIDs.withLock { $0 }) == ["recent", "old"])
-        #expect(api.historicalIDs.withLock { $0 } == ["old"])
+        #expect(Set(api.acceptedIDs.withLockedValue { $0 }) == ["recent", "old"])
+        #expect(api.historicalIDs.withLockedValue { $0 } == ["old"])
         await pipeline.shutdown(timeout: .seconds(1))
         await run.value
     }
@@ -240,7 +240,7 @@ extension PipelineTests {
             source.continuation.yield(.messages([KafkaMessage(topicPartition: partition, offset: 0, timestampMs: weekAgo, key: nil,
                                                               value: Array(envelope("e", time: weekAgo / 1000).utf8))]))
             try await waitFor("the record to settle") { source.storedOffsets[partition] == 1 }
-            #expect(api.acceptedIDs.withLock { $0 } == (replay ? ["e"] : []))
+            #expect(api.acceptedIDs.withLockedValue { $0 } == (replay ? ["e"] : []))
             #expect(deadLetters.records.map(\.1.reason) == (replay ? [] : [.expired]))
             await pipeline.shutdown(timeout: .seconds(1))
             await run.value
@@ -267,7 +267,7 @@ extension PipelineTests {
                                              parked(2, reason: "expired", eventID: nil)]))
         try await waitFor("the records to settle") { source.storedOffsets[partition] == 3 }
         var counts: [String: Int] = [:]
-        for id in api.acceptedIDs.withLock({ $0 }) { counts[id, default: 0] += 1 }
+        for id in api.acceptedIDs.withLockedValue({ $0 }) { counts[id, default: 0] += 1 }
         // Offset 0: only "b"; offset 1: filtered out; offset 2: the whole record.
         #expect(counts == ["a": 1, "b": 2, "c": 1])
         #expect(pipeline.stats.snapshot.skipped[.filtered] == 1)
