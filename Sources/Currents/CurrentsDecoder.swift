@@ -30,8 +30,10 @@ public struct CurrentsDecoder: Sendable {
         } catch {
             return .failure(CurrentsDecodeError("not valid JSON: \(error)\(Self.binaryHint(value))"))
         }
-        guard case .object(let object) = root else {
-            return .failure(CurrentsDecodeError("expected a JSON object, found \(Self.kind(of: root))"))
+        let object: [String: JSONValue]
+        switch consume root {
+        case .object(let dictionary): object = dictionary
+        case let other: return .failure(CurrentsDecodeError("expected a JSON object, found \(Self.kind(of: other))"))
         }
         if object["event_type"] == nil, let events = object["events"] {
             guard case .array(let elements) = events else {
@@ -44,29 +46,30 @@ public struct CurrentsDecoder: Sendable {
                 return event(from: envelope, fallbackType: nil).mapError { CurrentsDecodeError("events[\(index)]: \($0.message)") }
             })
         }
-        let fallback = eventTypeHeader.map(CurrentsEventType.canonical) ?? CurrentsEventType.fromTopicName(topic)
+        // Only a record without its own `event_type` needs the header or the topic name (the
+        // topic search is a Foundation string search: not for every record).
+        let fallback = object["event_type"]?.stringValue == nil ? eventTypeHeader.map(CurrentsEventType.canonical) ?? CurrentsEventType.fromTopicName(topic) : nil
         return .success([event(from: object, fallbackType: fallback)])
     }
 
     /// Builds an event from an envelope or a flat object.
-    func event(from object: [String: JSONValue], fallbackType: String?) -> Result<CurrentsEvent, CurrentsDecodeError> {
-        var fields: [String: JSONValue] = [:]
-        for (key, value) in object where key != "user" && key != "properties" && key != "device" && key != "event_type" {
-            fields[key] = value
-        }
+    func event(from object: consuming [String: JSONValue], fallbackType: String?) -> Result<CurrentsEvent, CurrentsDecodeError> {
+        // The object becomes the fields: removing the nested objects costs less than re-inserting
+        // every top-level field into a new dictionary (this runs for every event).
+        var fields = object
+        let declared = fields.removeValue(forKey: "event_type")
+        let nestedObjects = (fields.removeValue(forKey: "user"), fields.removeValue(forKey: "device"), fields.removeValue(forKey: "properties"))
         // Nested objects of the connector envelope are flattened; a nested field never overrides
-        // a top-level one.
-        for nested in ["user", "device", "properties"] {
-            guard let value = object[nested] else { continue }
+        // a top-level one, and `user` comes before `device` before `properties`.
+        for (nested, value) in [("user", nestedObjects.0), ("device", nestedObjects.1), ("properties", nestedObjects.2)] {
+            guard let value else { continue }
             guard case .object(let inner) = value else {
                 if value == .null { continue }
                 return .failure(CurrentsDecodeError("\"\(nested)\" must be an object"))
             }
-            for (key, innerValue) in inner where fields[key] == nil {
-                fields[key] = innerValue
-            }
+            fields.merge(inner) { current, _ in current }
         }
-        let declaredType = object["event_type"]?.stringValue
+        let declaredType = declared?.stringValue
         guard let rawType = declaredType ?? fallbackType, !rawType.isEmpty else {
             return .failure(CurrentsDecodeError("missing event_type (not in the record, its event_type header or the topic name)"))
         }

@@ -47,51 +47,54 @@ public struct OffsetTracker: Sendable {
 
     /// Starts tracking a record of `events` events. A record with no events is settled at once.
     public mutating func add(_ topicPartition: TopicPartition, offset: Int64, events: Int = 1, bytes: Int = 0) -> RecordAck {
-        var state = partitions[topicPartition] ?? newState()
-        if let next = state.next, offset < next {
+        if let next = partitions[topicPartition]?.next, offset < next {
             // The consumer went back (offset reset or re-fetch): start this partition's life anew.
-            forget(state)
-            state = newState()
+            if let state = partitions.removeValue(forKey: topicPartition) { forget(state) }
         }
-        state.entries.append(Entry(offset: offset, remaining: max(events, 0), bytes: bytes))
-        state.next = offset + 1
+        if partitions[topicPartition] == nil { partitions[topicPartition] = newState() }
         if events > 0 {
             pendingRecords += 1
             pendingBytes += bytes
         }
-        let ack = RecordAck(topicPartition: topicPartition, offset: offset, epoch: state.epoch)
-        partitions[topicPartition] = state
-        return ack
+        // Mutated in place through the dictionary: a copy of the state would copy its deque.
+        return Self.modify(&partitions[topicPartition]!) { state in
+            state.entries.append(Entry(offset: offset, remaining: max(events, 0), bytes: bytes))
+            state.next = offset + 1
+            return RecordAck(topicPartition: topicPartition, offset: offset, epoch: state.epoch)
+        }
     }
 
     /// Settles `count` events of a record. Returns the new watermark of its partition when it moved.
     public mutating func settle(_ ack: RecordAck, count: Int = 1) -> Int64? {
-        guard var state = partitions[ack.topicPartition], state.epoch == ack.epoch,
-              let index = Self.index(of: ack.offset, in: state.entries),
-              state.entries[index].remaining > 0 else { return nil }
-        state.entries[index].remaining -= min(count, state.entries[index].remaining)
-        if state.entries[index].remaining == 0 {
+        guard let bytes = Self.modify(&partitions[ack.topicPartition], { state -> Int? in
+            guard state?.epoch == ack.epoch, let index = Self.index(of: ack.offset, in: state!.entries),
+                  state!.entries[index].remaining > 0 else { return nil }
+            state!.entries[index].remaining -= min(count, state!.entries[index].remaining)
+            return state!.entries[index].remaining == 0 ? state!.entries[index].bytes : -1
+        }) else { return nil }
+        if bytes >= 0 {
             pendingRecords -= 1
-            pendingBytes -= state.entries[index].bytes
+            pendingBytes -= bytes
         }
-        partitions[ack.topicPartition] = state
         return advance(ack.topicPartition)
     }
 
     /// Pops settled records from the front; returns the watermark if it changed since last reported.
     public mutating func advance(_ topicPartition: TopicPartition) -> Int64? {
-        guard var state = partitions[topicPartition] else { return nil }
-        while let first = state.entries.first, first.remaining == 0 {
-            state.entries.removeFirst()
+        Self.modify(&partitions[topicPartition]) { state in
+            guard state != nil else { return nil }
+            while let first = state!.entries.first, first.remaining == 0 {
+                state!.entries.removeFirst()
+            }
+            guard let watermark = state!.entries.first?.offset ?? state!.next, watermark != state!.reported else { return nil }
+            state!.reported = watermark
+            return watermark
         }
-        let watermark = state.entries.first?.offset ?? state.next
-        var changed: Int64?
-        if let watermark, watermark != state.reported {
-            state.reported = watermark
-            changed = watermark
-        }
-        partitions[topicPartition] = state
-        return changed
+    }
+
+    /// Runs `body` on a value in place (`partitions[key]` passed inout is mutated without a copy).
+    private static func modify<Value, Result>(_ value: inout Value, _ body: (inout Value) -> Result) -> Result {
+        body(&value)
     }
 
     /// The current watermark of a partition, if any record was seen.

@@ -111,7 +111,19 @@ public actor RelayPipeline {
 
     private var maxAgeMs: Int64 { settings.maxAge.milliseconds }
 
+    /// Records as the transform stage hands them to the actor: each message with its outcome.
+    enum Prepared: Sendable {
+        case messages([KafkaMessage], [RecordTransform.Outcome], wallNow: Int64)
+        case other(KafkaConsumerEvent)
+    }
+
     /// Consumes until the source ends (after `shutdown`, or when the consumer is closed).
+    ///
+    /// Two stages: the record transform (decode, map, encode: pure, most of the CPU per record)
+    /// runs in its own task, the actor does the bookkeeping (batching, offsets, requests). The
+    /// actor takes the outcomes in the order the records came, so nothing about settling changes;
+    /// the two stages just run at once on two cores. The stream between them holds no more than
+    /// the source handed over (its buffer cap counts records until the actor has handled them).
     public func run() async {
         let ticker = Task { [weak self, clock, settings] in
             let interval = Duration.milliseconds(max(5, min(50, settings.lingerMs / 2)))
@@ -120,8 +132,27 @@ public actor RelayPipeline {
                 await self?.tick()
             }
         }
-        for await event in source.events {
-            handle(event)
+        let (prepared, continuation) = AsyncStream.makeStream(of: Prepared.self)
+        let transformer = Task.detached { [source, transform, clock] in
+            for await event in source.events {
+                guard case .messages(let messages) = event else {
+                    continuation.yield(.other(event))
+                    continue
+                }
+                let wallNow = clock.wallMilliseconds()
+                continuation.yield(.messages(messages, messages.map { transform.apply($0, wallNow: wallNow) }, wallNow: wallNow))
+            }
+            continuation.finish()
+        }
+        await withTaskCancellationHandler {
+            for await item in prepared {
+                switch item {
+                case .messages(let messages, let outcomes, let wallNow): handle(messages, outcomes: outcomes, wallNow: wallNow)
+                case .other(let event): handle(event)
+                }
+            }
+        } onCancel: {
+            transformer.cancel()
         }
         ticker.cancel()
     }
@@ -202,22 +233,8 @@ public actor RelayPipeline {
     private func handle(_ event: KafkaConsumerEvent) {
         switch event {
         case .messages(let messages):
-            defer { source.handled(messages.count) }
-            guard !stopping else { return }
-            if let topic = messages.first?.topic, messages.allSatisfy({ $0.topic == topic }) {
-                stats.consumed(records: messages.count, topic: topic)
-            } else {
-                for (topic, group) in Dictionary(grouping: messages, by: \.topic) { stats.consumed(records: group.count, topic: topic) }
-            }
-            var moved: [TopicPartition: Int64] = [:]
-            let now = clock.monotonicNanoseconds()
             let wallNow = clock.wallMilliseconds()
-            for message in messages {
-                take(message, now: now, wallNow: wallNow, moved: &moved)
-            }
-            store(moved)
-            applyBackpressure()
-            notifyIfIdle()
+            handle(messages, outcomes: messages.map { transform.apply($0, wallNow: wallNow) }, wallNow: wallNow)
         case .assigned(let partitions):
             stats.rebalanced()
             assigned.formUnion(partitions)
@@ -238,7 +255,26 @@ public actor RelayPipeline {
         }
     }
 
-    private func take(_ message: KafkaMessage, now: UInt64, wallNow: Int64, moved: inout [TopicPartition: Int64]) {
+    /// Takes records whose transform outcomes are ready (`outcomes[i]` is `messages[i]`'s).
+    private func handle(_ messages: [KafkaMessage], outcomes: [RecordTransform.Outcome], wallNow: Int64) {
+        defer { source.handled(messages.count) }
+        guard !stopping else { return }
+        if let topic = messages.first?.topic, messages.allSatisfy({ $0.topic == topic }) {
+            stats.consumed(records: messages.count, topic: topic)
+        } else {
+            for (topic, group) in Dictionary(grouping: messages, by: \.topic) { stats.consumed(records: group.count, topic: topic) }
+        }
+        var moved: [TopicPartition: Int64] = [:]
+        let now = clock.monotonicNanoseconds()
+        for (message, outcome) in zip(messages, outcomes) {
+            take(message, outcome, now: now, wallNow: wallNow, moved: &moved)
+        }
+        store(moved)
+        applyBackpressure()
+        notifyIfIdle()
+    }
+
+    private func take(_ message: KafkaMessage, _ outcome: RecordTransform.Outcome, now: UInt64, wallNow: Int64, moved: inout [TopicPartition: Int64]) {
         if !revoking.isEmpty && revoking.contains(message.topicPartition) { return }
         if let filter = settings.recordFilter, !filter(message) {
             stats.skipped(.filtered)
@@ -246,7 +282,6 @@ public actor RelayPipeline {
             if let watermark = tracker.advance(message.topicPartition) { moved[message.topicPartition] = watermark }
             return
         }
-        let outcome = transform.apply(message, wallNow: wallNow)
         if outcome.decodedEvents > 0 { stats.decoded(events: outcome.decodedEvents) }
         if outcome.truncations > 0 { stats.truncated(outcome.truncations) }
         for (reason, eventType) in outcome.skips { skip(reason, message: message, detail: eventType) }

@@ -161,6 +161,11 @@ extension KafkaMessage {
 }
 
 /// A relay configuration file for the spawned executable, pointed at the harness.
+/// The spawned relays' HTTP timeout: the default 30 s, stretched under a sanitizer. A sanitized
+/// simulator sharing two cores with a dozen tests can answer a request after the relay gave up on
+/// it; the relay then sends it again (at-least-once, as designed) and exact counts no longer match.
+let requestTimeoutMs = Int(min(600_000, 30_000 * testSlowdown))
+
 func relayConfigFile(_ harness: Harness, group: String, dedup: String = "grouped", iosSecret: String = "demo-ios-secret",
                      secrets: [String: String] = [:], deadLetterExtra: String = "", path: String? = nil,
                 instanceID: String? = nil, extraProperties: String = "", extraDelivery: String = "", httpPort: Int = 0, extra: String = "") throws -> String {
@@ -187,7 +192,8 @@ func relayConfigFile(_ harness: Harness, group: String, dedup: String = "grouped
       linger_ms: 50
       dedup: \(dedup)
       max_batches_per_second_per_feed: 5000
-      auth_probe_interval_ms: 300\(extraDelivery)
+      auth_probe_interval_ms: 300
+      request_timeout_ms: \(requestTimeoutMs)\(extraDelivery)
     dead_letter:
       topic: "\(harness.deadLetterTopic)"\(deadLetterExtra)
     http:

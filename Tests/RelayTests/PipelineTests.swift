@@ -176,7 +176,8 @@ final class ScriptedAPI: EventsAPI {
         source.continuation.yield(.messages([message(0, envelope("r"))]))
         try await waitFor("an attempt") { api.calls.withLockedValue { $0 } >= 1 }
         source.continuation.yield(.revoked([partition]))
-        try await Task.sleep(for: .milliseconds(50))
+        // The revocation reaches the actor through the transform stage: wait until it has.
+        try await waitFor("the revocation") { pipeline.stats.snapshot.rebalances >= 2 }
         api.status.withLockedValue { $0 = 202 }
         try await waitFor("the late 202") { !api.acceptedIDs.withLockedValue { $0 }.isEmpty }
         try await Task.sleep(for: .milliseconds(50))
