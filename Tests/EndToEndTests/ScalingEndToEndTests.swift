@@ -30,9 +30,10 @@ import Testing
         var members = [first, second]
 
         // Watch ownership the whole time: never two owners of one partition. A member's view is
-        // its pipeline's, which learns of a revocation through its event stream a moment after the
-        // consumer gave the partition up; so an overlap counts when it lasts past 0.5 s (times the
-        // sanitizer slowdown). A real second owner lasts until a session timeout (6 s here).
+        // its pipeline's, which learns of a revocation through its event stream, behind the records
+        // the transform stage has not handed over yet, a moment after the consumer gave the
+        // partition up; so an overlap counts when it lasts past 1 s (times the sanitizer slowdown).
+        // A real second owner lasts until a session timeout (6 s here).
         let overlaps = NIOLockedValueBox<[String]>([])
         let overlapSince = NIOLockedValueBox<[String: ContinuousClock.Instant]>([:])
         let everOwned = NIOLockedValueBox<[Int: Set<TopicPartition>]>([:])
@@ -56,7 +57,7 @@ import Testing
                     for overlap in current {
                         let start = since[overlap] ?? now
                         since[overlap] = start
-                        if now - start > scaled(.milliseconds(500)) {
+                        if now - start > scaled(.seconds(1)) {
                             overlaps.withLockedValue { if !$0.contains(overlap) { $0.append(overlap) } }
                         }
                     }

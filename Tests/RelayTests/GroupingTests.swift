@@ -11,9 +11,10 @@ import Testing
         let source = FakeSource()
         let api = ScriptedAPI()
         // A linger longer than taking the 10,000 records, so only the pool decides when requests
-        // leave (as under load), whatever the machine's speed.
+        // leave (as under load), whatever the machine's speed (stretched under a sanitizer: ASan
+        // took longer than 10 s to take them all).
         let pipeline = makeTestPipeline(source: source, api: api, feeds: Set(Feed.allCases),
-                                        settings: .init(lingerMs: 10_000, maxInFlightRequestsPerFeed: 4, maxInFlightMessages: 100_000),
+                                        settings: .init(lingerMs: Int(10_000 * testSlowdown), maxInFlightRequestsPerFeed: 4, maxInFlightMessages: 100_000),
                                         maxBatchesPerSecond: 1_000_000)
         let run = Task { await pipeline.run() }
         let partition = TopicPartition("braze.currents", 0)
