@@ -56,45 +56,36 @@ public struct OffsetTracker: Sendable {
             pendingRecords += 1
             pendingBytes += bytes
         }
-        // Mutated in place through the dictionary: a copy of the state would copy its deque.
-        return Self.modify(&partitions[topicPartition]!) { state in
-            state.entries.append(Entry(offset: offset, remaining: max(events, 0), bytes: bytes))
-            state.next = offset + 1
-            return RecordAck(topicPartition: topicPartition, offset: offset, epoch: state.epoch)
-        }
+        // Every change goes through `partitions[key]!` in place: a local copy of the state would
+        // share its deque, and the first change would then copy the whole deque.
+        partitions[topicPartition]!.entries.append(Entry(offset: offset, remaining: max(events, 0), bytes: bytes))
+        partitions[topicPartition]!.next = offset + 1
+        return RecordAck(topicPartition: topicPartition, offset: offset, epoch: partitions[topicPartition]!.epoch)
     }
 
     /// Settles `count` events of a record. Returns the new watermark of its partition when it moved.
     public mutating func settle(_ ack: RecordAck, count: Int = 1) -> Int64? {
-        guard let bytes = Self.modify(&partitions[ack.topicPartition], { state -> Int? in
-            guard state?.epoch == ack.epoch, let index = Self.index(of: ack.offset, in: state!.entries),
-                  state!.entries[index].remaining > 0 else { return nil }
-            state!.entries[index].remaining -= min(count, state!.entries[index].remaining)
-            return state!.entries[index].remaining == 0 ? state!.entries[index].bytes : -1
-        }) else { return nil }
-        if bytes >= 0 {
+        let key = ack.topicPartition
+        guard let index = partitions[key].flatMap({ $0.epoch == ack.epoch ? Self.index(of: ack.offset, in: $0.entries) : nil }),
+              partitions[key]!.entries[index].remaining > 0 else { return nil }
+        partitions[key]!.entries[index].remaining -= min(count, partitions[key]!.entries[index].remaining)
+        if partitions[key]!.entries[index].remaining == 0 {
             pendingRecords -= 1
-            pendingBytes -= bytes
+            pendingBytes -= partitions[key]!.entries[index].bytes
         }
-        return advance(ack.topicPartition)
+        return advance(key)
     }
 
     /// Pops settled records from the front; returns the watermark if it changed since last reported.
     public mutating func advance(_ topicPartition: TopicPartition) -> Int64? {
-        Self.modify(&partitions[topicPartition]) { state in
-            guard state != nil else { return nil }
-            while let first = state!.entries.first, first.remaining == 0 {
-                state!.entries.removeFirst()
-            }
-            guard let watermark = state!.entries.first?.offset ?? state!.next, watermark != state!.reported else { return nil }
-            state!.reported = watermark
-            return watermark
+        guard partitions[topicPartition] != nil else { return nil }
+        while partitions[topicPartition]!.entries.first?.remaining == 0 {
+            partitions[topicPartition]!.entries.removeFirst()
         }
-    }
-
-    /// Runs `body` on a value in place (`partitions[key]` passed inout is mutated without a copy).
-    private static func modify<Value, Result>(_ value: inout Value, _ body: (inout Value) -> Result) -> Result {
-        body(&value)
+        guard let watermark = partitions[topicPartition]!.entries.first?.offset ?? partitions[topicPartition]!.next,
+              watermark != partitions[topicPartition]!.reported else { return nil }
+        partitions[topicPartition]!.reported = watermark
+        return watermark
     }
 
     /// The current watermark of a partition, if any record was seen.
