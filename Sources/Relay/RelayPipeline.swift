@@ -190,8 +190,11 @@ public actor RelayPipeline {
     }
 
     public var pendingRecords: Int { tracker.pendingRecords }
-    /// The partitions this member owns now.
-    public var assignedPartitions: Set<TopicPartition> { assigned }
+    /// The partitions this member owns now: assigned and not being revoked. A revocation starts
+    /// with `drain`, called by the consumer before it gives the partitions up, and from then on no
+    /// new record of theirs is taken; the `.revoked` event itself reaches the actor later, behind
+    /// the records the transform stage still holds, so it cannot be what ends ownership here.
+    public var assignedPartitions: Set<TopicPartition> { revoking.isEmpty ? assigned : assigned.subtracting(revoking) }
     public var isPaused: Bool { paused }
 
     /// Called before partitions are revoked: stop taking their records, send what is batched, and

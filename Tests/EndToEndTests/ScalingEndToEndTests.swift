@@ -30,10 +30,10 @@ import Testing
         var members = [first, second]
 
         // Watch ownership the whole time: never two owners of one partition. A member's view is
-        // its pipeline's, which learns of a revocation through its event stream, behind the records
-        // the transform stage has not handed over yet, a moment after the consumer gave the
-        // partition up; so an overlap counts when it lasts past 1 s (times the sanitizer slowdown).
-        // A real second owner lasts until a session timeout (6 s here).
+        // its pipeline's: a partition leaves it when the consumer asks the pipeline to drain it,
+        // before giving it up. The watcher reads the members one after another, not at one
+        // instant, so an overlap counts when it lasts past 1 s (times the sanitizer slowdown);
+        // a real second owner lasts until a session timeout (6 s here).
         let overlaps = NIOLockedValueBox<[String]>([])
         let overlapSince = NIOLockedValueBox<[String: ContinuousClock.Instant]>([:])
         let everOwned = NIOLockedValueBox<[Int: Set<TopicPartition>]>([:])
