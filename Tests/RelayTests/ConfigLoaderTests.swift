@@ -2,9 +2,21 @@ import Foundation
 import Testing
 @testable import Relay
 
-@Suite struct ConfigLoaderTests {
+@Suite final class ConfigLoaderTests {
+    /// One directory per test, removed after it: the configurations hold (test) secrets and
+    /// used to pile up in /tmp.
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("relay-config-tests-\(UUID().uuidString)")
+
+    init() throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(at: directory)
+    }
+
     func write(_ text: String) throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("relay-\(UUID().uuidString).yaml").path
+        let path = directory.appendingPathComponent("relay-\(UUID().uuidString).yaml").path
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }
