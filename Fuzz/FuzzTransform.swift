@@ -12,3 +12,10 @@ let transform = RecordTransform(
                         selection: EventSelection()),
     maxAgeMs: 48 * 3_600_000, historicalAfterMs: 30 * 86_400_000)
 
+
+/// The same transform with the direct transcoder off: the reference every record is compared to.
+let generalTransform: RecordTransform = {
+    var general = transform
+    general.direct = false
+    return general
+}()

@@ -1,5 +1,6 @@
 // libFuzzer entry point over the path every Kafka record takes: decode → classify → map → encode
-// → batch, checked against the simulator's copy of mParticle's validation. Built only by
+// → batch, checked against the simulator's copy of mParticle's validation and, for the direct
+// transcoder, against the general path. Built only by
 // `scripts/fuzz` (CURRENTS_RELAY_FUZZ=1, --sanitize=fuzzer --sanitize=address; libFuzzer brings `main`).
 //
 // The entry point's C signature is the one raw pointer outside the Kafka target: libFuzzer
@@ -21,6 +22,10 @@ public func relayFuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt
     let message = KafkaMessage(topicPartition: TopicPartition("users.messages.email.Send", 0), offset: 0,
                                timestampMs: mode & 2 == 2 ? nil : fuzzNowMs, key: nil, value: value, headers: headers)
     let outcome = transform.apply(message, wallNow: fuzzNowMs)
+    // The direct transcoder must agree with the general path on every record it takes.
+    guard outcome == generalTransform.apply(message, wallNow: fuzzNowMs) else {
+        fatalError("the direct transcoder and the general path disagree")
+    }
     // Nothing vanishes: every record ends sent, parked or skipped with a reason.
     guard !outcome.sends.isEmpty || !outcome.parks.isEmpty || !outcome.skips.isEmpty else {
         fatalError("a record ended with no outcome")

@@ -91,7 +91,7 @@ public struct CurrentsDecoder: Sendable {
 
     /// 10^11 seconds is the year 5138: a larger `time` is milliseconds, microseconds or garbage,
     /// and mapping it would send a timestamp mParticle cannot use.
-    static let maxSeconds: Int64 = 100_000_000_000
+    public static let maxSeconds: Int64 = 100_000_000_000
 
     /// What a record that is not JSON looks like, for the dead-letter message: Confluent Schema
     /// Registry framing (Avro, Protobuf) is the usual culprit on a shared bus.

@@ -25,7 +25,4 @@ public struct CurrentsEvent: Sendable, Equatable {
         fields[name]?.scalarText.flatMap { $0.isEmpty ? nil : $0 }
     }
 
-    public var externalUserID: String? { string("external_user_id") }
-    public var platform: String? { string("platform")?.lowercased() }
-    public var appID: String? { string("app_id") }
 }

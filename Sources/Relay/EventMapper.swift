@@ -38,6 +38,20 @@ public struct EventMapper: Sendable {
     /// Per catalogue type, every field that never becomes a custom attribute (one lookup per field).
     static let omittedByType: [String: Set<String>] = MappingTable.entries.mapValues { excludedFields.union($0.drops) }
 
+    /// `omittedByType` as sorted key bytes, which the direct transcoder walks in step with a
+    /// record's sorted keys instead of hashing each key.
+    static let omittedKeysByType: [String: [[UInt8]]] = omittedByType.mapValues(sortedKeys)
+    static let omittedKeysOutsideCatalogue = sortedKeys(excludedFields)
+
+    static func omittedKeys(_ eventType: String, _ mapping: EventMapping) -> [[UInt8]] {
+        if let keys = omittedKeysByType[eventType] { return keys }
+        return mapping.drops.isEmpty ? omittedKeysOutsideCatalogue : sortedKeys(excludedFields.union(mapping.drops))
+    }
+
+    static func sortedKeys(_ names: Set<String>) -> [[UInt8]] {
+        names.map { Array($0.utf8) }.sorted { $0.lexicographicallyPrecedes($1) }
+    }
+
     static let platformNames: [String: String] = [
         "ios": "iOS", "android": "Android", "web": "web", "kindle": "fire_tv", "tvos": "tvOS", "roku": "roku",
     ]
@@ -56,11 +70,22 @@ public struct EventMapper: Sendable {
         self.selection = selection
     }
 
-    public func map(_ event: CurrentsEvent) -> Result<MappedEvent, SkipReason> {
-        guard let mapping = MappingTable.mapping(for: event.eventType) ?? genericMapping(event.eventType) else {
+    /// Everything about an event's mapping except its custom attributes: whether it is sent at
+    /// all, to which feed, and its batch header. Shared by `map` and the direct transcoder, so
+    /// both make the same decisions from the same fields.
+    public struct Plan: Sendable {
+        public var mapping: EventMapping
+        public var feed: Feed
+        public var header: BatchHeader
+        /// Fields sent in the header instead of as custom attributes.
+        public var moved: [String]
+    }
+
+    public func plan<Event: EventFieldReading>(eventType: String, id: String, _ event: Event) -> Result<Plan, SkipReason> {
+        guard let mapping = MappingTable.mapping(for: eventType) ?? genericMapping(eventType) else {
             return .failure(.unsupportedEventType)
         }
-        guard selection.selects(event.eventType) else { return .failure(.notSelected) }
+        guard selection.selects(eventType) else { return .failure(.notSelected) }
         guard let externalUserID = event.externalUserID else { return .failure(.noExternalUserID) }
         guard let feed = router.route(event) else { return .failure(.noFeed) }
 
@@ -81,13 +106,41 @@ public struct EventMapper: Sendable {
             break
         }
         let deviceInfo = self.deviceInfo(mapping.deviceInfo, event, moved: &moved)
+        let header = BatchHeader(environment: environment, userIdentities: identities, userAttributes: userAttributes,
+                                 deviceInfo: deviceInfo, sourceRequestID: perEventBatches ? id : nil)
+        return .success(Plan(mapping: mapping, feed: feed, header: header, moved: moved))
+    }
 
+    /// The mParticle event for a Currents type: `uninstall`, or a custom event named by the mapping.
+    static func payload(_ mapping: EventMapping, timestampMs: Int64, id: String, attributes: [String: AttributeValue]) -> EventPayload {
+        EventPayload(
+            eventType: mapping.isUninstall ? "uninstall" : "custom_event",
+            eventName: mapping.isUninstall ? nil : mapping.eventName,
+            customEventType: mapping.isUninstall ? nil : "other",
+            timestampMs: timestampMs,
+            sourceMessageID: id,
+            customAttributes: attributes
+        )
+    }
+
+    public func map(_ event: CurrentsEvent) -> Result<MappedEvent, SkipReason> {
+        let plan: Plan
+        switch self.plan(eventType: event.eventType, id: event.id, event) {
+        case .success(let planned): plan = planned
+        case .failure(let reason): return .failure(reason)
+        }
+        let mapping = plan.mapping
+        let moved = plan.moved
         let omitted = Self.omittedByType[event.eventType] ?? Self.excludedFields.union(mapping.drops)
         var attributes: [String: AttributeValue] = [:]
         attributes.reserveCapacity(event.fields.count + 1)
         var truncations = 0
+        // The renamed `content_card_id` wins over a record's own `card_id` (as in the direct transcoder).
+        let renamesCard = mapping.renameCardID && !omitted.contains("content_card_id")
+            && event.fields["content_card_id"].flatMap(Self.attribute) != nil
         for (name, value) in event.fields {
             if omitted.contains(name) || (!moved.isEmpty && moved.contains(name)) { continue }
+            if renamesCard && name == "card_id" { continue }
             guard var scalar = Self.attribute(value) else { continue }
             var outputName = (mapping.renameCardID && name == "content_card_id") ? "card_id" : name
             // utf8.count is O(1) and never below the character count: count characters only when it might matter.
@@ -103,18 +156,8 @@ public struct EventMapper: Sendable {
             attributes[outputName] = scalar
         }
         attributes["source_request_id"] = .string(event.id)
-
-        let payload = EventPayload(
-            eventType: mapping.isUninstall ? "uninstall" : "custom_event",
-            eventName: mapping.isUninstall ? nil : mapping.eventName,
-            customEventType: mapping.isUninstall ? nil : "other",
-            timestampMs: event.time &* 1000,
-            sourceMessageID: event.id,
-            customAttributes: attributes
-        )
-        let header = BatchHeader(environment: environment, userIdentities: identities, userAttributes: userAttributes,
-                                 deviceInfo: deviceInfo, sourceRequestID: perEventBatches ? event.id : nil)
-        return .success(MappedEvent(feed: feed, header: header, payload: payload, truncations: truncations))
+        let payload = Self.payload(mapping, timestampMs: event.time &* 1000, id: event.id, attributes: attributes)
+        return .success(MappedEvent(feed: plan.feed, header: plan.header, payload: payload, truncations: truncations))
     }
 
     /// The mapping for a type outside the catalogue, when configured to send those.
@@ -124,7 +167,7 @@ public struct EventMapper: Sendable {
         return EventMapping(eventName: name, deviceInfo: .idfv)
     }
 
-    func deviceInfo(_ set: EventMapping.DeviceInfo, _ event: CurrentsEvent, moved: inout [String]) -> [String: AttributeValue] {
+    func deviceInfo<Event: EventFieldReading>(_ set: EventMapping.DeviceInfo, _ event: Event, moved: inout [String]) -> [String: AttributeValue] {
         var info: [String: AttributeValue] = [:]
         if set == .none { return info }
         // device_id is also kept as a custom attribute, so it is not marked as moved.
@@ -145,7 +188,7 @@ public struct EventMapper: Sendable {
                 info[key] = .string(adID)
                 moved.append(contentsOf: ["ad_id", "ad_id_type"])
             }
-            if let enabled = event["ad_tracking_enabled"]?.boolValue {
+            if let enabled = event.bool("ad_tracking_enabled") {
                 info["limit_ad_tracking"] = .bool(!enabled)
                 moved.append("ad_tracking_enabled")
             }

@@ -13,7 +13,7 @@ public struct FeedRouter: Sendable {
     }
 
     /// The feed to send to, or nil when no configured feed can take the event.
-    public func route(_ event: CurrentsEvent) -> Feed? {
+    public func route<Event: EventFieldReading>(_ event: Event) -> Feed? {
         let preferred: Feed
         if let platform = event.platform, let feed = Feed.forPlatform(platform) {
             preferred = feed

@@ -40,7 +40,18 @@ public struct RecordTransform: Sendable {
         public var unitCount: Int { sends.count + parks.count }
     }
 
+    /// One mapped event's encoded parts.
+    public struct Encoded: Sendable {
+        public var feed: Feed
+        public var header: [UInt8]
+        public var payload: [UInt8]
+        public var truncations: Int
+    }
+
     public var mapper: EventMapper
+    /// Read ordinary records with the direct transcoder; everything else, and every record when
+    /// this is off, takes the general path (the reference the transcoder is tested against).
+    public var direct = true
     public var maxAgeMs: Int64
     public var historicalAfterMs: Int64
     /// Count age from when this run read the record (replay, redrive).
@@ -65,13 +76,23 @@ public struct RecordTransform: Sendable {
             outcome.skips.append((.emptyRecord, "-"))
             return outcome
         }
+        outcome.ageBaseMs = ageFromFirstRead ? wallNow : message.timestampMs
+        let historicalBefore = wallNow &- historicalAfterMs
+        if direct, !redrive, let event = DirectTranscoder.transcode(value, mapper: mapper) {
+            outcome.decodedEvents = 1
+            if outcome.ageBaseMs == nil { outcome.ageBaseMs = event.time &* 1000 }
+            if let expired = expiry(outcome.ageBaseMs, wallNow: wallNow) {
+                outcome.parks.append(expired)
+                return outcome
+            }
+            take(event.result, id: event.id, time: event.time, eventType: event.eventType, historicalBefore: historicalBefore, into: &outcome)
+            return outcome
+        }
         let topic = redrive ? (message.header(DeadLetterRecord.topicHeader)?.stringValue ?? message.topic) : message.topic
         var decoded = decoder.decode(value: value, eventTypeHeader: message.header("event_type")?.stringValue, topic: topic)
         if redrive, let only = message.header(DeadLetterRecord.eventIDHeader)?.stringValue, case .success(let results) = decoded {
             decoded = .success(Self.parkedEvent(only, in: results))
         }
-        outcome.ageBaseMs = ageFromFirstRead ? wallNow : message.timestampMs
-        let historicalBefore = wallNow &- historicalAfterMs
         switch decoded {
         case .failure(let error):
             outcome.parks.append(DeadLetterDetails(reason: .poison, message: error.message, parkedMs: 0))
@@ -85,10 +106,8 @@ public struct RecordTransform: Sendable {
                 outcome.ageBaseMs = results.compactMap { try? $0.get().time.multipliedReportingOverflow(by: 1000) }
                     .filter { !$0.overflow }.map(\.partialValue).min()
             }
-            if let base = outcome.ageBaseMs, wallNow &- base > maxAgeMs {
-                // Too old to send at all: the whole record is parked once.
-                outcome.parks.append(DeadLetterDetails(
-                    reason: .expired, message: "record is \(RelayPipeline.describeAge(wallNow &- base)) old; the limit is \(RelayPipeline.describeAge(maxAgeMs))", parkedMs: 0))
+            if let expired = expiry(outcome.ageBaseMs, wallNow: wallNow) {
+                outcome.parks.append(expired)
                 return outcome
             }
             let shares = results.count > 1
@@ -97,28 +116,42 @@ public struct RecordTransform: Sendable {
                 case .failure(let error):
                     outcome.parks.append(DeadLetterDetails(reason: .poison, message: error.message, eventID: shares ? "events[\(index)]" : nil, parkedMs: 0))
                 case .success(let event):
-                    switch mapper.map(event) {
-                    case .success(let mapped):
-                        outcome.truncations += mapped.truncations
-                        let header = mapped.header.encoded()
-                        let payload = mapped.payload.encoded()
-                        if EncodedBatch.overhead + header.count + payload.count > EventsAPILimits.maxBatchBytes {
-                            outcome.parks.append(DeadLetterDetails(
-                                reason: .rejected,
-                                message: "too_large: the event alone is \(header.count + payload.count) bytes; mParticle's batch limit is \(EventsAPILimits.maxBatchBytes)",
-                                feed: mapped.feed, eventID: event.id, parkedMs: 0))
-                        } else {
-                            let millis = event.time.multipliedReportingOverflow(by: 1000)
-                            let historical = !millis.overflow && millis.partialValue < historicalBefore
-                            outcome.sends.append(Send(feed: mapped.feed, header: header, payload: payload, eventID: event.id, historical: historical))
-                        }
-                    case .failure(let reason):
-                        outcome.skips.append((reason, event.eventType))
+                    let mapped = mapper.map(event).map {
+                        Encoded(feed: $0.feed, header: $0.header.encoded(), payload: $0.payload.encoded(), truncations: $0.truncations)
                     }
+                    take(mapped, id: event.id, time: event.time, eventType: event.eventType, historicalBefore: historicalBefore, into: &outcome)
                 }
             }
         }
         return outcome
+    }
+
+    /// The park for a record too old to send at all (parked once, whole), if it is.
+    func expiry(_ ageBaseMs: Int64?, wallNow: Int64) -> DeadLetterDetails? {
+        guard let base = ageBaseMs, wallNow &- base > maxAgeMs else { return nil }
+        return DeadLetterDetails(
+            reason: .expired, message: "record is \(RelayPipeline.describeAge(wallNow &- base)) old; the limit is \(RelayPipeline.describeAge(maxAgeMs))", parkedMs: 0)
+    }
+
+    /// Adds one mapped (or skipped) event to the outcome: a send, or a park when it is too large
+    /// for any batch, or a skip.
+    func take(_ mapped: Result<Encoded, SkipReason>, id: String, time: Int64, eventType: String, historicalBefore: Int64, into outcome: inout Outcome) {
+        switch mapped {
+        case .success(let encoded):
+            outcome.truncations += encoded.truncations
+            if EncodedBatch.overhead + encoded.header.count + encoded.payload.count > EventsAPILimits.maxBatchBytes {
+                outcome.parks.append(DeadLetterDetails(
+                    reason: .rejected,
+                    message: "too_large: the event alone is \(encoded.header.count + encoded.payload.count) bytes; mParticle's batch limit is \(EventsAPILimits.maxBatchBytes)",
+                    feed: encoded.feed, eventID: id, parkedMs: 0))
+            } else {
+                let millis = time.multipliedReportingOverflow(by: 1000)
+                let historical = !millis.overflow && millis.partialValue < historicalBefore
+                outcome.sends.append(Send(feed: encoded.feed, header: encoded.header, payload: encoded.payload, eventID: id, historical: historical))
+            }
+        case .failure(let reason):
+            outcome.skips.append((reason, eventType))
+        }
     }
 
     /// The one event a per-event dead-letter record was parked for: by Braze id, or by position
@@ -129,5 +162,14 @@ public struct RecordTransform: Sendable {
         }
         let matching = results.filter { (try? $0.get().id) == id }
         return matching.isEmpty ? results : matching
+    }
+}
+
+extension RecordTransform.Outcome: Equatable {
+    /// Field by field (`skips` holds tuples); the fuzzer compares the two transform paths with it.
+    public static func == (a: Self, b: Self) -> Bool {
+        a.sends == b.sends && a.parks == b.parks && a.decodedEvents == b.decodedEvents && a.truncations == b.truncations
+            && a.ageBaseMs == b.ageBaseMs
+            && a.skips.elementsEqual(b.skips) { $0.reason == $1.reason && $0.eventType == $1.eventType }
     }
 }

@@ -125,6 +125,23 @@ import Testing
         #expect(MappingTable.mapping(for: "users.messages.email.Send")?.emailIdentity == true)
     }
 
+    /// Both keys in one record: the renamed `content_card_id` is the card id, every time (it
+    /// used to depend on the dictionary's iteration order).
+    @Test func contentCardIDWinsOverARecordsOwnCardID() throws {
+        for _ in 0..<50 {
+            let mapped = try mapper().map(event("users.messages.contentcard.Send", [
+                "external_user_id": .string("u"), "content_card_id": .string("renamed"), "card_id": .string("own"),
+            ])).get()
+            #expect(mapped.payload.customAttributes["card_id"] == .string("renamed"))
+            #expect(mapped.payload.customAttributes["content_card_id"] == nil)
+        }
+        // A content_card_id that is not a scalar is dropped, and the record's card_id stays.
+        let kept = try mapper().map(event("users.messages.contentcard.Send", [
+            "external_user_id": .string("u"), "content_card_id": .array([]), "card_id": .string("own"),
+        ])).get()
+        #expect(kept.payload.customAttributes["card_id"] == .string("own"))
+    }
+
     @Test func globs() {
         #expect(EventSelection.matches("users.messages.email.Send", "users.messages.email.*"))
         #expect(EventSelection.matches("users.messages.email.Send", "*"))

@@ -1,0 +1,442 @@
+/// A Currents record read in one pass as byte ranges over the record: no `String`, no dictionary
+/// and no `JSONValue` per field.
+///
+/// It reads the common shape only: one connector envelope or flat event whose keys are plain
+/// ASCII and whose values are ASCII (escapes allowed) and of ordinary size. Anything else (a parse
+/// error, an `events` array, non-ASCII text, a long value, a duplicated `user`, ...) makes the
+/// initializer return nil, and the caller takes the general path (`CurrentsDecoder`), which
+/// defines the behaviour: the index never decides an error message or an edge case itself.
+///
+/// Fields are flattened as the decoder flattens them (a top-level field wins over `user`, which
+/// wins over `device`, then `properties`; within one object the last duplicate wins) and kept
+/// sorted by key bytes, which is the order mParticle attributes are written in.
+public struct RecordIndex: Sendable {
+    public enum Kind: UInt8, Sendable {
+        /// ASCII with no backslash: the bytes between the quotes are the text, and JSON-safe as they are.
+        case plainString
+        /// ASCII with escapes (none of them beyond U+007F).
+        case escapedString
+        /// An integer that fits `Int64`, written as Swift writes it (so no `-0`).
+        case integer
+        /// A number with a fraction or an exponent, finite as a `Double`.
+        case double
+        case bool
+        case null
+        /// An array or an object: never an attribute.
+        case container
+    }
+
+    public struct Field: Sendable {
+        public var keyStart: Int32
+        public var keyEnd: Int32
+        /// The value's bytes; for strings, inside the quotes.
+        public var valueStart: Int32
+        public var valueEnd: Int32
+        public var kind: Kind
+        /// 0 top level, 1 `user`, 2 `device`, 3 `properties`: the lower wins a duplicated key.
+        var level: UInt8
+        /// Position in the record: the later wins a key duplicated within one object.
+        var order: Int32
+        /// The first eight key bytes, big-endian: most key comparisons end here.
+        var prefix: UInt64
+
+        public var keyRange: Range<Int> { Int(keyStart)..<Int(keyEnd) }
+        public var valueRange: Range<Int> { Int(valueStart)..<Int(valueEnd) }
+    }
+
+    /// Longer keys and values take the general path (it counts characters to cut them to
+    /// mParticle's limits; the index has no characters).
+    public static let maxKeyBytes = 256
+    public static let maxValueBytes = 4096
+
+    public let bytes: [UInt8]
+    /// Every field once (the winner of a duplicated key), sorted by key bytes. The top-level
+    /// `event_type` is not among them (the decoder removes it from the fields too).
+    public private(set) var fields: [Field] = []
+    /// The top-level `event_type`, when it is a plain string.
+    public private(set) var eventType: Field?
+
+    public init?(_ bytes: [UInt8]) {
+        self.bytes = bytes
+        var scanner = Scanner(bytes: bytes)
+        scanner.fields.reserveCapacity(32)
+        guard scanner.record() else { return nil }
+        guard let eventType = scanner.eventType, eventType.kind == .plainString else { return nil }
+        self.eventType = eventType
+        fields = scanner.fields
+        Self.keepWinners(&fields, in: bytes)
+    }
+
+    /// Sorts the fields by key and keeps one per key, in place.
+    static func keepWinners(_ fields: inout [Field], in bytes: [UInt8]) {
+        fields.sort { a, b in
+            let order = compare(a, b, in: bytes)
+            if order != 0 { return order < 0 }
+            if a.level != b.level { return a.level < b.level }
+            return a.order > b.order
+        }
+        var kept = 0
+        for index in fields.indices {
+            if kept > 0, compare(fields[kept - 1], fields[index], in: bytes) == 0 { continue }
+            fields[kept] = fields[index]
+            kept += 1
+        }
+        fields.removeLast(fields.count - kept)
+    }
+
+    /// Byte order of two fields' keys: negative, zero or positive.
+    static func compare(_ a: Field, _ b: Field, in bytes: [UInt8]) -> Int {
+        if a.prefix != b.prefix { return a.prefix < b.prefix ? -1 : 1 }
+        return compare(bytes[a.keyRange], bytes[b.keyRange])
+    }
+
+    /// Byte order of two keys (for ASCII, the order of Swift's `String` comparison): negative,
+    /// zero or positive. Concrete types, not a generic over collections: an unspecialized generic
+    /// called from another module boxed its indices and took a third of the transcoder's time.
+    public static func compare(_ a: ArraySlice<UInt8>, _ b: ArraySlice<UInt8>) -> Int {
+        let count = Swift.min(a.count, b.count)
+        var i = a.startIndex, j = b.startIndex
+        for _ in 0..<count {
+            let x = a[i], y = b[j]
+            if x != y { return x < y ? -1 : 1 }
+            i += 1
+            j += 1
+        }
+        return a.count == b.count ? 0 : (a.count < b.count ? -1 : 1)
+    }
+
+    public static func compare(_ a: ArraySlice<UInt8>, _ b: String.UTF8View) -> Int {
+        var i = a.startIndex
+        for y in b {
+            guard i < a.endIndex else { return -1 }
+            let x = a[i]
+            if x != y { return x < y ? -1 : 1 }
+            i += 1
+        }
+        return i == a.endIndex ? 0 : 1
+    }
+
+    /// The field named `name`, if any (binary search over the sorted keys).
+    public func field(_ name: String) -> Field? {
+        let name = name.utf8
+        var low = 0, high = fields.count
+        while low < high {
+            let middle = (low + high) / 2
+            let order = Self.compare(bytes[fields[middle].keyRange], name)
+            if order == 0 { return fields[middle] }
+            if order < 0 { low = middle + 1 } else { high = middle }
+        }
+        return nil
+    }
+
+    /// A field's key as text (ASCII).
+    public func key(_ field: Field) -> String { String(decoding: bytes[field.keyRange], as: UTF8.self) }
+
+    /// A string field's text with escapes resolved; nil for other kinds.
+    public func text(_ field: Field) -> String? {
+        switch field.kind {
+        case .plainString: return String(decoding: bytes[field.valueRange], as: UTF8.self)
+        case .escapedString:
+            var unescaped: [UInt8] = []
+            unescaped.reserveCapacity(field.valueRange.count)
+            forEachUnescapedByte(field) { unescaped.append($0) }
+            return String(decoding: unescaped, as: UTF8.self)
+        default: return nil
+        }
+    }
+
+    /// The value as the decoder's `JSONValue.scalarText` would render it.
+    public func scalarText(_ field: Field) -> String? {
+        switch field.kind {
+        case .plainString, .escapedString: return text(field)
+        case .integer: return String(decoding: bytes[field.valueRange], as: UTF8.self)
+        case .double: return double(field).map { String($0) }
+        case .bool: return bytes[Int(field.valueStart)] == UInt8(ascii: "t") ? "true" : "false"
+        case .null, .container: return nil
+        }
+    }
+
+    public func integer(_ field: Field) -> Int64? {
+        field.kind == .integer ? Int64(String(decoding: bytes[field.valueRange], as: UTF8.self)) : nil
+    }
+
+    public func double(_ field: Field) -> Double? {
+        field.kind == .double ? Double(String(decoding: bytes[field.valueRange], as: UTF8.self)) : nil
+    }
+
+    /// Calls `body` with each byte of an escaped string's text (all ASCII, checked by the scan).
+    public func forEachUnescapedByte(_ field: Field, _ body: (UInt8) -> Void) {
+        var index = field.valueRange.lowerBound
+        let end = field.valueRange.upperBound
+        while index < end {
+            let byte = bytes[index]
+            guard byte == UInt8(ascii: "\\") else { body(byte); index += 1; continue }
+            let escape = bytes[index + 1]
+            index += 2
+            switch escape {
+            case UInt8(ascii: "b"): body(0x08)
+            case UInt8(ascii: "f"): body(0x0C)
+            case UInt8(ascii: "n"): body(0x0A)
+            case UInt8(ascii: "r"): body(0x0D)
+            case UInt8(ascii: "t"): body(0x09)
+            case UInt8(ascii: "u"):
+                body(UInt8(Scanner.hexValue(bytes, at: index)!))
+                index += 4
+            default: body(escape) // " \ /
+            }
+        }
+    }
+}
+
+extension RecordIndex {
+    /// The words the scanner looks for, as bytes.
+    enum Names {
+        static let user = Array("user".utf8)
+        static let device = Array("device".utf8)
+        static let properties = Array("properties".utf8)
+        static let events = Array("events".utf8)
+        static let eventType = Array("event_type".utf8)
+        static let `true` = Array("true".utf8)
+        static let `false` = Array("false".utf8)
+        static let null = Array("null".utf8)
+    }
+
+    /// The one pass over the bytes. Every method returns false to give up (general path).
+    struct Scanner {
+        let bytes: [UInt8]
+        var index = 0
+        var order: Int32 = 0
+        var fields: [Field] = []
+        var eventType: Field?
+        var seenNested: (user: Bool, device: Bool, properties: Bool) = (false, false, false)
+
+        init(bytes: [UInt8]) { self.bytes = bytes }
+
+        mutating func record() -> Bool {
+            // Int32 offsets; a BOM or anything but an object at the top is for the general path.
+            guard bytes.count < Int(Int32.max) else { return false }
+            skipWhitespace()
+            guard index < bytes.count, bytes[index] == UInt8(ascii: "{") else { return false }
+            guard object(level: 0) else { return false }
+            skipWhitespace()
+            return index == bytes.count
+        }
+
+        mutating func skipWhitespace() {
+            while index < bytes.count {
+                switch bytes[index] {
+                case 0x20, 0x0A, 0x0D, 0x09: index += 1
+                default: return
+                }
+            }
+        }
+
+        /// An object whose members become fields at `level` (the top level or an envelope object).
+        mutating func object(level: UInt8) -> Bool {
+            index += 1
+            skipWhitespace()
+            if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return true }
+            while true {
+                skipWhitespace()
+                guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { return false }
+                index += 1
+                let keyStart = index
+                while index < bytes.count, bytes[index] != UInt8(ascii: "\"") {
+                    let byte = bytes[index]
+                    // Escaped or non-ASCII keys are rare and need the general path's handling.
+                    guard byte >= 0x20, byte < 0x80, byte != UInt8(ascii: "\\") else { return false }
+                    index += 1
+                }
+                guard index < bytes.count, index - keyStart <= RecordIndex.maxKeyBytes else { return false }
+                let keyEnd = index
+                index += 1
+                skipWhitespace()
+                guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { return false }
+                index += 1
+                skipWhitespace()
+                guard index < bytes.count else { return false }
+                if level == 0, let nested = nestedLevel(keyStart, keyEnd) {
+                    guard envelopeObject(nested) else { return false }
+                } else {
+                    if level == 0, isKey(keyStart, keyEnd, Names.events) { return false }
+                    let valueStart = index
+                    guard let kind = value() else { return false }
+                    var field = Field(keyStart: Int32(keyStart), keyEnd: Int32(keyEnd), valueStart: Int32(valueStart), valueEnd: Int32(index),
+                                      kind: kind, level: level, order: order, prefix: prefix(keyStart, keyEnd))
+                    order += 1
+                    if kind == .plainString || kind == .escapedString {
+                        field.valueStart += 1
+                        field.valueEnd -= 1
+                        guard field.valueEnd - field.valueStart <= Int32(RecordIndex.maxValueBytes) else { return false }
+                    }
+                    if level == 0, isKey(keyStart, keyEnd, Names.eventType) {
+                        guard eventType == nil else { return false }
+                        eventType = field
+                    } else {
+                        fields.append(field)
+                    }
+                }
+                skipWhitespace()
+                guard index < bytes.count else { return false }
+                if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
+                if bytes[index] == UInt8(ascii: "}") { index += 1; return true }
+                return false
+            }
+        }
+
+        /// `user`, `device` or `properties` at the top level: its members are flattened.
+        mutating func envelopeObject(_ level: UInt8) -> Bool {
+            switch level {
+            case 1: guard !seenNested.user else { return false }; seenNested.user = true
+            case 2: guard !seenNested.device else { return false }; seenNested.device = true
+            default: guard !seenNested.properties else { return false }; seenNested.properties = true
+            }
+            if bytes[index] == UInt8(ascii: "{") { return object(level: level) }
+            // null means absent; anything else is an error the general path words.
+            return literal(Names.null)
+        }
+
+        func nestedLevel(_ start: Int, _ end: Int) -> UInt8? {
+            if isKey(start, end, Names.user) { return 1 }
+            if isKey(start, end, Names.device) { return 2 }
+            if isKey(start, end, Names.properties) { return 3 }
+            return nil
+        }
+
+        func isKey(_ start: Int, _ end: Int, _ name: [UInt8]) -> Bool {
+            end - start == name.count && bytes[start..<end].elementsEqual(name)
+        }
+
+        func prefix(_ start: Int, _ end: Int) -> UInt64 {
+            var value: UInt64 = 0
+            for offset in 0..<8 {
+                value <<= 8
+                if start + offset < end { value |= UInt64(bytes[start + offset]) }
+            }
+            return value
+        }
+
+        /// One value; its kind, or nil to give up.
+        mutating func value(depth: Int = 0) -> Kind? {
+            switch bytes[index] {
+            case UInt8(ascii: "\""): return string()
+            case UInt8(ascii: "t"): return literal(Names.true) ? .bool : nil
+            case UInt8(ascii: "f"): return literal(Names.false) ? .bool : nil
+            case UInt8(ascii: "n"): return literal(Names.null) ? .null : nil
+            case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return number(inContainer: depth > 0)
+            case UInt8(ascii: "{"), UInt8(ascii: "["): return container(depth: depth + 1) ? .container : nil
+            default: return nil
+            }
+        }
+
+        mutating func literal(_ word: [UInt8]) -> Bool {
+            guard index + word.count <= bytes.count, bytes[index..<index + word.count].elementsEqual(word) else { return false }
+            index += word.count
+            return true
+        }
+
+        mutating func string() -> Kind? {
+            index += 1
+            var escaped = false
+            while index < bytes.count {
+                let byte = bytes[index]
+                if byte == UInt8(ascii: "\"") { index += 1; return escaped ? .escapedString : .plainString }
+                guard byte >= 0x20, byte < 0x80 else { return nil }
+                if byte == UInt8(ascii: "\\") {
+                    escaped = true
+                    guard index + 1 < bytes.count else { return nil }
+                    switch bytes[index + 1] {
+                    case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
+                         UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+                        index += 2
+                    case UInt8(ascii: "u"):
+                        // Only escapes of ASCII: anything beyond needs UTF-8 (and surrogate) handling.
+                        guard let code = Self.hexValue(bytes, at: index + 2), code < 0x80 else { return nil }
+                        index += 6
+                    default:
+                        return nil
+                    }
+                    continue
+                }
+                index += 1
+            }
+            return nil
+        }
+
+        static func hexValue(_ bytes: [UInt8], at start: Int) -> UInt32? {
+            guard start + 4 <= bytes.count else { return nil }
+            var value: UInt32 = 0
+            for byte in bytes[start..<start + 4] {
+                let digit: UInt8
+                switch byte {
+                case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
+                case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
+                case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
+                default: return nil
+                }
+                value = value << 4 | UInt32(digit)
+            }
+            return value
+        }
+
+        mutating func number(inContainer: Bool) -> Kind? {
+            let start = index
+            func digits() -> Bool {
+                let first = index
+                while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) { index += 1 }
+                return index > first
+            }
+            if bytes[index] == UInt8(ascii: "-") { index += 1 }
+            guard index < bytes.count else { return nil }
+            if bytes[index] == UInt8(ascii: "0") { index += 1 } else { guard digits() else { return nil } }
+            var integral = true
+            if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
+                integral = false
+                index += 1
+                guard digits() else { return nil }
+            }
+            if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
+                integral = false
+                index += 1
+                if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
+                guard digits() else { return nil }
+            }
+            let text = bytes[start..<index]
+            if integral {
+                // -0 and integers beyond Int64 read differently in the general path (0, a Double).
+                guard !text.elementsEqual("-0".utf8), Int64(String(decoding: text, as: UTF8.self)) != nil else { return nil }
+                return .integer
+            }
+            // Inside an array or object a number is only checked, never used: leave the subtle ones alone.
+            guard !inContainer, let double = Double(String(decoding: text, as: UTF8.self)), double.isFinite else { return nil }
+            return .double
+        }
+
+        /// Skips an array or object, checking it is well formed (the general path would refuse it otherwise).
+        mutating func container(depth: Int) -> Bool {
+            guard depth <= 64 else { return false }
+            let close = bytes[index] == UInt8(ascii: "{") ? UInt8(ascii: "}") : UInt8(ascii: "]")
+            index += 1
+            skipWhitespace()
+            if index < bytes.count, bytes[index] == close { index += 1; return true }
+            while true {
+                skipWhitespace()
+                guard index < bytes.count else { return false }
+                if close == UInt8(ascii: "}") {
+                    guard bytes[index] == UInt8(ascii: "\""), string() != nil else { return false }
+                    skipWhitespace()
+                    guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { return false }
+                    index += 1
+                    skipWhitespace()
+                    guard index < bytes.count else { return false }
+                }
+                guard value(depth: depth) != nil else { return false }
+                skipWhitespace()
+                guard index < bytes.count else { return false }
+                if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
+                if bytes[index] == close { index += 1; return true }
+                return false
+            }
+        }
+    }
+}

@@ -1,0 +1,124 @@
+import Currents
+import MParticle
+
+/// The record transform's fast path: Currents bytes to mParticle bytes in one pass over a
+/// `RecordIndex`, with no dictionary of fields and no `String` per attribute.
+///
+/// The general path (`CurrentsDecoder` → `EventMapper.map` → `EventPayload.encoded`) stays the
+/// reference and takes every record this one declines (returns nil): anything but one ordinary
+/// envelope or flat event. The decisions (skip reasons, feed, header) come from the same
+/// `EventMapper.plan`; only the custom attributes are written here, straight from the record's
+/// bytes, in the sorted order `JSONWriter.object` writes them. A differential test and the fuzzer
+/// check that both paths give the same bytes.
+enum DirectTranscoder {
+    enum Keys {
+        static let cardID = Array("card_id".utf8)
+        static let contentCardID = Array("content_card_id".utf8)
+        static let sourceRequestID = Array("source_request_id".utf8)
+    }
+
+    /// One event the fast path read: mapped and encoded, or skipped.
+    struct Event {
+        var eventType: String
+        var id: String
+        /// UNIX seconds, in the decoder's range.
+        var time: Int64
+        var result: Result<RecordTransform.Encoded, SkipReason>
+    }
+
+    static func transcode(_ value: [UInt8], mapper: EventMapper) -> Event? {
+        guard let index = RecordIndex(value), let typeField = index.eventType, !typeField.valueRange.isEmpty,
+              let idField = index.field("id"), idField.kind == .plainString, !idField.valueRange.isEmpty,
+              let timeField = index.field("time"), let time = index.integer(timeField), time >= 0, time < CurrentsDecoder.maxSeconds
+        else { return nil }
+        let eventType = CurrentsEventType.canonical(String(decoding: index.bytes[typeField.valueRange], as: UTF8.self))
+        let id = String(decoding: index.bytes[idField.valueRange], as: UTF8.self)
+        switch mapper.plan(eventType: eventType, id: id, index) {
+        case .failure(let reason):
+            return Event(eventType: eventType, id: id, time: time, result: .failure(reason))
+        case .success(let plan):
+            guard let payload = payload(index, plan, eventType: eventType, id: id, time: time) else { return nil }
+            let encoded = RecordTransform.Encoded(feed: plan.feed, header: plan.header.encoded(), payload: payload, truncations: 0)
+            return Event(eventType: eventType, id: id, time: time, result: .success(encoded))
+        }
+    }
+
+    /// The encoded mParticle event, as `EventPayload.encoded()` writes the one `map` builds.
+    static func payload(_ index: RecordIndex, _ plan: EventMapper.Plan, eventType: String, id: String, time: Int64) -> [UInt8]? {
+        let mapping = plan.mapping
+        let omitted = EventMapper.omittedKeys(eventType, mapping)
+        let bytes = index.bytes
+
+        // Two attributes are not where the record's sorted keys put them: `source_request_id`
+        // (always the event id, whatever the record says) and `card_id` (renamed from
+        // `content_card_id`). Both sort before most keys, so they are written when passed.
+        // The renamed field wins over a record's own `card_id`.
+        var card: RecordIndex.Field?
+        if mapping.renameCardID, let field = index.field("content_card_id"), field.kind != .container,
+           !omitted.contains(Keys.contentCardID) {
+            card = field
+        }
+        var pendingCard = card != nil
+        var pendingRequestID = true
+
+        var writer = JSONWriter(capacity: bytes.count + 160)
+        if mapping.isUninstall {
+            writer.raw("{\"event_type\":\"uninstall\",\"data\":{")
+        } else {
+            writer.raw("{\"event_type\":\"custom_event\",\"data\":{")
+            if let name = mapping.eventName { writer.key("event_name"); writer.string(name); writer.raw(",") }
+            writer.raw("\"custom_event_type\":\"other\",")
+        }
+        writer.raw("\"timestamp_unixtime_ms\":"); writer.int(time &* 1000)
+        writer.raw(",\"source_message_id\":"); writer.string(id)
+        writer.raw(",\"custom_attributes\":{")
+        var first = true
+        func separate() {
+            if !first { writer.byte(UInt8(ascii: ",")) }
+            first = false
+        }
+        func writeValue(_ field: RecordIndex.Field) {
+            switch field.kind {
+            case .plainString:
+                writer.byte(UInt8(ascii: "\"")); writer.raw(bytes[field.valueRange]); writer.byte(UInt8(ascii: "\""))
+            case .escapedString:
+                writer.byte(UInt8(ascii: "\""))
+                index.forEachUnescapedByte(field) { writer.escapedASCII($0) }
+                writer.byte(UInt8(ascii: "\""))
+            case .integer, .bool, .null:
+                writer.raw(bytes[field.valueRange])
+            case .double:
+                writer.double(index.double(field)!)
+            case .container:
+                break
+            }
+        }
+        func writePending(before key: ArraySlice<UInt8>?) {
+            if pendingCard, let card, key.map({ RecordIndex.compare(Keys.cardID[...], $0) < 0 }) ?? true {
+                separate(); writer.raw("\"card_id\":"); writeValue(card)
+                pendingCard = false
+            }
+            if pendingRequestID, key.map({ RecordIndex.compare(Keys.sourceRequestID[...], $0) < 0 }) ?? true {
+                separate(); writer.raw("\"source_request_id\":"); writer.string(id)
+                pendingRequestID = false
+            }
+        }
+
+        var next = 0 // into `omitted`, walked in step with the sorted keys
+        for field in index.fields where field.kind != .container {
+            let key = bytes[field.keyRange]
+            while next < omitted.count, RecordIndex.compare(omitted[next][...], key) < 0 { next += 1 }
+            if next < omitted.count, omitted[next].elementsEqual(key) { continue }
+            if plan.moved.contains(where: { $0.utf8.count == key.count && $0.utf8.elementsEqual(key) }) { continue }
+            if key.elementsEqual(Keys.sourceRequestID) { continue }
+            if card != nil, key.elementsEqual(Keys.contentCardID) || key.elementsEqual(Keys.cardID) { continue }
+            writePending(before: key)
+            separate()
+            writer.byte(UInt8(ascii: "\"")); writer.raw(key); writer.raw("\":")
+            writeValue(field)
+        }
+        writePending(before: nil)
+        writer.raw("}}}")
+        return writer.bytes
+    }
+}
