@@ -138,22 +138,30 @@ public struct EventMapper: Sendable {
         // The renamed `content_card_id` wins over a record's own `card_id` (as in the direct transcoder).
         let renamesCard = mapping.renameCardID && !omitted.contains("content_card_id")
             && event.fields["content_card_id"].flatMap(Self.attribute) != nil
+        // Names cut to the limit may collide with each other or with a name that was not cut:
+        // they are placed after the loop, so the outcome never depends on dictionary order.
+        var cutNames: [(original: String, name: String, value: AttributeValue)] = []
         for (name, value) in event.fields {
             if omitted.contains(name) || (!moved.isEmpty && moved.contains(name)) { continue }
             if renamesCard && name == "card_id" { continue }
             guard var scalar = Self.attribute(value) else { continue }
-            var outputName = (mapping.renameCardID && name == "content_card_id") ? "card_id" : name
-            // utf8.count is O(1) and never below the character count: count characters only when it might matter.
-            if outputName.utf8.count > EventsAPILimits.maxNameLength && outputName.count > EventsAPILimits.maxNameLength {
-                outputName = String(outputName.prefix(EventsAPILimits.maxNameLength))
-                truncations += 1
-            }
+            let outputName = (mapping.renameCardID && name == "content_card_id") ? "card_id" : name
             if case .string(let text) = scalar, text.utf8.count > EventsAPILimits.maxAttributeValueLength,
                text.count > EventsAPILimits.maxAttributeValueLength {
                 scalar = .string(String(text.prefix(EventsAPILimits.maxAttributeValueLength)))
                 truncations += 1
             }
+            // utf8.count is O(1) and never below the character count: count characters only when it might matter.
+            if outputName.utf8.count > EventsAPILimits.maxNameLength && outputName.count > EventsAPILimits.maxNameLength {
+                cutNames.append((name, String(outputName.prefix(EventsAPILimits.maxNameLength)), scalar))
+                truncations += 1
+                continue
+            }
             attributes[outputName] = scalar
+        }
+        // A name the record spelled out wins over a cut one; among cut ones, the first in name order.
+        for cut in cutNames.sorted(by: { $0.original < $1.original }) where attributes[cut.name] == nil {
+            attributes[cut.name] = cut.value
         }
         attributes["source_request_id"] = .string(event.id)
         let payload = Self.payload(mapping, timestampMs: event.time &* 1000, id: event.id, attributes: attributes)

@@ -160,6 +160,21 @@ extension JSONValue: ExpressibleByStringLiteral {
     let mapper = EventMapper(environment: .production, identityKey: "customerid",
                              router: FeedRouter(configuredFeeds: [.unbound], apps: [:]), selection: EventSelection())
 
+    /// Names that collide once cut to 256 characters: the same winner every time (the fuzzer
+    /// found the outcome depended on dictionary order).
+    @Test func namesThatCollideWhenCutHaveOneWinnerEveryTime() throws {
+        let exact = String(repeating: "c", count: 256)
+        for _ in 0..<50 {
+            let mapped = try mapper.map(CurrentsEvent(eventType: "users.canvas.Entry", id: "t", time: 1, fields: [
+                "external_user_id": .string("u"), exact + "b": .string("second"), exact + "a": .string("first"),
+                String(repeating: "d", count: 256) + "z": .int(1), String(repeating: "d", count: 256): .int(2),
+            ])).get()
+            #expect(mapped.payload.customAttributes[exact] == .string("first"))
+            #expect(mapped.payload.customAttributes[String(repeating: "d", count: 256)] == .int(2), "a name spelled out wins")
+            #expect(mapped.truncations == 3)
+        }
+    }
+
     @Test func longNamesAndValuesAreTruncatedAndCounted() throws {
         let longName = String(repeating: "n", count: 300)
         let longValue = String(repeating: "v", count: 5000)
