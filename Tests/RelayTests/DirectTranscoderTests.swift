@@ -29,12 +29,18 @@ import Testing
         ]
     }()
 
-    static func transforms(_ mapper: EventMapper) -> (direct: RecordTransform, general: RecordTransform) {
-        var direct = RecordTransform(mapper: mapper, maxAgeMs: 48 * 3_600_000, historicalAfterMs: 30 * 86_400_000)
-        direct.direct = true
-        var general = direct
-        general.direct = false
-        return (direct, general)
+    /// Per mapper, the live settings and a replay's (age from the first read, and a 1-hour
+    /// historical cut so some events go to the historical endpoint), each as the direct and the
+    /// general transform.
+    static func transforms(_ mapper: EventMapper) -> [(direct: RecordTransform, general: RecordTransform)] {
+        [RecordTransform(mapper: mapper, maxAgeMs: 48 * 3_600_000, historicalAfterMs: 30 * 86_400_000),
+         RecordTransform(mapper: mapper, maxAgeMs: 48 * 3_600_000, historicalAfterMs: 3_600_000, ageFromFirstRead: true)].map { transform in
+            var direct = transform
+            direct.direct = true
+            var general = transform
+            general.direct = false
+            return (direct, general)
+        }
     }
 
     /// Applies both paths to `value` with every mapper; records a difference as an issue. True
@@ -43,22 +49,23 @@ import Testing
     static func check(_ value: [UInt8], timestampMs: Int64? = nowMs, _ label: @autoclosure () -> String) -> Bool? {
         var took = 0
         for (number, mapper) in mappers.enumerated() {
-            let (direct, general) = transforms(mapper)
             if DirectTranscoder.transcode(value, mapper: mapper) != nil { took += 1 }
-            let message = KafkaMessage(topicPartition: TopicPartition("braze.currents", 0), offset: 0, timestampMs: timestampMs, key: nil, value: value)
-            let fast = direct.apply(message, wallNow: nowMs)
-            let reference = general.apply(message, wallNow: nowMs)
-            let where_ = "\(label()) (mapper \(number))"
-            #expect(fast.sends.count == reference.sends.count, "\(where_): sends")
-            for (a, b) in zip(fast.sends, reference.sends) {
-                #expect(a.feed == b.feed && a.eventID == b.eventID && a.historical == b.historical, "\(where_)")
-                #expect(String(decoding: a.header, as: UTF8.self) == String(decoding: b.header, as: UTF8.self), "\(where_): header")
-                #expect(String(decoding: a.payload, as: UTF8.self) == String(decoding: b.payload, as: UTF8.self), "\(where_): payload")
+            for (variant, (direct, general)) in transforms(mapper).enumerated() {
+                let message = KafkaMessage(topicPartition: TopicPartition("braze.currents", 0), offset: 0, timestampMs: timestampMs, key: nil, value: value)
+                let fast = direct.apply(message, wallNow: nowMs)
+                let reference = general.apply(message, wallNow: nowMs)
+                let where_ = "\(label()) (mapper \(number), settings \(variant))"
+                #expect(fast.sends.count == reference.sends.count, "\(where_): sends")
+                for (a, b) in zip(fast.sends, reference.sends) {
+                    #expect(a.feed == b.feed && a.eventID == b.eventID && a.historical == b.historical, "\(where_)")
+                    #expect(String(decoding: a.header, as: UTF8.self) == String(decoding: b.header, as: UTF8.self), "\(where_): header")
+                    #expect(String(decoding: a.payload, as: UTF8.self) == String(decoding: b.payload, as: UTF8.self), "\(where_): payload")
+                }
+                #expect(fast.parks == reference.parks, "\(where_): parks")
+                #expect(fast.skips.map { "\($0.reason) \($0.eventType)" } == reference.skips.map { "\($0.reason) \($0.eventType)" }, "\(where_): skips")
+                #expect(fast.decodedEvents == reference.decodedEvents && fast.truncations == reference.truncations, "\(where_): counters")
+                #expect(fast.ageBaseMs == reference.ageBaseMs, "\(where_): age")
             }
-            #expect(fast.parks == reference.parks, "\(where_): parks")
-            #expect(fast.skips.map { "\($0.reason) \($0.eventType)" } == reference.skips.map { "\($0.reason) \($0.eventType)" }, "\(where_): skips")
-            #expect(fast.decodedEvents == reference.decodedEvents && fast.truncations == reference.truncations, "\(where_): counters")
-            #expect(fast.ageBaseMs == reference.ageBaseMs, "\(where_): age")
         }
         return took == mappers.count ? true : (took == 0 ? false : nil)
     }
