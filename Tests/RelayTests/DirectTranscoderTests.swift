@@ -159,6 +159,19 @@ import Testing
         #expect(Self.check(Array(text.utf8), text) == false, "the fast path should decline: \(text)")
     }
 
+    /// An event the direct path takes but no batch can hold: parked as `too_large` by both paths.
+    @Test func anEventTooLargeForAnyBatchIsParkedTheSameWay() throws {
+        let value = String(repeating: "v", count: RecordIndex.maxValueBytes)
+        let attributes = (0..<40).map { "\"attribute_\($0)\":\"\(value)\"" }.joined(separator: ",")
+        let text = #"{"event_type":"users.messages.email.Send","id":"big","time":1767225000,"user":{"external_user_id":"u"},"properties":{"# + attributes + "}}"
+        #expect(Self.check(Array(text.utf8), "too large") == true)
+        let (direct, _) = Self.transforms(Self.mappers[0])[0]
+        let outcome = direct.apply(KafkaMessage(topicPartition: TopicPartition("braze.currents", 0), offset: 0, timestampMs: Self.nowMs, key: nil,
+                                                value: Array(text.utf8)), wallNow: Self.nowMs)
+        let park = try #require(outcome.parks.first)
+        #expect(outcome.sends.isEmpty && park.reason == .rejected && park.message.hasPrefix("too_large") && park.eventID == "big")
+    }
+
     @Test func longValuesAndKeysGoToTheGeneralPath() {
         let long = String(repeating: "x", count: RecordIndex.maxValueBytes + 1)
         let key = String(repeating: "k", count: RecordIndex.maxKeyBytes + 1)
