@@ -72,17 +72,26 @@ public struct EventPayload: Sendable, Equatable {
 
     public func encoded() -> [UInt8] {
         var writer = JSONWriter(capacity: 256 + customAttributes.count * 32)
+        Self.writeOpening(into: &writer, eventType: eventType, eventName: eventName, customEventType: customEventType,
+                          timestampMs: timestampMs, sourceMessageID: sourceMessageID)
+        if !customAttributes.isEmpty {
+            writer.raw(","); writer.key("custom_attributes"); writer.object(customAttributes)
+        }
+        writer.raw("}}")
+        return writer.bytes
+    }
+
+    /// The event up to its custom attributes: `{"event_type":..,"data":{..,"source_message_id":".."`.
+    /// The direct transcoder writes the attributes itself and shares this part, so the two
+    /// encodings cannot drift apart.
+    public static func writeOpening(into writer: inout JSONWriter, eventType: String, eventName: String?, customEventType: String?,
+                                    timestampMs: Int64, sourceMessageID: String) {
         writer.raw("{\"event_type\":"); writer.string(eventType)
         writer.raw(",\"data\":{")
         if let eventName { writer.key("event_name"); writer.string(eventName); writer.raw(",") }
         if let customEventType { writer.key("custom_event_type"); writer.string(customEventType); writer.raw(",") }
         writer.key("timestamp_unixtime_ms"); writer.int(timestampMs)
         writer.raw(","); writer.key("source_message_id"); writer.string(sourceMessageID)
-        if !customAttributes.isEmpty {
-            writer.raw(","); writer.key("custom_attributes"); writer.object(customAttributes)
-        }
-        writer.raw("}}")
-        return writer.bytes
     }
 }
 

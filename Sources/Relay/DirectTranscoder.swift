@@ -62,15 +62,10 @@ enum DirectTranscoder {
         var pendingRequestID = true
 
         var writer = JSONWriter(capacity: bytes.count + 160)
-        if mapping.isUninstall {
-            writer.raw("{\"event_type\":\"uninstall\",\"data\":{")
-        } else {
-            writer.raw("{\"event_type\":\"custom_event\",\"data\":{")
-            if let name = mapping.eventName { writer.key("event_name"); writer.string(name); writer.raw(",") }
-            writer.raw("\"custom_event_type\":\"other\",")
-        }
-        writer.raw("\"timestamp_unixtime_ms\":"); writer.int(time &* 1000)
-        writer.raw(",\"source_message_id\":"); writer.string(id)
+        // The same opening `EventPayload.encoded()` writes for the event `map` builds.
+        let opening = EventMapper.payload(mapping, timestampMs: time &* 1000, id: id, attributes: [:])
+        EventPayload.writeOpening(into: &writer, eventType: opening.eventType, eventName: opening.eventName,
+                                  customEventType: opening.customEventType, timestampMs: opening.timestampMs, sourceMessageID: id)
         writer.raw(",\"custom_attributes\":{")
         var first = true
         func separate() {

@@ -111,7 +111,8 @@ public struct EventMapper: Sendable {
         return .success(Plan(mapping: mapping, feed: feed, header: header, moved: moved))
     }
 
-    /// The mParticle event for a Currents type: `uninstall`, or a custom event named by the mapping.
+    /// The mParticle event for a Currents type: `uninstall`, or a custom event named by the
+    /// mapping. The direct transcoder writes its opening from these same parts.
     static func payload(_ mapping: EventMapping, timestampMs: Int64, id: String, attributes: [String: AttributeValue]) -> EventPayload {
         EventPayload(
             eventType: mapping.isUninstall ? "uninstall" : "custom_event",
