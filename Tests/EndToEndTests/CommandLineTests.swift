@@ -24,7 +24,7 @@ import Testing
     }
 
     func file(_ text: String) throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID().uuidString).yaml").path
+        let path = ScratchDirectory.path("cli", "yaml")
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }

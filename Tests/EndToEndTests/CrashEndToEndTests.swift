@@ -139,7 +139,7 @@ import Testing
         let ends = try harness.endOffsets()
         #expect(ends.values.reduce(0, +) == 100_000, "the embedded broker kept the whole backlog")
         harness.simulator.state.setBehaviour(.init(latencyMs: 30_000))
-        let log = FileManager.default.temporaryDirectory.appendingPathComponent("stall-\(UUID().uuidString).log").path
+        let log = ScratchDirectory.path("stall", "log")
         let config = try relayConfigFile(harness, group: "e2e-stall", dedup: "grouped",
                                     extraProperties: "\n    max.poll.interval.ms: \"8000\"\n    queued.max.messages.kbytes: \"8192\"",
                                     extraDelivery: "\n  max_in_flight_messages: 5000\n  max_in_flight_bytes: 8388608")

@@ -199,7 +199,7 @@ func relayConfigFile(_ harness: Harness, group: String, dedup: String = "grouped
     http:
       port: \(httpPort)\(extra)
     """
-    let path = path ?? FileManager.default.temporaryDirectory.appendingPathComponent("crash-\(UUID().uuidString).yaml").path
+    let path = path ?? ScratchDirectory.path("relay", "yaml")
     try yaml.write(toFile: path, atomically: true, encoding: .utf8)
     return path
 }

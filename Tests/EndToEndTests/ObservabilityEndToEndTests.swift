@@ -119,7 +119,7 @@ import Testing
             extraProperties: "\n    sasl.username: \"relay\"\n    sasl.password: \"\(kafkaPassword)\"",
             extraDelivery: "\n  retry_base_ms: 20\n  retry_max_ms: 200", httpPort: port, extra: "\n  ready_max_blocked: \"0s\"")
         let yaml = try String(contentsOfFile: config, encoding: .utf8)
-        let log = FileManager.default.temporaryDirectory.appendingPathComponent("secrets-\(UUID().uuidString).log").path
+        let log = ScratchDirectory.path("secrets", "log")
         let relay = try spawnRelay(config: config, log: log, logLevel: "debug")
         // Records are produced once the relay owns its partitions, so only Android's outlive the age limit.
         var started = false

@@ -11,8 +11,7 @@ import Testing
 @Suite struct SecurityEndToEndTests {
     /// A self-signed certificate for localhost and 127.0.0.1, made with the openssl command.
     static func selfSignedCertificate() throws -> (certificate: String, key: String) {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tls-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directory = try ScratchDirectory.directory("tls")
         let certificate = directory.appendingPathComponent("cert.pem").path
         let key = directory.appendingPathComponent("key.pem").path
         let process = Process()
@@ -86,7 +85,7 @@ import Testing
     }
 
     @Test func aConfigFileWithSecretsThatOthersCanReadIsWarnedAbout() throws {
-        let directory = FileManager.default.temporaryDirectory
+        let directory = ScratchDirectory.url
         let withSecret = directory.appendingPathComponent("perm-\(UUID().uuidString).yaml").path
         try "mparticle:\n  feeds:\n    ios: { key: \"k\", secret: \"perm-S3CRET-1\" }\nkafka:\n  properties:\n    sasl.password: \"perm-S3CRET-2\"\n"
             .write(toFile: withSecret, atomically: true, encoding: .utf8)
