@@ -103,6 +103,20 @@ public struct JSONWriter: Sendable {
         }
     }
 
+    /// An object of a few attributes given as pairs with distinct keys, in the order `object`
+    /// writes a dictionary (keys sorted), without building one.
+    public mutating func object(pairs: [(String, AttributeValue)]) {
+        byte(UInt8(ascii: "{"))
+        var first = true
+        for (name, attribute) in pairs.count < 2 ? pairs : pairs.sorted(by: { $0.0 < $1.0 }) {
+            if !first { byte(UInt8(ascii: ",")) }
+            first = false
+            key(name)
+            value(attribute)
+        }
+        byte(UInt8(ascii: "}"))
+    }
+
     /// An object of attributes, keys sorted so equal objects encode to equal bytes.
     public mutating func object(_ attributes: [String: AttributeValue]) {
         byte(UInt8(ascii: "{"))

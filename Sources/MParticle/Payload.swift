@@ -37,17 +37,25 @@ public struct BatchHeader: Sendable, Equatable {
     /// the bytes double as the key that groups events into one batch.
     public func encoded() -> [UInt8] {
         var writer = JSONWriter(capacity: 160)
-        writer.key("environment"); writer.string(environment.rawValue)
-        if let sourceRequestID {
-            writer.raw(","); writer.key("source_request_id"); writer.string(sourceRequestID)
-        }
-        writer.raw(",\"schema_version\":2,")
+        Self.writeOpening(into: &writer, environment: environment, sourceRequestID: sourceRequestID)
         writer.key("user_identities"); writer.object(userIdentities)
         if !userAttributes.isEmpty {
             writer.raw(","); writer.key("user_attributes"); writer.object(userAttributes)
         }
         writer.raw(","); writer.key("device_info"); writer.object(deviceInfo)
         return writer.bytes
+    }
+}
+
+extension BatchHeader {
+    /// The header up to its identities: `"environment":..,["source_request_id":..,]"schema_version":2,`.
+    /// The relay's direct path writes the rest from its own fields and shares this part.
+    public static func writeOpening(into writer: inout JSONWriter, environment: MParticleEnvironment, sourceRequestID: String?) {
+        writer.key("environment"); writer.string(environment.rawValue)
+        if let sourceRequestID {
+            writer.raw(","); writer.key("source_request_id"); writer.string(sourceRequestID)
+        }
+        writer.raw(",\"schema_version\":2,")
     }
 }
 

@@ -38,7 +38,7 @@ enum DirectTranscoder {
             return Event(eventType: eventType, id: id, time: time, result: .failure(reason))
         case .success(let plan):
             guard let payload = payload(index, plan, eventType: eventType, id: id, time: time) else { return nil }
-            let encoded = RecordTransform.Encoded(feed: plan.feed, header: plan.header.encoded(), payload: payload, truncations: 0)
+            let encoded = RecordTransform.Encoded(feed: plan.feed, header: mapper.encodedHeader(plan), payload: payload, truncations: 0)
             return Event(eventType: eventType, id: id, time: time, result: .success(encoded))
         }
     }

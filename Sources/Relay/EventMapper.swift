@@ -71,14 +71,16 @@ public struct EventMapper: Sendable {
     }
 
     /// Everything about an event's mapping except its custom attributes: whether it is sent at
-    /// all, to which feed, and its batch header. Shared by `map` and the direct transcoder, so
-    /// both make the same decisions from the same fields.
+    /// all, to which feed, and its batch-level parts. Shared by `map` and the direct transcoder,
+    /// so both make the same decisions from the same fields.
     public struct Plan: Sendable {
         public var mapping: EventMapping
         public var feed: Feed
-        public var header: BatchHeader
+        public var parts: HeaderParts
         /// Fields sent in the header instead of as custom attributes.
         public var moved: [String]
+        /// The batch's `source_request_id` (`per_event` mode: the event id).
+        public var sourceRequestID: String?
     }
 
     public func plan<Event: EventFieldReading>(eventType: String, id: String, _ event: Event) -> Result<Plan, SkipReason> {
@@ -91,24 +93,31 @@ public struct EventMapper: Sendable {
 
         // Fields moved out of the custom attributes: a handful at most, so a scan beats hashing.
         var moved: [String] = []
-        var identities: [String: AttributeValue] = [identityKey: .string(externalUserID)]
+        var parts = HeaderParts(externalUserID: externalUserID)
         if mapping.emailIdentity, let email = event.string("email_address") {
-            identities["email"] = .string(email)
+            parts.email = email
             moved.append("email_address")
         }
-        var userAttributes: [String: AttributeValue] = [:]
         switch mapping.phone {
         case .recipient:
-            if let phone = event.string("to_phone_number") { userAttributes["$mobile"] = .string(phone); moved.append("to_phone_number") }
+            if let phone = event.string("to_phone_number") { parts.mobile = phone; moved.append("to_phone_number") }
         case .sender:
-            if let phone = event.string("user_phone_number") { userAttributes["$mobile"] = .string(phone); moved.append("user_phone_number") }
+            if let phone = event.string("user_phone_number") { parts.mobile = phone; moved.append("user_phone_number") }
         case .none:
             break
         }
-        let deviceInfo = self.deviceInfo(mapping.deviceInfo, event, moved: &moved)
-        let header = BatchHeader(environment: environment, userIdentities: identities, userAttributes: userAttributes,
-                                 deviceInfo: deviceInfo, sourceRequestID: perEventBatches ? id : nil)
-        return .success(Plan(mapping: mapping, feed: feed, header: header, moved: moved))
+        deviceInfo(mapping.deviceInfo, event, into: &parts, moved: &moved)
+        return .success(Plan(mapping: mapping, feed: feed, parts: parts, moved: moved, sourceRequestID: perEventBatches ? id : nil))
+    }
+
+    /// The plan's header as the general path carries it.
+    public func header(_ plan: Plan) -> BatchHeader {
+        plan.parts.header(environment: environment, identityKey: identityKey, sourceRequestID: plan.sourceRequestID)
+    }
+
+    /// The plan's header encoded, as `header(plan).encoded()` would be.
+    public func encodedHeader(_ plan: Plan) -> [UInt8] {
+        plan.parts.encoded(environment: environment, identityKey: identityKey, sourceRequestID: plan.sourceRequestID)
     }
 
     /// The mParticle event for a Currents type: `uninstall`, or a custom event named by the
@@ -166,7 +175,7 @@ public struct EventMapper: Sendable {
         }
         attributes["source_request_id"] = .string(event.id)
         let payload = Self.payload(mapping, timestampMs: event.time &* 1000, id: event.id, attributes: attributes)
-        return .success(MappedEvent(feed: plan.feed, header: plan.header, payload: payload, truncations: truncations))
+        return .success(MappedEvent(feed: plan.feed, header: header(plan), payload: payload, truncations: truncations))
     }
 
     /// The mapping for a type outside the catalogue, when configured to send those.
@@ -176,33 +185,32 @@ public struct EventMapper: Sendable {
         return EventMapping(eventName: name, deviceInfo: .idfv)
     }
 
-    func deviceInfo<Event: EventFieldReading>(_ set: EventMapping.DeviceInfo, _ event: Event, moved: inout [String]) -> [String: AttributeValue] {
-        var info: [String: AttributeValue] = [:]
-        if set == .none { return info }
+    func deviceInfo<Event: EventFieldReading>(_ set: EventMapping.DeviceInfo, _ event: Event, into parts: inout HeaderParts, moved: inout [String]) {
+        if set == .none { return }
         // device_id is also kept as a custom attribute, so it is not marked as moved.
-        if let deviceID = event.string("device_id") { info["ios_idfv"] = .string(deviceID) }
+        parts.deviceID = event.string("device_id")
         let withModel = set == .di8 || set == .idfvModel
         let withPlatform = set == .di8 || set == .di7 || set == .idfvPlatform
         let withAdvertising = set == .di8 || set == .di7
         if withModel, let model = event.string("device_model") {
-            info["device_model"] = .string(model)
+            parts.deviceModel = model
             moved.append("device_model")
         }
         if withPlatform, let platform = event.platform {
-            info["platform"] = .string(Self.platformNames[platform] ?? platform)
+            parts.platform = Self.platformNames[platform] ?? platform
             moved.append("platform")
         }
         if withAdvertising {
             if let adID = event.string("ad_id"), let type = event.string("ad_id_type"), let key = Self.advertisingIDKeys[type] {
-                info[key] = .string(adID)
+                parts.advertisingKey = key
+                parts.advertisingID = adID
                 moved.append(contentsOf: ["ad_id", "ad_id_type"])
             }
             if let enabled = event.bool("ad_tracking_enabled") {
-                info["limit_ad_tracking"] = .bool(!enabled)
+                parts.limitAdTracking = !enabled
                 moved.append("ad_tracking_enabled")
             }
         }
-        return info
     }
 
     static func attribute(_ value: JSONValue) -> AttributeValue? {
