@@ -1,5 +1,5 @@
 import Foundation
-import Kafka
+@testable import Kafka
 import Logging
 import Testing
 
@@ -100,6 +100,15 @@ import Testing
         #expect(messages.suffix(2).map { String(decoding: $0.value ?? [], as: UTF8.self) } == ["1", "2"])
         #expect(messages.suffix(2).map { String(decoding: $0.key ?? [], as: UTF8.self) } == ["a", "b"])
         await consumer.close()
+    }
+
+    @Test func offsetsAreCommittedEverySecondUnlessThePropertiesSayOtherwise() {
+        var configuration = KafkaConsumerConfiguration(bootstrapServers: "127.0.0.1:1", groupID: "g", topics: ["t"])
+        // librdkafka applies the properties in order: the last value of a key is the one it keeps.
+        func interval() -> String? { configuration.librdkafkaProperties.last { $0.0 == "auto.commit.interval.ms" }?.1 }
+        #expect(interval() == "1000")
+        configuration.properties = ["auto.commit.interval.ms": "5000"]
+        #expect(interval() == "5000")
     }
 
     @Test func librdkafkaRejectionsAreConfigurationErrorsWithoutSecrets() throws {
