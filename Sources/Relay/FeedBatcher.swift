@@ -99,8 +99,9 @@ public struct BulkRequest: Sendable {
 ///
 /// Events with identical batch-level parts (one user, one device) share a batch of at most
 /// 128 KB. Batches stay open in a pool, oldest first, so later events of the same user can join
-/// them; a request takes the oldest batches (≤ 100, ≤ 256 KB) when the oldest has waited the
-/// linger time, or at once when the pool holds more than `maxOpenBatches` (under load). The pool
+/// them; a request takes the oldest batches (≤ 100, ≤ 256 KB) once the oldest has waited the
+/// linger time and the feed can send, or at once when the pool holds more than `maxOpenBatches`
+/// (under load). The pool
 /// is what makes grouping work when many users are active: a request of 100 batches alone would
 /// rarely see the same user twice. Pure: the caller passes the clock reading.
 public struct FeedBatcher: Sendable {
@@ -168,12 +169,23 @@ public struct FeedBatcher: Sendable {
         return order.count > maxOpenBatches ? takeRequest() : nil
     }
 
+    /// When the oldest open batch was opened (nil when the pool is empty).
+    public var oldestCreatedAt: UInt64? { order.first.flatMap { pool[$0]?.createdAt } }
+
+    /// One request of the oldest batches, if the oldest has waited `linger` nanoseconds or more.
+    ///
+    /// The pipeline calls this when the feed has a free send slot, not on a timer: a batch that
+    /// has lingered but cannot be sent yet stays open, and later events of its user still join
+    /// it. Under a rate limit, that is what keeps batches per event low.
+    public mutating func takeLingeredRequest(now: UInt64, linger: UInt64) -> BulkRequest? {
+        guard let created = oldestCreatedAt, now &- created >= linger else { return nil }
+        return takeRequest()
+    }
+
     /// Requests of the batches that have waited `linger` nanoseconds or more.
     public mutating func takeLingered(now: UInt64, linger: UInt64) -> [BulkRequest] {
         var requests: [BulkRequest] = []
-        while let oldest = order.first, let batch = pool[oldest], now &- batch.createdAt >= linger, let request = takeRequest() {
-            requests.append(request)
-        }
+        while let request = takeLingeredRequest(now: now, linger: linger) { requests.append(request) }
         return requests
     }
 

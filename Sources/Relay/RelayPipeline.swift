@@ -103,9 +103,12 @@ public actor RelayPipeline {
         self.logger = logger
         self.transform = RecordTransform(mapper: mapper, maxAgeMs: settings.maxAge.milliseconds, historicalAfterMs: settings.historicalAfter.milliseconds,
                                          ageFromFirstRead: settings.ageFromFirstRead, redrive: settings.redrive)
+        // A pool may hold as many open batches as the in-flight cap has records: that cap is the
+        // memory bound, and a smaller pool would seal batches that could still grow.
+        let maxOpenBatches = max(5_000, settings.maxInFlightMessages)
         for feed in Feed.allCases {
-            batchers[feed] = FeedBatcher(feed: feed)
-            historicalBatchers[feed] = FeedBatcher(feed: feed, historical: true)
+            batchers[feed] = FeedBatcher(feed: feed, maxOpenBatches: maxOpenBatches)
+            historicalBatchers[feed] = FeedBatcher(feed: feed, maxOpenBatches: maxOpenBatches, historical: true)
         }
     }
 
@@ -379,18 +382,21 @@ public actor RelayPipeline {
 
     // MARK: - Requests
 
+    private var lingerNanoseconds: UInt64 { UInt64(max(0, settings.lingerMs)) * 1_000_000 }
+
     private func tick() {
         let now = clock.monotonicNanoseconds()
-        let linger = UInt64(settings.lingerMs) * 1_000_000
-        for feed in Feed.allCases {
-            for request in batchers[feed]!.takeLingered(now: now, linger: linger) { enqueue(request) }
-            for request in historicalBatchers[feed]!.takeLingered(now: now, linger: linger) { enqueue(request) }
+        for feed in Feed.allCases where blocked[feed] != nil {
+            // A blocked feed sends only probes. Its lingered batches wait as requests in the
+            // queue, where the age sweep parks what passes the limit.
+            for request in batchers[feed]!.takeLingered(now: now, linger: lingerNanoseconds) { queued[feed, default: []].append(request) }
+            for request in historicalBatchers[feed]!.takeLingered(now: now, linger: lingerNanoseconds) { queued[feed, default: []].append(request) }
         }
         if now &- lastSweep >= 1_000_000_000 {
             lastSweep = now
             sweepExpired()
         }
-        for feed in blocked.keys { dispatch(feed) }
+        for feed in Feed.allCases { dispatch(feed) }
     }
 
     /// Parks queued events that passed the age limit while waiting (a blocked feed holds them).
@@ -428,9 +434,22 @@ public actor RelayPipeline {
             send(request, probe: true)
             return
         }
-        while inFlight[feed, default: 0] < settings.maxInFlightRequestsPerFeed, let request = queued[feed]?.popFirst() {
+        while inFlight[feed, default: 0] < settings.maxInFlightRequestsPerFeed, let request = queued[feed]?.popFirst() ?? takeLingered(feed) {
             send(request, probe: false)
         }
+    }
+
+    /// A request of the feed's lingered batches, taken only when it can be sent: until then the
+    /// batches stay open in the pool and later events of their users join them, instead of
+    /// waiting sealed in the queue (what keeps batches per event low when sending is the
+    /// bottleneck: a rate limit, a slow mParticle). The pool whose oldest batch is older goes first.
+    private func takeLingered(_ feed: Feed) -> BulkRequest? {
+        let now = clock.monotonicNanoseconds()
+        let regular = batchers[feed]!.oldestCreatedAt ?? .max
+        let historical = historicalBatchers[feed]!.oldestCreatedAt ?? .max
+        return historical < regular
+            ? historicalBatchers[feed]!.takeLingeredRequest(now: now, linger: lingerNanoseconds)
+            : batchers[feed]!.takeLingeredRequest(now: now, linger: lingerNanoseconds)
     }
 
     private func send(_ request: BulkRequest, probe: Bool) {

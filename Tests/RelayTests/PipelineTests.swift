@@ -29,7 +29,7 @@ final class FakeSource: RecordSource {
 }
 
 /// A pipeline over test doubles: the given feeds configured, fast backoff, real clock.
-func makeTestPipeline(source: FakeSource, api: ScriptedAPI, deadLetters: MemoryDeadLetters = MemoryDeadLetters(),
+func makeTestPipeline(source: FakeSource, api: some EventsAPI, deadLetters: MemoryDeadLetters = MemoryDeadLetters(),
                       feeds: Set<Feed>, settings: RelayPipeline.Settings, maxBatchesPerSecond: Double = 270) -> RelayPipeline {
     let stats = RelayStats(name: "test")
     let sender = FeedSender(api: api, baseURL: "http://unused",
@@ -40,6 +40,23 @@ func makeTestPipeline(source: FakeSource, api: ScriptedAPI, deadLetters: MemoryD
                              router: FeedRouter(configuredFeeds: feeds, apps: [:]), selection: EventSelection())
     return RelayPipeline(source: source, mapper: mapper, sender: sender, deadLetters: deadLetters, settings: settings,
                          stats: stats, logger: Logger(label: "test"))
+}
+
+/// An Events API that holds every request until the test opens the gate; it records each
+/// request on arrival, as the event ids of each of its batches.
+final class GatedAPI: EventsAPI {
+    let isOpen = NIOLockedValueBox(false)
+    let requests = NIOLockedValueBox<[[[String]]]>([])
+
+    func sendBulk(body: [UInt8], baseURL: String, credentials: FeedCredentials, historical: Bool) async throws -> EventsAPIResponse {
+        let batches = try JSONSerialization.jsonObject(with: Data(body)) as! [[String: Any]]
+        requests.withLockedValue {
+            $0.append(batches.map { ($0["events"] as! [[String: Any]]).map { ($0["data"] as! [String: Any])["source_message_id"] as! String } })
+        }
+        while !isOpen.withLockedValue({ $0 }) { try await Task.sleep(for: .milliseconds(5)) }
+        return EventsAPIResponse(status: 202)
+    }
+    var received: [[[String]]] { requests.withLockedValue { $0 } }
 }
 
 /// A dead-letter sink in memory.
@@ -183,6 +200,34 @@ final class ScriptedAPI: EventsAPI {
         try await Task.sleep(for: .milliseconds(50))
         #expect(source.storedOffsets[partition] == nil)
         #expect(pipeline.stats.snapshot.resultsForRevokedPartitions == 1)
+        await pipeline.shutdown(timeout: .seconds(1))
+        await run.value
+    }
+
+    /// A batch that has lingered while the feed could not send stays open: later events of its
+    /// user join it instead of waiting in sealed requests of their own (the grouping that matters
+    /// under mParticle's rate limit).
+    @Test func lingeredBatchesKeepGrowingWhileTheFeedCannotSend() async throws {
+        let source = FakeSource()
+        let api = GatedAPI()
+        let pipeline = makeTestPipeline(source: source, api: api, feeds: [.unbound],
+                                        settings: .init(lingerMs: 10, maxInFlightRequestsPerFeed: 1, maxInFlightMessages: 1000))
+        let run = Task { await pipeline.run() }
+        source.continuation.yield(.assigned([partition]))
+        source.continuation.yield(.messages([message(0, envelope("first", user: "u-0"))]))
+        try await waitFor("the first request to hold the feed's one send slot") { api.received.count == 1 }
+        // One record at a time, each long after the linger time: each would have been its own
+        // request had lingered batches been sealed while the slot was busy.
+        for offset in 1...6 {
+            source.continuation.yield(.messages([message(Int64(offset), envelope("e-\(offset)", user: offset.isMultiple(of: 2) ? "u-a" : "u-b"))]))
+            try await Task.sleep(for: .milliseconds(40))
+        }
+        #expect(api.received.count == 1)
+        api.isOpen.withLockedValue { $0 = true }
+        try await waitFor("all settled") { source.storedOffsets[partition] == 7 }
+        let requests = api.received
+        #expect(requests.count == 2)
+        #expect(requests.dropFirst().first?.sorted { $0[0] < $1[0] } == [["e-1", "e-3", "e-5"], ["e-2", "e-4", "e-6"]])
         await pipeline.shutdown(timeout: .seconds(1))
         await run.value
     }
