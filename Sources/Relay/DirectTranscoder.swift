@@ -104,7 +104,7 @@ enum DirectTranscoder {
             let key = bytes[field.keyRange]
             while next < omitted.count, RecordIndex.compare(omitted[next][...], key) < 0 { next += 1 }
             if next < omitted.count, omitted[next].elementsEqual(key) { continue }
-            if plan.moved.contains(where: { $0.utf8.count == key.count && $0.utf8.elementsEqual(key) }) { continue }
+            if plan.moved.contains(key: key) { continue }
             if key.elementsEqual(Keys.sourceRequestID) { continue }
             if card != nil, key.elementsEqual(Keys.contentCardID) || key.elementsEqual(Keys.cardID) { continue }
             writePending(before: key)

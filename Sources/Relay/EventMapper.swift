@@ -78,7 +78,7 @@ public struct EventMapper: Sendable {
         public var feed: Feed
         public var parts: HeaderParts
         /// Fields sent in the header instead of as custom attributes.
-        public var moved: [String]
+        public var moved: MovedFields
         /// The batch's `source_request_id` (`per_event` mode: the event id).
         public var sourceRequestID: String?
     }
@@ -91,18 +91,17 @@ public struct EventMapper: Sendable {
         guard let externalUserID = event.externalUserID else { return .failure(.noExternalUserID) }
         guard let feed = router.route(event) else { return .failure(.noFeed) }
 
-        // Fields moved out of the custom attributes: a handful at most, so a scan beats hashing.
-        var moved: [String] = []
+        var moved: MovedFields = []
         var parts = HeaderParts(externalUserID: externalUserID)
         if mapping.emailIdentity, let email = event.string("email_address") {
             parts.email = email
-            moved.append("email_address")
+            moved.insert(.emailAddress)
         }
         switch mapping.phone {
         case .recipient:
-            if let phone = event.string("to_phone_number") { parts.mobile = phone; moved.append("to_phone_number") }
+            if let phone = event.string("to_phone_number") { parts.mobile = phone; moved.insert(.toPhoneNumber) }
         case .sender:
-            if let phone = event.string("user_phone_number") { parts.mobile = phone; moved.append("user_phone_number") }
+            if let phone = event.string("user_phone_number") { parts.mobile = phone; moved.insert(.userPhoneNumber) }
         case .none:
             break
         }
@@ -152,7 +151,7 @@ public struct EventMapper: Sendable {
         // they are placed after the loop, so the outcome never depends on dictionary order.
         var cutNames: [(original: String, name: String, value: AttributeValue)] = []
         for (name, value) in event.fields {
-            if omitted.contains(name) || (!moved.isEmpty && moved.contains(name)) { continue }
+            if omitted.contains(name) || moved.contains(name: name) { continue }
             if renamesCard && name == "card_id" { continue }
             guard var scalar = Self.attribute(value) else { continue }
             let outputName = (mapping.renameCardID && name == "content_card_id") ? "card_id" : name
@@ -185,7 +184,7 @@ public struct EventMapper: Sendable {
         return EventMapping(eventName: name, deviceInfo: .idfv)
     }
 
-    func deviceInfo<Event: EventFieldReading>(_ set: EventMapping.DeviceInfo, _ event: Event, into parts: inout HeaderParts, moved: inout [String]) {
+    func deviceInfo<Event: EventFieldReading>(_ set: EventMapping.DeviceInfo, _ event: Event, into parts: inout HeaderParts, moved: inout MovedFields) {
         if set == .none { return }
         // device_id is also kept as a custom attribute, so it is not marked as moved.
         parts.deviceID = event.string("device_id")
@@ -194,21 +193,21 @@ public struct EventMapper: Sendable {
         let withAdvertising = set == .di8 || set == .di7
         if withModel, let model = event.string("device_model") {
             parts.deviceModel = model
-            moved.append("device_model")
+            moved.insert(.deviceModel)
         }
         if withPlatform, let platform = event.platform {
             parts.platform = Self.platformNames[platform] ?? platform
-            moved.append("platform")
+            moved.insert(.platform)
         }
         if withAdvertising {
             if let adID = event.string("ad_id"), let type = event.string("ad_id_type"), let key = Self.advertisingIDKeys[type] {
                 parts.advertisingKey = key
                 parts.advertisingID = adID
-                moved.append(contentsOf: ["ad_id", "ad_id_type"])
+                moved.formUnion([.adID, .adIDType])
             }
             if let enabled = event.bool("ad_tracking_enabled") {
                 parts.limitAdTracking = !enabled
-                moved.append("ad_tracking_enabled")
+                moved.insert(.adTrackingEnabled)
             }
         }
     }

@@ -55,15 +55,50 @@ public struct HeaderParts: Sendable, Equatable {
                     sourceRequestID: sourceRequestID)
     }
 
-    /// The same bytes as `header(...).encoded()`, without the dictionaries.
+    /// The same bytes as `header(...).encoded()`, without the dictionaries, and without the
+    /// arrays of pairs `JSONWriter.object(pairs:)` would sort: every key but two is fixed, so
+    /// the sorted order is written out here (once per event, on the hot path).
     public func encoded(environment: MParticleEnvironment, identityKey: String, sourceRequestID: String?) -> [UInt8] {
         var writer = JSONWriter(capacity: 192)
         BatchHeader.writeOpening(into: &writer, environment: environment, sourceRequestID: sourceRequestID)
-        writer.key("user_identities"); writer.object(pairs: identities(identityKey: identityKey))
-        if let mobile {
-            writer.raw(","); writer.key("user_attributes"); writer.object(pairs: [("$mobile", .string(mobile))])
+        writer.key("user_identities")
+        writer.raw("{")
+        if let email, identityKey != "email" {
+            let emailFirst = "email" < identityKey
+            writer.key(emailFirst ? "email" : identityKey); writer.string(emailFirst ? email : externalUserID)
+            writer.raw(",")
+            writer.key(emailFirst ? identityKey : "email"); writer.string(emailFirst ? externalUserID : email)
+        } else {
+            writer.key(identityKey); writer.string(identityKey == "email" ? email ?? externalUserID : externalUserID)
         }
-        writer.raw(","); writer.key("device_info"); writer.object(pairs: deviceInfo())
+        writer.raw("}")
+        if let mobile {
+            writer.raw(",\"user_attributes\":{\"$mobile\":"); writer.string(mobile); writer.raw("}")
+        }
+        writer.raw(",\"device_info\":{")
+        // The fixed keys in sorted order; the advertising id's key (one of a table) goes before
+        // the first fixed key it sorts before.
+        var first = true
+        var advertising = advertisingKey.flatMap { key in advertisingID.map { (key, $0) } }
+        func separate() {
+            if !first { writer.raw(",") }
+            first = false
+        }
+        func writeAdvertising(before key: String?) {
+            guard let (adKey, adID) = advertising, key.map({ adKey < $0 }) ?? true else { return }
+            separate(); writer.key(adKey); writer.string(adID)
+            advertising = nil
+        }
+        writeAdvertising(before: "device_model")
+        if let deviceModel { separate(); writer.raw("\"device_model\":"); writer.string(deviceModel) }
+        writeAdvertising(before: "ios_idfv")
+        if let deviceID { separate(); writer.raw("\"ios_idfv\":"); writer.string(deviceID) }
+        writeAdvertising(before: "limit_ad_tracking")
+        if let limitAdTracking { separate(); writer.raw(limitAdTracking ? "\"limit_ad_tracking\":true" : "\"limit_ad_tracking\":false") }
+        writeAdvertising(before: "platform")
+        if let platform { separate(); writer.raw("\"platform\":"); writer.string(platform) }
+        writeAdvertising(before: nil)
+        writer.raw("}")
         return writer.bytes
     }
 }

@@ -1,0 +1,34 @@
+/// The record fields a plan sends in the batch header instead of as custom attributes.
+///
+/// The set is fixed and small (email, phone, the device fields), so it is a bit mask: the array of
+/// names it replaced cost an allocation or two per event on the hot path.
+public struct MovedFields: OptionSet, Sendable, Hashable {
+    public let rawValue: UInt8
+    public init(rawValue: UInt8) { self.rawValue = rawValue }
+
+    public static let emailAddress = MovedFields(rawValue: 1 << 0)
+    public static let toPhoneNumber = MovedFields(rawValue: 1 << 1)
+    public static let userPhoneNumber = MovedFields(rawValue: 1 << 2)
+    public static let deviceModel = MovedFields(rawValue: 1 << 3)
+    public static let platform = MovedFields(rawValue: 1 << 4)
+    public static let adID = MovedFields(rawValue: 1 << 5)
+    public static let adIDType = MovedFields(rawValue: 1 << 6)
+    public static let adTrackingEnabled = MovedFields(rawValue: 1 << 7)
+
+    /// Each field with its record key.
+    static let keys: [(field: MovedFields, name: String, bytes: [UInt8])] = ([
+        (.emailAddress, "email_address"), (.toPhoneNumber, "to_phone_number"), (.userPhoneNumber, "user_phone_number"),
+        (.deviceModel, "device_model"), (.platform, "platform"), (.adID, "ad_id"), (.adIDType, "ad_id_type"),
+        (.adTrackingEnabled, "ad_tracking_enabled"),
+    ] as [(MovedFields, String)]).map { ($0.0, $0.1, Array($0.1.utf8)) }
+
+    /// Whether the record key `name` is one of the fields in the set.
+    public func contains(name: String) -> Bool {
+        !isEmpty && Self.keys.contains { contains($0.field) && $0.name == name }
+    }
+
+    /// Whether the record key `key` (its UTF-8 bytes) is one of the fields in the set.
+    public func contains(key: ArraySlice<UInt8>) -> Bool {
+        !isEmpty && Self.keys.contains { contains($0.field) && $0.bytes.count == key.count && $0.bytes.elementsEqual(key) }
+    }
+}
