@@ -101,9 +101,9 @@ public struct BulkRequest: Sendable {
 /// 128 KB. Batches stay open in a pool, oldest first, so later events of the same user can join
 /// them; a request takes the oldest batches (≤ 100, ≤ 256 KB) once the oldest has waited the
 /// linger time and the feed can send, or at once when the pool holds more than `maxOpenBatches`
-/// (under load). The pool
-/// is what makes grouping work when many users are active: a request of 100 batches alone would
-/// rarely see the same user twice. Pure: the caller passes the clock reading.
+/// (under load). The pool is what makes grouping work when many users are active: a request of
+/// 100 batches alone would rarely see the same user twice. Pure: the caller passes the clock
+/// reading.
 public struct FeedBatcher: Sendable {
     public let feed: Feed
     public let maxBatches: Int
@@ -120,12 +120,12 @@ public struct FeedBatcher: Sendable {
         var createdAt: UInt64
     }
 
-    private var pool: [Int: OpenBatch] = [:]
-    /// Batch ids, oldest first.
-    private var order: Deque<Int> = []
+    /// The batches, oldest first: batch `id` is `pool[id - firstID]`. Batches leave only from the
+    /// front, so an id finds its batch without hashing (`add` runs once per event).
+    private var pool: Deque<OpenBatch> = []
+    private var firstID = 0
     /// The batch still accepting events for each header.
     private var openByHeader: [HeaderKey: Int] = [:]
-    private var nextID = 0
     public private(set) var pendingEvents = 0
 
     public init(feed: Feed, maxBatches: Int = EventsAPILimits.maxBatchesPerRequest,
@@ -139,38 +139,35 @@ public struct FeedBatcher: Sendable {
         self.maxOpenBatches = max(maxOpenBatches, maxBatches)
     }
 
-    public var isEmpty: Bool { order.isEmpty }
-    public var openBatches: Int { order.count }
+    public var isEmpty: Bool { pool.isEmpty }
+    public var openBatches: Int { pool.count }
 
     /// Adds one encoded event (whose batch alone must fit `maxBatchBytes`). Returns a request
     /// when the pool overflowed.
     public mutating func add(header: [UInt8], event: [UInt8], unit: EventUnit, now: UInt64) -> BulkRequest? {
         pendingEvents += 1
         let key = HeaderKey(header)
-        if let id = openByHeader[key], let bytes = pool[id]?.bytes {
-            let grown = bytes + event.count + 1
+        if let id = openByHeader[key] {
+            let slot = id - firstID
+            let grown = pool[slot].bytes + event.count + 1
             // A batch must also fit a request on its own, with room for the array brackets.
             if grown <= maxBatchBytes && grown + 2 <= maxRequestBytes {
                 // In place: a copy of the open batch would copy its arrays on every event.
-                pool[id]!.batch.events.append(event)
-                pool[id]!.units.append(unit)
-                pool[id]!.bytes = grown
+                pool[slot].batch.events.append(event)
+                pool[slot].units.append(unit)
+                pool[slot].bytes = grown
                 return nil
             }
-            // Full: it stays in the pool, sealed; a new batch opens for this header.
-            openByHeader[key] = nil
+            // Full: it stays in the pool, sealed; the new batch below takes over its header.
         }
-        let id = nextID
-        nextID += 1
-        pool[id] = OpenBatch(batch: EncodedBatch(header: header, events: [event]), units: [unit],
-                             bytes: EncodedBatch.overhead + header.count + event.count, createdAt: now)
-        order.append(id)
-        openByHeader[key] = id
-        return order.count > maxOpenBatches ? takeRequest() : nil
+        openByHeader[key] = firstID + pool.count
+        pool.append(OpenBatch(batch: EncodedBatch(header: header, events: [event]), units: [unit],
+                              bytes: EncodedBatch.overhead + header.count + event.count, createdAt: now))
+        return pool.count > maxOpenBatches ? takeRequest() : nil
     }
 
     /// When the oldest open batch was opened (nil when the pool is empty).
-    public var oldestCreatedAt: UInt64? { order.first.flatMap { pool[$0]?.createdAt } }
+    public var oldestCreatedAt: UInt64? { pool.first?.createdAt }
 
     /// One request of the oldest batches, if the oldest has waited `linger` nanoseconds or more.
     ///
@@ -201,13 +198,14 @@ public struct FeedBatcher: Sendable {
         var batches: [EncodedBatch] = []
         var units: [EventUnit] = []
         var bytes = 2
-        while let id = order.first, let open = pool[id], batches.count < maxBatches {
+        while let open = pool.first, batches.count < maxBatches {
             let added = open.bytes + (batches.isEmpty ? 0 : 1)
             if !batches.isEmpty && bytes + added > maxRequestBytes { break }
-            order.removeFirst()
-            pool[id] = nil
-            let key = HeaderKey(open.batch.header)
-            if openByHeader[key] == id { openByHeader[key] = nil }
+            pool.removeFirst()
+            if let index = openByHeader.index(forKey: HeaderKey(open.batch.header)), openByHeader.values[index] == firstID {
+                openByHeader.remove(at: index)
+            }
+            firstID += 1
             batches.append(open.batch)
             units += open.units
             bytes += added

@@ -46,45 +46,76 @@ public struct OffsetTracker: Sendable {
     public init() {}
 
     /// Starts tracking a record of `events` events. A record with no events is settled at once.
+    ///
+    /// Each operation finds its partition once and changes its state in place
+    /// (`partitions.values[index]`): looking the partition up for every field hashed the topic
+    /// name ten times per event, and a local copy of the state would share its deque, so the
+    /// first change would copy the whole deque.
     public mutating func add(_ topicPartition: TopicPartition, offset: Int64, events: Int = 1, bytes: Int = 0) -> RecordAck {
-        if let next = partitions[topicPartition]?.next, offset < next {
+        var found = partitions.index(forKey: topicPartition)
+        if let index = found, let next = partitions.values[index].next, offset < next {
             // The consumer went back (offset reset or re-fetch): start this partition's life anew.
-            if let state = partitions.removeValue(forKey: topicPartition) { forget(state) }
+            forget(partitions.remove(at: index).value)
+            found = nil
         }
-        if partitions[topicPartition] == nil { partitions[topicPartition] = newState() }
+        let index: Dictionary<TopicPartition, PartitionState>.Index
+        if let found {
+            index = found
+        } else {
+            partitions[topicPartition] = newState()
+            index = partitions.index(forKey: topicPartition)!
+        }
         if events > 0 {
             pendingRecords += 1
             pendingBytes += bytes
         }
-        // Every change goes through `partitions[key]!` in place: a local copy of the state would
-        // share its deque, and the first change would then copy the whole deque.
-        partitions[topicPartition]!.entries.append(Entry(offset: offset, remaining: max(events, 0), bytes: bytes))
-        partitions[topicPartition]!.next = offset + 1
-        return RecordAck(topicPartition: topicPartition, offset: offset, epoch: partitions[topicPartition]!.epoch)
+        partitions.values[index].entries.append(Entry(offset: offset, remaining: max(events, 0), bytes: bytes))
+        partitions.values[index].next = offset + 1
+        return RecordAck(topicPartition: topicPartition, offset: offset, epoch: partitions.values[index].epoch)
+    }
+
+    /// What settling some of a record's events did.
+    public struct Settlement: Equatable, Sendable {
+        /// The partition's new watermark, when it moved.
+        public var watermark: Int64?
+        /// No event of the record is left to settle (also when it is no longer tracked).
+        public var recordSettled: Bool
     }
 
     /// Settles `count` events of a record. Returns the new watermark of its partition when it moved.
     public mutating func settle(_ ack: RecordAck, count: Int = 1) -> Int64? {
-        let key = ack.topicPartition
-        guard let index = partitions[key].flatMap({ $0.epoch == ack.epoch ? Self.index(of: ack.offset, in: $0.entries) : nil }),
-              partitions[key]!.entries[index].remaining > 0 else { return nil }
-        partitions[key]!.entries[index].remaining -= min(count, partitions[key]!.entries[index].remaining)
-        if partitions[key]!.entries[index].remaining == 0 {
-            pendingRecords -= 1
-            pendingBytes -= partitions[key]!.entries[index].bytes
+        settleRecord(ack, count: count).watermark
+    }
+
+    /// Settles `count` events of a record, and says whether the whole record now is.
+    public mutating func settleRecord(_ ack: RecordAck, count: Int = 1) -> Settlement {
+        guard let index = partitions.index(forKey: ack.topicPartition), partitions.values[index].epoch == ack.epoch,
+              let entry = Self.index(of: ack.offset, in: partitions.values[index].entries) else {
+            return Settlement(watermark: nil, recordSettled: true)
         }
-        return advance(key)
+        let remaining = partitions.values[index].entries[entry].remaining
+        guard remaining > 0 else { return Settlement(watermark: nil, recordSettled: true) }
+        let left = remaining - min(max(count, 0), remaining)
+        partitions.values[index].entries[entry].remaining = left
+        if left == 0 {
+            pendingRecords -= 1
+            pendingBytes -= partitions.values[index].entries[entry].bytes
+        }
+        return Settlement(watermark: Self.advance(&partitions.values[index]), recordSettled: left == 0)
     }
 
     /// Pops settled records from the front; returns the watermark if it changed since last reported.
     public mutating func advance(_ topicPartition: TopicPartition) -> Int64? {
-        guard partitions[topicPartition] != nil else { return nil }
-        while partitions[topicPartition]!.entries.first?.remaining == 0 {
-            partitions[topicPartition]!.entries.removeFirst()
+        guard let index = partitions.index(forKey: topicPartition) else { return nil }
+        return Self.advance(&partitions.values[index])
+    }
+
+    private static func advance(_ state: inout PartitionState) -> Int64? {
+        while state.entries.first?.remaining == 0 {
+            state.entries.removeFirst()
         }
-        guard let watermark = partitions[topicPartition]!.entries.first?.offset ?? partitions[topicPartition]!.next,
-              watermark != partitions[topicPartition]!.reported else { return nil }
-        partitions[topicPartition]!.reported = watermark
+        guard let watermark = state.entries.first?.offset ?? state.next, watermark != state.reported else { return nil }
+        state.reported = watermark
         return watermark
     }
 

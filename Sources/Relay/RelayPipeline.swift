@@ -537,8 +537,9 @@ public actor RelayPipeline {
     private func settle(_ acks: [RecordAck]) {
         var moved: [TopicPartition: Int64] = [:]
         for ack in acks {
-            if let watermark = tracker.settle(ack) { moved[ack.topicPartition] = watermark }
-            if tracker.remaining(ack) == 0 { records[ack] = nil }
+            let settlement = tracker.settleRecord(ack)
+            if let watermark = settlement.watermark { moved[ack.topicPartition] = watermark }
+            if settlement.recordSettled { records[ack] = nil }
         }
         store(moved)
         applyBackpressure()

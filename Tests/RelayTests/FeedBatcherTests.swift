@@ -83,6 +83,27 @@ import Testing
         #expect(none.isEmpty)
     }
 
+    /// A full batch stays in the pool, sealed, while a new one takes its header; sending the
+    /// sealed one must leave the newer one open to the user's later events.
+    @Test func sendingASealedBatchLeavesTheUsersNewerBatchOpen() throws {
+        var batcher = FeedBatcher(feed: .unbound, maxBatches: 1)
+        // 30 KB events: four fill a 128 KB batch, the fifth opens a second one.
+        for index in 0..<5 {
+            #expect(batcher.add(header: header("same"), event: event("\(index)", padding: 30_000), unit: ack(Int64(index)), now: 0) == nil)
+        }
+        #expect(batcher.openBatches == 2)
+        let taken = batcher.takeRequest()
+        let first = try #require(taken)
+        #expect(first.acks.map(\.offset) == [0, 1, 2, 3])
+        #expect(batcher.add(header: header("same"), event: event("5", padding: 30_000), unit: ack(5), now: 0) == nil)
+        #expect(batcher.openBatches == 1)
+        let next = batcher.takeRequest()
+        let second = try #require(next)
+        #expect(second.batches.count == 1)
+        #expect(second.acks.map(\.offset) == [4, 5])
+        #expect(batcher.isEmpty && batcher.pendingEvents == 0)
+    }
+
     @Test func thePoolOverflowsIntoFullRequestsAndLaterEventsJoinOpenBatches() {
         var batcher = FeedBatcher(feed: .ios, maxOpenBatches: 300)
         var requests: [BulkRequest] = []

@@ -57,6 +57,22 @@ import Testing
         #expect(tracker.settle(a) == 1)
     }
 
+    @Test func settlingSaysWhenTheWholeRecordIsSettled() {
+        var tracker = OffsetTracker()
+        let a = tracker.add(p0, offset: 0, events: 2)
+        let b = tracker.add(p0, offset: 1)
+        #expect(tracker.settleRecord(b) == .init(watermark: 0, recordSettled: true))
+        #expect(tracker.settleRecord(a) == .init(watermark: nil, recordSettled: false))
+        #expect(tracker.remaining(a) == 1)
+        #expect(tracker.settleRecord(a) == .init(watermark: 2, recordSettled: true))
+        // Settled already, or no longer tracked: nothing is left of it.
+        #expect(tracker.settleRecord(a) == .init(watermark: nil, recordSettled: true))
+        let c = tracker.add(p1, offset: 7)
+        tracker.revoke(p1)
+        #expect(tracker.settleRecord(c) == .init(watermark: nil, recordSettled: true))
+        #expect(tracker.pendingRecords == 0 && tracker.pendingBytes == 0)
+    }
+
     @Test func settlesForARevokedPartitionAreIgnored() {
         var tracker = OffsetTracker()
         let a = tracker.add(p0, offset: 0)
