@@ -91,6 +91,29 @@ import Testing
     }
 }
 
+/// `bench-stages` on a few records, each stage: it runs, reports progress and prints a
+/// well-formed result. Speed is the benchmark's business, not the test's.
+@Suite struct BenchStagesTests {
+    @Test(arguments: ["transform", "pipeline"])
+    func eachStageRunsAndPrintsAWellFormedResult(stage: String) throws {
+        let outcome = try runCLI(["bench-stages", "--stage", stage, "--events", "400", "--rounds", "2"])
+        #expect(outcome.status == 0, "\(outcome.errors.suffix(2000))")
+        #expect(outcome.errors.contains("round 2 of 2"), "progress per round")
+        let line = try #require(outcome.output.split(separator: "\n").first { $0.hasPrefix("STAGES ") }, "a STAGES line in\n\(outcome.output)")
+        let result = try #require(try JSONSerialization.jsonObject(with: Data(line.dropFirst(7).utf8)) as? [String: Any])
+        #expect(result["stage"] as? String == stage && result["records"] as? Int == 400 && result["rounds"] as? Int == 2)
+        let fastest = try #require(result["fastest_us_per_record"] as? Double)
+        let median = try #require(result["median_us_per_record"] as? Double)
+        #expect(fastest > 0 && fastest <= median, "\(line)")
+        #expect(outcome.output.contains("fastest µs/rec"), "the table")
+    }
+
+    @Test func badOptionsExitTwo() throws {
+        #expect(try runCLI(["bench-stages", "--stage", "decode"]).status == 2)
+        #expect(try runCLI(["bench-stages", "--rounds", "0"]).status == 2)
+    }
+}
+
 /// `scripts/bench` on a small backlog: it runs and prints a well-formed result. Speed is the
 /// benchmark's business, not the test's.
 @Suite(.serialized) struct BenchScriptTests {

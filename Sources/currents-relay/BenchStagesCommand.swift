@@ -1,0 +1,142 @@
+import ArgumentParser
+import Currents
+import Foundation
+import Glibc
+import Kafka
+import Logging
+import MParticle
+import NIOConcurrencyHelpers
+import Relay
+
+/// Times the relay's own stages in one process, on the bench's generated records, with no broker
+/// and no HTTP: what a change to the hot path does, without the noise of the other processes
+/// `scripts/bench` runs beside the relay.
+struct BenchStages: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench-stages",
+        abstract: "Time the relay's stages in this process on generated records (no broker, no HTTP): CPU µs per record.",
+        discussion: """
+        --stage transform: decode, map and encode each record (one thread). --stage pipeline: the same plus batching, \
+        offset tracking and sending, to an Events API that accepts every request at once, with the pipeline's own \
+        back-pressure. Records are the bench's mix (all 50 types, Zipf s=1.1 over 100,000 users). Each round is timed on \
+        its own; the table shows the fastest and the median round, then one JSON line (prefixed "STAGES ").
+        """)
+
+    enum Stage: String, ExpressibleByArgument, CaseIterable { case transform, pipeline }
+
+    @Option(name: .long, help: "Which stage: transform or pipeline.")
+    var stage: Stage = .transform
+
+    @Option(name: .long, help: "Records per round.")
+    var events: Int = 100_000
+
+    @Option(name: .long, help: "Rounds (the fastest shows what the code costs; the others show the machine's noise).")
+    var rounds: Int = 5
+
+    func validate() throws {
+        guard events >= 1 else { throw ValidationError("--events must be at least 1") }
+        guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
+    }
+
+    func run() async throws {
+        let sample = SampleEvents(seed: 42, anonymousPercent: 5, users: 100_000, zipfExponent: 1.1)
+        let partition = TopicPartition("braze.currents", 0)
+        let messages = sample.records(count: events).enumerated().map {
+            KafkaMessage(topicPartition: partition, offset: Int64($0.offset), timestampMs: nil, key: nil, value: $0.element.value)
+        }
+        let mapper = EventMapper(environment: .development, identityKey: "customerid",
+                                 router: FeedRouter(configuredFeeds: Set(Feed.allCases), apps: [:]), selection: EventSelection())
+        var perRecord: [Double] = []
+        for round in 1...rounds {
+            let microseconds = switch stage {
+            case .transform: transform(messages, mapper: mapper)
+            case .pipeline: await pipeline(messages, mapper: mapper)
+            }
+            perRecord.append(microseconds / Double(messages.count))
+            printError(String(format: "bench-stages: round %d of %d: %.2f µs/record", round, rounds, perRecord.last!))
+        }
+        let sorted = perRecord.sorted()
+        let fastest = sorted[0], median = sorted[sorted.count / 2]
+        func cell(_ text: String, _ width: Int) -> String { String(repeating: " ", count: max(0, width - text.count)) + text }
+        print(["stage".padding(toLength: 10, withPad: " ", startingAt: 0), cell("records", 9), cell("rounds", 7),
+               cell("fastest µs/rec", 15), cell("median µs/rec", 15)].joined(separator: " "))
+        print([stage.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0), cell("\(events)", 9), cell("\(rounds)", 7),
+               cell(String(format: "%.2f", fastest), 15), cell(String(format: "%.2f", median), 15)].joined(separator: " "))
+        print("STAGES {\"stage\": \"\(stage.rawValue)\", \"records\": \(events), \"rounds\": \(rounds), "
+              + String(format: "\"fastest_us_per_record\": %.3f, \"median_us_per_record\": %.3f}", fastest, median))
+    }
+
+    /// CPU microseconds of this thread transforming every record once.
+    func transform(_ messages: [KafkaMessage], mapper: EventMapper) -> Double {
+        let transform = RecordTransform(mapper: mapper, maxAgeMs: 48 * 3_600_000, historicalAfterMs: 30 * 86_400_000)
+        let wallNow = Int64(Date().timeIntervalSince1970 * 1000)
+        let start = Self.cpu(CLOCK_THREAD_CPUTIME_ID)
+        var sends = 0
+        for message in messages { sends += transform.apply(message, wallNow: wallNow).sends.count }
+        precondition(sends > 0, "the sample records map to events")
+        return Self.cpu(CLOCK_THREAD_CPUTIME_ID) - start
+    }
+
+    /// CPU microseconds of the whole process while a pipeline takes every record and settles it.
+    func pipeline(_ messages: [KafkaMessage], mapper: EventMapper) async -> Double {
+        var logger = Logger(label: "bench-stages")
+        logger.logLevel = .warning
+        let source = HandFedSource()
+        let stats = RelayStats(name: "bench-stages")
+        let sender = FeedSender(api: AcceptingEventsAPI(), baseURL: "http://in-process", credentials: { FeedCredentials(key: "k-\($0)", secret: "s") },
+                                backoff: Backoff(baseMs: 1, capMs: 5), clock: SystemRelayClock(), stats: stats, logger: logger,
+                                maxBatchesPerSecond: 1_000_000)
+        let relay = RelayPipeline(source: source, mapper: mapper, sender: sender, deadLetters: DiscardingDeadLetters(), settings: .init(),
+                                  stats: stats, logger: logger)
+        let start = Self.cpu(CLOCK_PROCESS_CPUTIME_ID)
+        let running = Task { await relay.run() }
+        // Chunks of 500, as the poll thread hands them over, held back while the pipeline is paused.
+        var index = 0
+        while index < messages.count {
+            while source.paused.withLockedValue({ $0 }) { try? await Task.sleep(for: .milliseconds(1)) }
+            let end = min(index + 500, messages.count)
+            source.continuation.yield(.messages(Array(messages[index..<end])))
+            index = end
+            await Task.yield()
+        }
+        while await relay.pendingRecords > 0 || source.taken.withLockedValue({ $0 }) < messages.count {
+            try? await Task.sleep(for: .milliseconds(2))
+        }
+        let microseconds = Self.cpu(CLOCK_PROCESS_CPUTIME_ID) - start
+        source.continuation.finish()
+        await running.value
+        return microseconds
+    }
+
+    static func cpu(_ clock: clockid_t) -> Double {
+        var time = timespec()
+        clock_gettime(clock, &time)
+        return Double(time.tv_sec) * 1e6 + Double(time.tv_nsec) / 1e3
+    }
+}
+
+/// Records handed over by `bench-stages`; it follows the pipeline's pause like the consumer does.
+final class HandFedSource: RecordSource {
+    let events: AsyncStream<KafkaConsumerEvent>
+    let continuation: AsyncStream<KafkaConsumerEvent>.Continuation
+    let paused = NIOLockedValueBox(false)
+    let taken = NIOLockedValueBox(0)
+    init() { (events, continuation) = AsyncStream.makeStream() }
+    func storeOffsets(_ offsets: [TopicPartition: Int64]) -> [TopicPartition: KafkaError] { [:] }
+    func commit() throws {}
+    func setPaused(_ paused: Bool) { self.paused.withLockedValue { $0 = paused } }
+    func handled(_ count: Int) { taken.withLockedValue { $0 += count } }
+    func close() async { continuation.finish() }
+}
+
+/// An Events API that accepts every request at once.
+struct AcceptingEventsAPI: EventsAPI {
+    func sendBulk(body: [UInt8], baseURL: String, credentials: FeedCredentials, historical: Bool) async throws -> EventsAPIResponse {
+        EventsAPIResponse(status: 202)
+    }
+}
+
+struct DiscardingDeadLetters: DeadLetterSink {
+    func park(_ message: KafkaMessage, _ details: DeadLetterDetails) async throws {}
+    func close() async {}
+}
