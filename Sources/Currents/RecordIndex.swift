@@ -69,11 +69,26 @@ public struct RecordIndex: Sendable {
 
     /// Sorts the fields by key and keeps one per key, in place.
     static func keepWinners(_ fields: inout [Field], in bytes: [UInt8]) {
-        fields.sort { a, b in
+        func precedes(_ a: Field, _ b: Field) -> Bool {
             let order = compare(a, b, in: bytes)
             if order != 0 { return order < 0 }
             if a.level != b.level { return a.level < b.level }
             return a.order > b.order
+        }
+        if fields.count <= 64 {
+            // An ordinary record has a few dozen fields: an insertion sort in place needs no
+            // buffer (the standard sort allocated one per record) and few moves.
+            for next in fields.indices.dropFirst() {
+                let field = fields[next]
+                var slot = next
+                while slot > 0, precedes(field, fields[slot - 1]) {
+                    fields[slot] = fields[slot - 1]
+                    slot -= 1
+                }
+                if slot != next { fields[slot] = field }
+            }
+        } else {
+            fields.sort(by: precedes)
         }
         var kept = 0
         for index in fields.indices {
@@ -116,17 +131,46 @@ public struct RecordIndex: Sendable {
         return i == a.endIndex ? 0 : 1
     }
 
-    /// The field named `name`, if any (binary search over the sorted keys).
+    /// The field named `name`, if any (binary search over the sorted keys, by prefix first).
     public func field(_ name: String) -> Field? {
-        let name = name.utf8
+        let utf8 = name.utf8
+        let prefix = FieldKey.prefix(of: utf8)
         var low = 0, high = fields.count
         while low < high {
             let middle = (low + high) / 2
-            let order = Self.compare(bytes[fields[middle].keyRange], name)
+            let candidate = fields[middle]
+            let order = candidate.prefix != prefix ? (candidate.prefix < prefix ? -1 : 1) : Self.compare(bytes[candidate.keyRange], utf8)
+            if order == 0 { return candidate }
+            if order < 0 { low = middle + 1 } else { high = middle }
+        }
+        return nil
+    }
+
+    /// The field named `key`, if any.
+    public func field(_ key: FieldKey) -> Field? {
+        var low = 0, high = fields.count
+        while low < high {
+            let middle = (low + high) / 2
+            let order = compare(fields[middle], key)
             if order == 0 { return fields[middle] }
             if order < 0 { low = middle + 1 } else { high = middle }
         }
         return nil
+    }
+
+    /// Byte order of a field's key and `key`: negative, zero or positive.
+    public func compare(_ field: Field, _ key: FieldKey) -> Int {
+        if field.prefix != key.prefix { return field.prefix < key.prefix ? -1 : 1 }
+        let length = Int(field.keyEnd - field.keyStart)
+        // Equal prefixes: the first eight bytes (or the whole of a shorter key) are equal.
+        if length <= 8 || key.bytes.count <= 8 { return length == key.bytes.count ? 0 : (length < key.bytes.count ? -1 : 1) }
+        return Self.compare(bytes[field.keyRange], key.bytes[...])
+    }
+
+    /// Whether a field's key is `key`.
+    public func has(_ field: Field, key: FieldKey) -> Bool {
+        field.prefix == key.prefix && Int(field.keyEnd - field.keyStart) == key.bytes.count
+            && (key.bytes.count <= 8 || Self.compare(bytes[field.keyRange], key.bytes[...]) == 0)
     }
 
     /// A field's key as text (ASCII).
@@ -308,12 +352,7 @@ extension RecordIndex {
         }
 
         func prefix(_ start: Int, _ end: Int) -> UInt64 {
-            var value: UInt64 = 0
-            for offset in 0..<8 {
-                value <<= 8
-                if start + offset < end { value |= UInt64(bytes[start + offset]) }
-            }
-            return value
+            FieldKey.prefix(of: bytes[start..<end])
         }
 
         /// One value; its kind, or nil to give up.

@@ -12,9 +12,11 @@ import MParticle
 /// check that both paths give the same bytes.
 enum DirectTranscoder {
     enum Keys {
-        static let cardID = Array("card_id".utf8)
-        static let contentCardID = Array("content_card_id".utf8)
-        static let sourceRequestID = Array("source_request_id".utf8)
+        static let cardID = FieldKey("card_id")
+        static let contentCardID = FieldKey("content_card_id")
+        static let sourceRequestID = FieldKey("source_request_id")
+        static let id = FieldKey("id")
+        static let time = FieldKey("time")
     }
 
     /// One event the fast path read: mapped and encoded, or skipped.
@@ -28,8 +30,8 @@ enum DirectTranscoder {
 
     static func transcode(_ value: [UInt8], mapper: EventMapper) -> Event? {
         guard let index = RecordIndex(value), let typeField = index.eventType, !typeField.valueRange.isEmpty,
-              let idField = index.field("id"), idField.kind == .plainString, !idField.valueRange.isEmpty,
-              let timeField = index.field("time"), let time = index.integer(timeField), time >= 0, time < CurrentsDecoder.maxSeconds
+              let idField = index.field(Keys.id), idField.kind == .plainString, !idField.valueRange.isEmpty,
+              let timeField = index.field(Keys.time), let time = index.integer(timeField), time >= 0, time < CurrentsDecoder.maxSeconds
         else { return nil }
         let eventType = CurrentsEventType.canonical(String(decoding: index.bytes[typeField.valueRange], as: UTF8.self))
         let id = String(decoding: index.bytes[idField.valueRange], as: UTF8.self)
@@ -46,7 +48,7 @@ enum DirectTranscoder {
     /// The encoded mParticle event, as `EventPayload.encoded()` writes the one `map` builds.
     static func payload(_ index: RecordIndex, _ plan: EventMapper.Plan, eventType: String, id: String, time: Int64) -> [UInt8]? {
         let mapping = plan.mapping
-        let omitted = EventMapper.omittedKeys(eventType, mapping)
+        let omitted = mapping.omittedKeys
         let bytes = index.bytes
 
         // Two attributes are not where the record's sorted keys put them: `source_request_id`
@@ -54,7 +56,7 @@ enum DirectTranscoder {
         // `content_card_id`). Both sort before most keys, so they are written when passed.
         // The renamed field wins over a record's own `card_id`.
         var card: RecordIndex.Field?
-        if mapping.renameCardID, let field = index.field("content_card_id"), field.kind != .container,
+        if mapping.renameCardID, let field = index.field(Keys.contentCardID), field.kind != .container,
            !omitted.contains(Keys.contentCardID) {
             card = field
         }
@@ -88,12 +90,12 @@ enum DirectTranscoder {
                 break
             }
         }
-        func writePending(before key: ArraySlice<UInt8>?) {
-            if pendingCard, let card, key.map({ RecordIndex.compare(Keys.cardID[...], $0) < 0 }) ?? true {
+        func writePending(before field: RecordIndex.Field?) {
+            if pendingCard, let card, field.map({ index.compare($0, Keys.cardID) > 0 }) ?? true {
                 separate(); writer.raw("\"card_id\":"); writeValue(card)
                 pendingCard = false
             }
-            if pendingRequestID, key.map({ RecordIndex.compare(Keys.sourceRequestID[...], $0) < 0 }) ?? true {
+            if pendingRequestID, field.map({ index.compare($0, Keys.sourceRequestID) > 0 }) ?? true {
                 separate(); writer.raw("\"source_request_id\":"); writer.string(id)
                 pendingRequestID = false
             }
@@ -101,15 +103,14 @@ enum DirectTranscoder {
 
         var next = 0 // into `omitted`, walked in step with the sorted keys
         for field in index.fields where field.kind != .container {
-            let key = bytes[field.keyRange]
-            while next < omitted.count, RecordIndex.compare(omitted[next][...], key) < 0 { next += 1 }
-            if next < omitted.count, omitted[next].elementsEqual(key) { continue }
-            if plan.moved.contains(key: key) { continue }
-            if key.elementsEqual(Keys.sourceRequestID) { continue }
-            if card != nil, key.elementsEqual(Keys.contentCardID) || key.elementsEqual(Keys.cardID) { continue }
-            writePending(before: key)
+            while next < omitted.count, index.compare(field, omitted[next]) > 0 { next += 1 }
+            if next < omitted.count, index.compare(field, omitted[next]) == 0 { continue }
+            if plan.moved.contains(field, in: index) { continue }
+            if index.has(field, key: Keys.sourceRequestID) { continue }
+            if card != nil, index.has(field, key: Keys.contentCardID) || index.has(field, key: Keys.cardID) { continue }
+            if pendingCard || pendingRequestID { writePending(before: field) }
             separate()
-            writer.byte(UInt8(ascii: "\"")); writer.raw(key); writer.raw("\":")
+            writer.byte(UInt8(ascii: "\"")); writer.raw(bytes[field.keyRange]); writer.raw("\":")
             writeValue(field)
         }
         writePending(before: nil)

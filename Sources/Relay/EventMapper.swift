@@ -38,20 +38,6 @@ public struct EventMapper: Sendable {
     /// Per catalogue type, every field that never becomes a custom attribute (one lookup per field).
     static let omittedByType: [String: Set<String>] = MappingTable.entries.mapValues { excludedFields.union($0.drops) }
 
-    /// `omittedByType` as sorted key bytes, which the direct transcoder walks in step with a
-    /// record's sorted keys instead of hashing each key.
-    static let omittedKeysByType: [String: [[UInt8]]] = omittedByType.mapValues(sortedKeys)
-    static let omittedKeysOutsideCatalogue = sortedKeys(excludedFields)
-
-    static func omittedKeys(_ eventType: String, _ mapping: EventMapping) -> [[UInt8]] {
-        if let keys = omittedKeysByType[eventType] { return keys }
-        return mapping.drops.isEmpty ? omittedKeysOutsideCatalogue : sortedKeys(excludedFields.union(mapping.drops))
-    }
-
-    static func sortedKeys(_ names: Set<String>) -> [[UInt8]] {
-        names.map { Array($0.utf8) }.sorted { $0.lexicographicallyPrecedes($1) }
-    }
-
     static let platformNames: [String: String] = [
         "ios": "iOS", "android": "Android", "web": "web", "kindle": "fire_tv", "tvos": "tvOS", "roku": "roku",
     ]

@@ -1,3 +1,5 @@
+import Currents
+
 /// How Braze's own mParticle export shapes one Currents event type (SPEC.md §4), as data.
 public struct EventMapping: Sendable {
     /// Which device_info fields the export sends.
@@ -30,8 +32,24 @@ public struct EventMapping: Sendable {
     public var deviceInfo: DeviceInfo
     public var emailIdentity = false
     public var phone: Phone = .none
-    public var drops: Set<String> = []
+    public let drops: Set<String>
     public var renameCardID = false
+    /// Every field that never becomes a custom attribute of this type (`EventMapper.excludedFields`
+    /// and `drops`), sorted by bytes: the direct transcoder walks it in step with a record's sorted
+    /// keys, and finding it here costs no lookup by type name per event.
+    let omittedKeys: [FieldKey]
+
+    init(eventName: String?, isUninstall: Bool = false, deviceInfo: DeviceInfo, emailIdentity: Bool = false, phone: Phone = .none,
+         drops: Set<String> = [], renameCardID: Bool = false) {
+        self.eventName = eventName
+        self.isUninstall = isUninstall
+        self.deviceInfo = deviceInfo
+        self.emailIdentity = emailIdentity
+        self.phone = phone
+        self.drops = drops
+        self.renameCardID = renameCardID
+        omittedKeys = EventMapper.excludedFields.union(drops).map(FieldKey.init).sorted { $0.bytes.lexicographicallyPrecedes($1.bytes) }
+    }
 }
 
 /// The catalogue of supported Currents types, keyed by canonical type name.

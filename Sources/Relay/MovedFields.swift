@@ -1,3 +1,5 @@
+import Currents
+
 /// The record fields a plan sends in the batch header instead of as custom attributes.
 ///
 /// The set is fixed and small (email, phone, the device fields), so it is a bit mask: the array of
@@ -16,11 +18,11 @@ public struct MovedFields: OptionSet, Sendable, Hashable {
     public static let adTrackingEnabled = MovedFields(rawValue: 1 << 7)
 
     /// Each field with its record key.
-    static let keys: [(field: MovedFields, name: String, bytes: [UInt8])] = ([
+    static let keys: [(field: MovedFields, name: String, key: FieldKey)] = ([
         (.emailAddress, "email_address"), (.toPhoneNumber, "to_phone_number"), (.userPhoneNumber, "user_phone_number"),
         (.deviceModel, "device_model"), (.platform, "platform"), (.adID, "ad_id"), (.adIDType, "ad_id_type"),
         (.adTrackingEnabled, "ad_tracking_enabled"),
-    ] as [(MovedFields, String)]).map { ($0.0, $0.1, Array($0.1.utf8)) }
+    ] as [(MovedFields, String)]).map { ($0.0, $0.1, FieldKey($0.1)) }
 
     /// Whether the record key `name` is one of the fields in the set.
     public func contains(name: String) -> Bool {
@@ -29,6 +31,14 @@ public struct MovedFields: OptionSet, Sendable, Hashable {
 
     /// Whether the record key `key` (its UTF-8 bytes) is one of the fields in the set.
     public func contains(key: ArraySlice<UInt8>) -> Bool {
-        !isEmpty && Self.keys.contains { contains($0.field) && $0.bytes.count == key.count && $0.bytes.elementsEqual(key) }
+        !isEmpty && Self.keys.contains { contains($0.field) && $0.key.bytes.count == key.count && $0.key.bytes.elementsEqual(key) }
+    }
+
+    /// Whether `field`'s key is one of the fields in the set (by prefix first: the direct
+    /// transcoder asks this for every attribute).
+    public func contains(_ field: RecordIndex.Field, in index: RecordIndex) -> Bool {
+        guard !isEmpty else { return false }
+        for entry in Self.keys where contains(entry.field) && index.has(field, key: entry.key) { return true }
+        return false
     }
 }

@@ -159,6 +159,27 @@ import Testing
         #expect(Self.check(Array(text.utf8), text) == false, "the fast path should decline: \(text)")
     }
 
+    /// Keys that share their first eight bytes (the index compares those as one number first),
+    /// keys of exactly eight bytes and shorter ones, duplicated at every level: with a few fields
+    /// the index sorts them in place, with more than 64 it takes the standard sort. Both must give
+    /// the general path's attributes, winners and order.
+    @Test(arguments: [8, 30, 70, 200])
+    func keysSharingTheirFirstEightBytesSortAndWinAsTheGeneralPathSays(fields: Int) {
+        let names = ["campaign", "campaign_", "campaign_a", "campaign_ab", "campaign_b", "campaigm_z", "campaigo", "card_id", "content_card_id",
+                     "source_request_id", "source_request_idx", "email_address", "platform", "device_model", "ad_id", "ad_id_type"]
+        var random = SplitMix64(seed: UInt64(fields))
+        func members(_ count: Int, _ tag: String) -> String {
+            (0..<count).map { index -> String in
+                let name = index < names.count && random.next() % 2 == 0 ? names[index] : "\(names[Int(random.next() % UInt64(names.count))])\(random.next() % 3 == 0 ? "_\(index % 7)" : "")"
+                return "\"\(name)\":\"\(tag)-\(index)\""
+            }.joined(separator: ",")
+        }
+        let text = #"{"event_type":"users.messages.contentcard.Impression","id":"e","time":1767225000,"# + members(fields / 4, "top")
+            + #","user":{"external_user_id":"u","# + members(fields / 4, "user") + #"},"device":{"# + members(fields / 4, "device")
+            + #"},"properties":{"platform":"ios","# + members(fields / 4, "props") + "}}"
+        #expect(Self.check(Array(text.utf8), "\(fields) fields") == true)
+    }
+
     /// An event the direct path takes but no batch can hold: parked as `too_large` by both paths.
     @Test func anEventTooLargeForAnyBatchIsParkedTheSameWay() throws {
         let value = String(repeating: "v", count: RecordIndex.maxValueBytes)
