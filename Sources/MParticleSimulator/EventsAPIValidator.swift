@@ -179,19 +179,21 @@ public enum EventsAPIValidator {
         guard !needle.isEmpty, haystack.count >= needle.count else { return 0 }
         var count = 0
         let first = needle[0]
-        haystack.withUnsafeBufferPointer { hay in
-            needle.withUnsafeBufferPointer { pattern in
-                var index = 0
-                let last = hay.count - pattern.count
-                while index <= last {
-                    if hay[index] == first && memcmp(hay.baseAddress! + index, pattern.baseAddress!, pattern.count) == 0 {
-                        count += 1
-                        index += pattern.count
-                    } else {
-                        index += 1
-                    }
+        // Plain indexing (no unsafe pointers outside the Kafka target): the first-byte test
+        // rejects almost every position, so the inner loop rarely runs.
+        var index = 0
+        let last = haystack.count - needle.count
+        while index <= last {
+            if haystack[index] == first {
+                var offset = 1
+                while offset < needle.count, haystack[index + offset] == needle[offset] { offset += 1 }
+                if offset == needle.count {
+                    count += 1
+                    index += needle.count
+                    continue
                 }
             }
+            index += 1
         }
         return count
     }
