@@ -30,6 +30,11 @@ public struct OffsetTracker: Sendable {
     struct PartitionState {
         var epoch: UInt64
         var entries: Deque<Entry> = []
+        /// `entries[i]`'s record while any of its events is unsettled: a failed event is parked in
+        /// the dead-letter topic as the record it came in. Kept here rather than in a dictionary
+        /// of its own (two hashes of the topic name per record), and beside `entries` rather than
+        /// in them, so that reading an entry copies no references.
+        var messages: Deque<KafkaMessage?> = []
         /// One past the highest offset added.
         var next: Int64?
         /// The last watermark reported.
@@ -51,7 +56,7 @@ public struct OffsetTracker: Sendable {
     /// (`partitions.values[index]`): looking the partition up for every field hashed the topic
     /// name ten times per event, and a local copy of the state would share its deque, so the
     /// first change would copy the whole deque.
-    public mutating func add(_ topicPartition: TopicPartition, offset: Int64, events: Int = 1, bytes: Int = 0) -> RecordAck {
+    public mutating func add(_ topicPartition: TopicPartition, offset: Int64, events: Int = 1, bytes: Int = 0, message: KafkaMessage? = nil) -> RecordAck {
         var found = partitions.index(forKey: topicPartition)
         if let index = found, let next = partitions.values[index].next, offset < next {
             // The consumer went back (offset reset or re-fetch): start this partition's life anew.
@@ -70,38 +75,25 @@ public struct OffsetTracker: Sendable {
             pendingBytes += bytes
         }
         partitions.values[index].entries.append(Entry(offset: offset, remaining: max(events, 0), bytes: bytes))
+        partitions.values[index].messages.append(events > 0 ? message : nil)
         partitions.values[index].next = offset + 1
         return RecordAck(topicPartition: topicPartition, offset: offset, epoch: partitions.values[index].epoch)
     }
 
-    /// What settling some of a record's events did.
-    public struct Settlement: Equatable, Sendable {
-        /// The partition's new watermark, when it moved.
-        public var watermark: Int64?
-        /// No event of the record is left to settle (also when it is no longer tracked).
-        public var recordSettled: Bool
-    }
-
     /// Settles `count` events of a record. Returns the new watermark of its partition when it moved.
     public mutating func settle(_ ack: RecordAck, count: Int = 1) -> Int64? {
-        settleRecord(ack, count: count).watermark
-    }
-
-    /// Settles `count` events of a record, and says whether the whole record now is.
-    public mutating func settleRecord(_ ack: RecordAck, count: Int = 1) -> Settlement {
         guard let index = partitions.index(forKey: ack.topicPartition), partitions.values[index].epoch == ack.epoch,
-              let entry = Self.index(of: ack.offset, in: partitions.values[index].entries) else {
-            return Settlement(watermark: nil, recordSettled: true)
-        }
+              let entry = Self.index(of: ack.offset, in: partitions.values[index].entries) else { return nil }
         let remaining = partitions.values[index].entries[entry].remaining
-        guard remaining > 0 else { return Settlement(watermark: nil, recordSettled: true) }
+        guard remaining > 0 else { return nil }
         let left = remaining - min(max(count, 0), remaining)
         partitions.values[index].entries[entry].remaining = left
         if left == 0 {
             pendingRecords -= 1
             pendingBytes -= partitions.values[index].entries[entry].bytes
+            partitions.values[index].messages[entry] = nil
         }
-        return Settlement(watermark: Self.advance(&partitions.values[index]), recordSettled: left == 0)
+        return Self.advance(&partitions.values[index])
     }
 
     /// Pops settled records from the front; returns the watermark if it changed since last reported.
@@ -113,6 +105,7 @@ public struct OffsetTracker: Sendable {
     private static func advance(_ state: inout PartitionState) -> Int64? {
         while state.entries.first?.remaining == 0 {
             state.entries.removeFirst()
+            state.messages.removeFirst()
         }
         guard let watermark = state.entries.first?.offset ?? state.next, watermark != state.reported else { return nil }
         state.reported = watermark
@@ -130,6 +123,13 @@ public struct OffsetTracker: Sendable {
         guard let state = partitions[ack.topicPartition], state.epoch == ack.epoch,
               let index = Self.index(of: ack.offset, in: state.entries) else { return 0 }
         return state.entries[index].remaining
+    }
+
+    /// The record of `ack`, added with it, while any of its events is unsettled.
+    public func message(_ ack: RecordAck) -> KafkaMessage? {
+        guard let state = partitions[ack.topicPartition], state.epoch == ack.epoch,
+              let index = Self.index(of: ack.offset, in: state.entries) else { return nil }
+        return state.messages[index]
     }
 
     /// Unsettled records of one partition.

@@ -72,9 +72,8 @@ public actor RelayPipeline {
     public nonisolated let stats: RelayStats
     private let transform: RecordTransform
 
+    /// The records taken and not yet settled (each kept for the dead-letter topic until it is).
     private var tracker = OffsetTracker()
-    /// Source records not yet settled, kept for the dead-letter topic.
-    private var records: [RecordAck: KafkaMessage] = [:]
     private var batchers: [Feed: FeedBatcher] = [:]
     /// Batches for `/v2/bulkevents/historical` (events older than `historicalAfter`).
     private var historicalBatchers: [Feed: FeedBatcher] = [:]
@@ -254,7 +253,6 @@ public actor RelayPipeline {
                 tracker.revoke(partition)
                 revoking.remove(partition)
             }
-            records = records.filter { !partitions.contains($0.key.topicPartition) }
             notifyIfIdle()
         case .error:
             break
@@ -302,12 +300,11 @@ public actor RelayPipeline {
         if outcome.truncations > 0 { stats.truncated(outcome.truncations) }
         for (reason, eventType) in outcome.skips { skip(reason, message: message, detail: eventType) }
         let count = outcome.unitCount
-        let ack = tracker.add(message.topicPartition, offset: message.offset, events: count, bytes: message.byteCount)
+        let ack = tracker.add(message.topicPartition, offset: message.offset, events: count, bytes: message.byteCount, message: message)
         guard count > 0 else {
             if let watermark = tracker.advance(message.topicPartition) { moved[message.topicPartition] = watermark }
             return
         }
-        records[ack] = message
         for details in outcome.parks {
             var details = details
             details.parkedMs = wallNow
@@ -316,10 +313,12 @@ public actor RelayPipeline {
         let shares = count > 1
         let base = outcome.ageBaseMs ?? wallNow
         for event in outcome.sends {
-            let unit = EventUnit(ack: ack, ageBaseMs: base, eventID: event.eventID, sharesRecord: shares)
+            // The id is needed only to name one event of several in a dead-letter record; left
+            // out otherwise, it is one string fewer to copy with every unit.
+            let unit = EventUnit(ack: ack, ageBaseMs: base, eventID: shares ? event.eventID : "", sharesRecord: shares)
             let request = event.historical
-                ? historicalBatchers[event.feed]!.add(header: event.header, event: event.payload, unit: unit, now: now)
-                : batchers[event.feed]!.add(header: event.header, event: event.payload, unit: unit, now: now)
+                ? historicalBatchers[event.feed]!.add(header: event.header, headerHash: event.headerHash, event: event.payload, unit: unit, now: now)
+                : batchers[event.feed]!.add(header: event.header, headerHash: event.headerHash, event: event.payload, unit: unit, now: now)
             if let request { enqueue(request) }
         }
     }
@@ -360,14 +359,14 @@ public actor RelayPipeline {
             "feed": "\(details.feed?.rawValue ?? "-")", "status": "\(details.httpStatus.map(String.init) ?? "-")",
             "detail": "\(details.message.prefix(300))",
         ])
-        settle([ack])
+        settle(ack)
     }
 
     /// Parks the events of a request, one dead-letter record per event.
     private func park(_ request: BulkRequest, reason: DeadLetterReason, status: Int?, message text: String) {
         let wallNow = clock.wallMilliseconds()
         for unit in request.units {
-            guard let message = records[unit.ack] else {
+            guard let message = tracker.message(unit.ack) else {
                 stats.droppedForRevokedPartition(count: 1)
                 continue
             }
@@ -484,7 +483,7 @@ public actor RelayPipeline {
             if blocked[feed] != nil { unblock(feed) }
             let now = clock.wallMilliseconds()
             stats.accepted(feed: feed, events: request.eventCount, latenciesMs: request.units.map { now - $0.ageBaseMs })
-            settle(request.acks)
+            settle(request.units)
         case .rejected(let status, let body):
             if blocked[feed] != nil { unblock(feed) }
             if let (first, second) = request.halves() {
@@ -534,13 +533,19 @@ public actor RelayPipeline {
         ])
     }
 
-    private func settle(_ acks: [RecordAck]) {
+    private func settle(_ units: [EventUnit]) {
         var moved: [TopicPartition: Int64] = [:]
-        for ack in acks {
-            let settlement = tracker.settleRecord(ack)
-            if let watermark = settlement.watermark { moved[ack.topicPartition] = watermark }
-            if settlement.recordSettled { records[ack] = nil }
+        for unit in units {
+            if let watermark = tracker.settle(unit.ack) { moved[unit.ack.topicPartition] = watermark }
         }
+        store(moved)
+        applyBackpressure()
+        notifyIfIdle()
+    }
+
+    private func settle(_ ack: RecordAck) {
+        var moved: [TopicPartition: Int64] = [:]
+        if let watermark = tracker.settle(ack) { moved[ack.topicPartition] = watermark }
         store(moved)
         applyBackpressure()
         notifyIfIdle()

@@ -57,19 +57,26 @@ import Testing
         #expect(tracker.settle(a) == 1)
     }
 
-    @Test func settlingSaysWhenTheWholeRecordIsSettled() {
+    @Test func theRecordIsKeptUntilItsLastEventSettles() {
         var tracker = OffsetTracker()
-        let a = tracker.add(p0, offset: 0, events: 2)
-        let b = tracker.add(p0, offset: 1)
-        #expect(tracker.settleRecord(b) == .init(watermark: 0, recordSettled: true))
-        #expect(tracker.settleRecord(a) == .init(watermark: nil, recordSettled: false))
-        #expect(tracker.remaining(a) == 1)
-        #expect(tracker.settleRecord(a) == .init(watermark: 2, recordSettled: true))
-        // Settled already, or no longer tracked: nothing is left of it.
-        #expect(tracker.settleRecord(a) == .init(watermark: nil, recordSettled: true))
-        let c = tracker.add(p1, offset: 7)
+        func record(_ offset: Int64) -> KafkaMessage {
+            KafkaMessage(topicPartition: p0, offset: offset, timestampMs: nil, key: nil, value: Array("r\(offset)".utf8))
+        }
+        let a = tracker.add(p0, offset: 0, events: 2, message: record(0))
+        let b = tracker.add(p0, offset: 1, message: record(1))
+        let empty = tracker.add(p0, offset: 2, events: 0, message: record(2))
+        #expect(tracker.message(empty) == nil) // settled at once: nothing to park
+        #expect(tracker.settle(b) == 0)
+        #expect(tracker.message(b) == nil)
+        #expect(tracker.settle(a) == nil)
+        #expect(tracker.message(a)?.value == Array("r0".utf8)) // one event of two is still unsettled
+        #expect(tracker.settle(a) == 3)
+        #expect(tracker.message(a) == nil)
+        let c = tracker.add(p1, offset: 7, message: KafkaMessage(topicPartition: p1, offset: 7, timestampMs: nil, key: nil, value: []))
+        #expect(tracker.message(c) != nil)
         tracker.revoke(p1)
-        #expect(tracker.settleRecord(c) == .init(watermark: nil, recordSettled: true))
+        #expect(tracker.message(c) == nil)
+        #expect(tracker.settle(c) == nil)
         #expect(tracker.pendingRecords == 0 && tracker.pendingBytes == 0)
     }
 
