@@ -245,18 +245,21 @@ struct HeaderKey: Hashable {
     /// crafted to collide with another in every run).
     static func hash(of bytes: [UInt8]) -> Int {
         var hasher = Hasher()
-        var word: UInt64 = 0
-        var filled = 0
-        for byte in bytes {
-            word = word << 8 | UInt64(byte)
-            filled += 1
-            if filled == 8 {
-                hasher.combine(word)
-                word = 0
-                filled = 0
-            }
+        var index = 0
+        // Eight bytes to a word, spelled out so the optimizer can check the bounds once per word.
+        while index + 8 <= bytes.count {
+            let word = UInt64(bytes[index]) << 56 | UInt64(bytes[index + 1]) << 48 | UInt64(bytes[index + 2]) << 40
+                | UInt64(bytes[index + 3]) << 32 | UInt64(bytes[index + 4]) << 24 | UInt64(bytes[index + 5]) << 16
+                | UInt64(bytes[index + 6]) << 8 | UInt64(bytes[index + 7])
+            hasher.combine(word)
+            index += 8
         }
-        hasher.combine(word)
+        var rest: UInt64 = 0
+        while index < bytes.count {
+            rest = rest << 8 | UInt64(bytes[index])
+            index += 1
+        }
+        hasher.combine(rest)
         hasher.combine(bytes.count)
         return hasher.finalize()
     }

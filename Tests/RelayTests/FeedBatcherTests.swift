@@ -16,6 +16,21 @@ import Testing
                      sourceMessageID: id, customAttributes: padding > 0 ? ["pad": .string(String(repeating: "x", count: padding))] : [:]).encoded()
     }
 
+    /// The header hash reads every byte (whole words and the tail) and the length: headers one
+    /// byte apart, or one byte longer, hash apart; equal bytes hash equal.
+    @Test func aHeaderHashCoversEveryByteAndTheLength() {
+        for count in [0, 1, 7, 8, 9, 16, 150, 151] {
+            let header = (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
+            #expect(HeaderKey.hash(of: header) == HeaderKey.hash(of: Array(header)))
+            #expect(HeaderKey.hash(of: header) != HeaderKey.hash(of: header + [0]), "length \(count)")
+            for position in 0..<count {
+                var changed = header
+                changed[position] ^= 0x20
+                #expect(HeaderKey.hash(of: changed) != HeaderKey.hash(of: header), "length \(count), byte \(position)")
+            }
+        }
+    }
+
     @Test func eventsOfTheSameUserShareABatch() throws {
         var batcher = FeedBatcher(feed: .ios)
         let first = batcher.add(header: header("a"), event: event("1"), unit: ack(0), now: 0)
