@@ -142,8 +142,11 @@ public struct FeedBatcher: Sendable {
         self.maxOpenBatches = max(maxOpenBatches, maxBatches)
     }
 
-    public var isEmpty: Bool { pool.isEmpty }
+    /// No event is waiting (a batch emptied by `takeExpired` may still hold a slot).
+    public var isEmpty: Bool { pendingEvents == 0 }
     public var openBatches: Int { pool.count }
+    /// Each open batch's byte count as the pool keeps it, next to the batch (for tests of the limits).
+    var openBatchSizes: [(counted: Int, batch: EncodedBatch)] { pool.map { ($0.bytes, $0.batch) } }
 
     /// Adds one encoded event (whose batch alone must fit `maxBatchBytes`). Returns a request
     /// when the pool overflowed.
@@ -204,19 +207,71 @@ public struct FeedBatcher: Sendable {
         var units: [EventUnit] = []
         var bytes = 2
         while let open = pool.first, batches.count < maxBatches {
+            if open.units.isEmpty {
+                // Emptied by `takeExpired`: it leaves the pool and goes in no request.
+                removeFirst()
+                continue
+            }
             let added = open.bytes + (batches.isEmpty ? 0 : 1)
             if !batches.isEmpty && bytes + added > maxRequestBytes { break }
-            pool.removeFirst()
-            if let index = openByHeader.index(forKey: open.key), openByHeader.values[index] == firstID {
-                openByHeader.remove(at: index)
-            }
-            firstID += 1
+            removeFirst()
             batches.append(open.batch)
             units += open.units
             bytes += added
         }
+        dropEmptyFront()
         guard !batches.isEmpty else { return nil }
         pendingEvents -= units.count
+        return BulkRequest(feed: feed, batches: batches, units: units, historical: historical)
+    }
+
+    /// Batches emptied by `takeExpired` leave once they are the oldest, so the oldest batch in
+    /// the pool (whose age the linger counts) always holds events.
+    private mutating func dropEmptyFront() {
+        while pool.first?.units.isEmpty == true { removeFirst() }
+    }
+
+    /// The oldest batch leaves the pool; its header opens a new batch from now on.
+    private mutating func removeFirst() {
+        let open = pool.removeFirst()
+        if let index = openByHeader.index(forKey: open.key), openByHeader.values[index] == firstID {
+            openByHeader.remove(at: index)
+        }
+        firstID += 1
+    }
+
+    /// Takes every event whose age base is before `cutoffMs` (the 48-hour rule) out of the open
+    /// batches, as one request to park, not to send: it may exceed the request limits. A batch it
+    /// empties keeps its place, and its header, until it reaches the front.
+    ///
+    /// Batches wait in the pool until their feed can send, which may be long: a blocked feed, or a
+    /// feed whose every send slot is held by retries. The age sweep must see them there.
+    public mutating func takeExpired(before cutoffMs: Int64) -> BulkRequest? {
+        guard pool.contains(where: { $0.units.contains { $0.ageBaseMs < cutoffMs } }) else { return nil }
+        var batches: [EncodedBatch] = []
+        var units: [EventUnit] = []
+        for slot in pool.indices where pool[slot].units.contains(where: { $0.ageBaseMs < cutoffMs }) {
+            let open = pool[slot]
+            var expired = EncodedBatch(header: open.batch.header, events: [])
+            var kept: [[UInt8]] = []
+            var keptUnits: [EventUnit] = []
+            for (event, unit) in zip(open.batch.events, open.units) {
+                if unit.ageBaseMs < cutoffMs {
+                    expired.events.append(event)
+                    units.append(unit)
+                } else {
+                    kept.append(event)
+                    keptUnits.append(unit)
+                }
+            }
+            batches.append(expired)
+            pool[slot].batch.events = kept
+            pool[slot].units = keptUnits
+            // As `add` counts: the first event, then each next one with its comma.
+            pool[slot].bytes = EncodedBatch.overhead + open.batch.header.count + kept.reduce(0) { $0 + $1.count } + kept.count - 1
+        }
+        pendingEvents -= units.count
+        dropEmptyFront()
         return BulkRequest(feed: feed, batches: batches, units: units, historical: historical)
     }
 }

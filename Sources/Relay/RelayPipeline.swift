@@ -387,12 +387,6 @@ public actor RelayPipeline {
 
     private func tick() {
         let now = clock.monotonicNanoseconds()
-        for feed in Feed.allCases where blocked[feed] != nil {
-            // A blocked feed sends only probes. Its lingered batches wait as requests in the
-            // queue, where the age sweep parks what passes the limit.
-            for request in batchers[feed]!.takeLingered(now: now, linger: lingerNanoseconds) { queued[feed, default: []].append(request) }
-            for request in historicalBatchers[feed]!.takeLingered(now: now, linger: lingerNanoseconds) { queued[feed, default: []].append(request) }
-        }
         if now &- lastSweep >= 1_000_000_000 {
             lastSweep = now
             sweepExpired()
@@ -400,18 +394,20 @@ public actor RelayPipeline {
         for feed in Feed.allCases { dispatch(feed) }
     }
 
-    /// Parks queued events that passed the age limit while waiting (a blocked feed holds them).
+    /// Parks events that passed the age limit while waiting to be sent: queued, or still in a
+    /// feed's pool (a blocked feed holds both; so does a feed whose send slots are all taken).
     private func sweepExpired() {
         let cutoff = clock.wallMilliseconds() - maxAgeMs
         for feed in Feed.allCases {
+            let message = "not accepted by mParticle within \(Self.describeAge(maxAgeMs))\(blocked[feed] != nil ? " (the \(feed) feed is blocked: credentials refused)" : "")"
+            for expired in [batchers[feed]!.takeExpired(before: cutoff), historicalBatchers[feed]!.takeExpired(before: cutoff)].compactMap({ $0 }) {
+                park(expired, reason: .expired, status: blocked[feed]?.status, message: message)
+            }
             guard let queue = queued[feed], !queue.isEmpty, queue.contains(where: { $0.oldestAgeBaseMs < cutoff }) else { continue }
             var kept: Deque<BulkRequest> = []
             for request in queue {
                 let (expired, rest) = request.partitioned { $0.ageBaseMs < cutoff }
-                if let expired {
-                    park(expired, reason: .expired, status: blocked[feed]?.status,
-                         message: "not accepted by mParticle within \(Self.describeAge(maxAgeMs))\(blocked[feed] != nil ? " (the \(feed) feed is blocked: credentials refused)" : "")")
-                }
+                if let expired { park(expired, reason: .expired, status: blocked[feed]?.status, message: message) }
                 if let rest { kept.append(rest) }
             }
             queued[feed] = kept
@@ -430,7 +426,8 @@ public actor RelayPipeline {
     private func dispatch(_ feed: Feed) {
         if let state = blocked[feed] {
             // Blocked: one probe at a time, every probe interval, with the current credentials.
-            guard !state.probing, clock.monotonicNanoseconds() >= state.nextProbeAt, let request = queued[feed]?.popFirst() else { return }
+            guard !state.probing, clock.monotonicNanoseconds() >= state.nextProbeAt,
+                  let request = queued[feed]?.popFirst() ?? takeLingered(feed) else { return }
             blocked[feed]!.probing = true
             send(request, probe: true)
             return

@@ -119,6 +119,33 @@ import Testing
         #expect(batcher.isEmpty && batcher.pendingEvents == 0)
     }
 
+    /// The 48-hour sweep takes expired events out of open batches (ageBaseMs is the offset
+    /// here): the young ones stay, in their batches, and go out as before; a batch left empty
+    /// goes in no request, and its user's next event still has a batch to join.
+    @Test func expiredEventsLeaveTheirOpenBatchesAndTheYoungStay() throws {
+        var batcher = FeedBatcher(feed: .ios)
+        // Users a (offsets 0, 10, 1), b (2, 3: both expire), c (20).
+        for (user, offset) in [("a", 0), ("a", 10), ("b", 2), ("b", 3), ("c", 20), ("a", 1)] as [(String, Int64)] {
+            #expect(batcher.add(header: header(user), event: event("\(offset)"), unit: ack(offset), now: 0) == nil)
+        }
+        #expect(batcher.takeExpired(before: 0) == nil)
+        let taken = batcher.takeExpired(before: 5)
+        let expired = try #require(taken)
+        #expect(expired.acks.map(\.offset) == [0, 1, 2, 3])
+        #expect(expired.batches.map(\.header) == [header("a"), header("b")])
+        #expect(expired.batches.map(\.events.count) == [2, 2])
+        #expect(batcher.pendingEvents == 2 && !batcher.isEmpty)
+        // The pool's byte counts (what the 128 KB and 256 KB limits are checked against) are the
+        // bytes of what the batches now hold.
+        #expect(batcher.openBatchSizes.filter { !$0.batch.events.isEmpty }.allSatisfy { $0.counted == $0.batch.byteCount })
+        #expect(batcher.add(header: header("b"), event: event("30"), unit: ack(30), now: 0) == nil)
+        let next = batcher.takeRequest()
+        let request = try #require(next)
+        #expect(request.acks.map(\.offset) == [10, 30, 20])
+        #expect(request.batches.map(\.header) == [header("a"), header("b"), header("c")])
+        #expect(batcher.isEmpty && batcher.openBatches == 0 && batcher.takeRequest() == nil)
+    }
+
     @Test func thePoolOverflowsIntoFullRequestsAndLaterEventsJoinOpenBatches() {
         var batcher = FeedBatcher(feed: .ios, maxOpenBatches: 300)
         var requests: [BulkRequest] = []

@@ -232,6 +232,30 @@ final class ScriptedAPI: EventsAPI {
         await run.value
     }
 
+    /// Events waiting in a feed's pool while its send slots are taken are parked when they pass
+    /// the age limit, as queued ones are: the sweep looks in the pools too.
+    @Test func eventsWaitingInThePoolAreParkedAtTheAgeLimit() async throws {
+        let source = FakeSource()
+        let api = GatedAPI()
+        let deadLetters = MemoryDeadLetters()
+        let pipeline = makeTestPipeline(source: source, api: api, deadLetters: deadLetters, feeds: [.unbound],
+                                        settings: .init(lingerMs: 10, maxInFlightRequestsPerFeed: 1, maxInFlightMessages: 1000, maxAge: .seconds(2)))
+        let run = Task { await pipeline.run() }
+        source.continuation.yield(.assigned([partition]))
+        source.continuation.yield(.messages([message(0, envelope("first", user: "u-0"))]))
+        try await waitFor("the first request to hold the feed's one send slot") { api.received.count == 1 }
+        source.continuation.yield(.messages((1...3).map { message(Int64($0), envelope("waiting-\($0)", user: $0 == 2 ? "u-b" : "u-a")) }))
+        try await waitFor("the waiting events parked", timeout: .seconds(20)) { deadLetters.records.count == 3 }
+        #expect(deadLetters.records.map(\.1.reason) == [.expired, .expired, .expired])
+        #expect(Set(deadLetters.records.map(\.0.offset)) == [1, 2, 3])
+        #expect(api.received.count == 1, "the parked events were not sent")
+        api.isOpen.withLockedValue { $0 = true }
+        try await waitFor("all settled") { source.storedOffsets[partition] == 4 }
+        #expect(api.received.count == 1)
+        await pipeline.shutdown(timeout: .seconds(1))
+        await run.value
+    }
+
     @Test func theInFlightCapPausesAndResumes() async throws {
         let source = FakeSource()
         let api = ScriptedAPI()
