@@ -30,11 +30,6 @@ public struct OffsetTracker: Sendable {
     struct PartitionState {
         var epoch: UInt64
         var entries: Deque<Entry> = []
-        /// `entries[i]`'s record while any of its events is unsettled: a failed event is parked in
-        /// the dead-letter topic as the record it came in. Kept here rather than in a dictionary
-        /// of its own (two hashes of the topic name per record), and beside `entries` rather than
-        /// in them, so that reading an entry copies no references.
-        var messages: Deque<KafkaMessage?> = []
         /// One past the highest offset added.
         var next: Int64?
         /// The last watermark reported.
@@ -42,6 +37,17 @@ public struct OffsetTracker: Sendable {
     }
 
     private var partitions: [TopicPartition: PartitionState] = [:]
+    /// The records with events still unsettled: a failed event is parked in the dead-letter topic
+    /// as the record it came in. One dictionary for all partitions, so its size follows the
+    /// unsettled records (the in-flight cap), not how far each partition's entries reach; keyed
+    /// by the partition state's epoch and the offset, which hash as two integers (a key holding
+    /// the topic name cost two string hashes per record).
+    private var messages: [MessageKey: KafkaMessage] = [:]
+
+    struct MessageKey: Hashable {
+        var epoch: UInt64
+        var offset: Int64
+    }
     private var nextEpoch: UInt64 = 1
     /// Records added and not yet settled, over all partitions.
     public private(set) var pendingRecords = 0
@@ -75,7 +81,7 @@ public struct OffsetTracker: Sendable {
             pendingBytes += bytes
         }
         partitions.values[index].entries.append(Entry(offset: offset, remaining: max(events, 0), bytes: bytes))
-        partitions.values[index].messages.append(events > 0 ? message : nil)
+        if events > 0, let message { messages[MessageKey(epoch: partitions.values[index].epoch, offset: offset)] = message }
         partitions.values[index].next = offset + 1
         return RecordAck(topicPartition: topicPartition, offset: offset, epoch: partitions.values[index].epoch)
     }
@@ -91,7 +97,7 @@ public struct OffsetTracker: Sendable {
         if left == 0 {
             pendingRecords -= 1
             pendingBytes -= partitions.values[index].entries[entry].bytes
-            partitions.values[index].messages[entry] = nil
+            messages[MessageKey(epoch: ack.epoch, offset: ack.offset)] = nil
         }
         return Self.advance(&partitions.values[index])
     }
@@ -105,7 +111,6 @@ public struct OffsetTracker: Sendable {
     private static func advance(_ state: inout PartitionState) -> Int64? {
         while state.entries.first?.remaining == 0 {
             state.entries.removeFirst()
-            state.messages.removeFirst()
         }
         guard let watermark = state.entries.first?.offset ?? state.next, watermark != state.reported else { return nil }
         state.reported = watermark
@@ -127,9 +132,7 @@ public struct OffsetTracker: Sendable {
 
     /// The record of `ack`, added with it, while any of its events is unsettled.
     public func message(_ ack: RecordAck) -> KafkaMessage? {
-        guard let state = partitions[ack.topicPartition], state.epoch == ack.epoch,
-              let index = Self.index(of: ack.offset, in: state.entries) else { return nil }
-        return state.messages[index]
+        messages[MessageKey(epoch: ack.epoch, offset: ack.offset)]
     }
 
     /// Unsettled records of one partition.
@@ -148,6 +151,7 @@ public struct OffsetTracker: Sendable {
         for entry in state.entries where entry.remaining > 0 {
             pendingRecords -= 1
             pendingBytes -= entry.bytes
+            messages[MessageKey(epoch: state.epoch, offset: entry.offset)] = nil
         }
     }
 
