@@ -30,7 +30,8 @@ final class FakeSource: RecordSource {
 
 /// A pipeline over test doubles: the given feeds configured, fast backoff, real clock.
 func makeTestPipeline(source: FakeSource, api: some EventsAPI, deadLetters: MemoryDeadLetters = MemoryDeadLetters(),
-                      feeds: Set<Feed>, settings: RelayPipeline.Settings, maxBatchesPerSecond: Double = 270) -> RelayPipeline {
+                      feeds: Set<Feed>, settings: RelayPipeline.Settings, maxBatchesPerSecond: Double = 270,
+                      clock: any RelayClock = SystemRelayClock()) -> RelayPipeline {
     let stats = RelayStats(name: "test")
     let sender = FeedSender(api: api, baseURL: "http://unused",
                             credentials: { feeds.contains($0) ? FeedCredentials(key: "k-\($0)", secret: "s") : nil },
@@ -39,7 +40,7 @@ func makeTestPipeline(source: FakeSource, api: some EventsAPI, deadLetters: Memo
     let mapper = EventMapper(environment: .production, identityKey: "customerid",
                              router: FeedRouter(configuredFeeds: feeds, apps: [:]), selection: EventSelection())
     return RelayPipeline(source: source, mapper: mapper, sender: sender, deadLetters: deadLetters, settings: settings,
-                         stats: stats, logger: Logger(label: "test"))
+                         clock: clock, stats: stats, logger: Logger(label: "test"))
 }
 
 /// An Events API that holds every request until the test opens the gate; it records each
@@ -233,21 +234,28 @@ final class ScriptedAPI: EventsAPI {
     }
 
     /// Events waiting in a feed's pool while its send slots are taken are parked when they pass
-    /// the age limit, as queued ones are: the sweep looks in the pools too.
+    /// the age limit, as queued ones are: the sweep looks in the pools too. The pipeline's wall
+    /// clock moves only when the test moves it, so a slow machine cannot age anything early.
     @Test func eventsWaitingInThePoolAreParkedAtTheAgeLimit() async throws {
         let source = FakeSource()
         let api = GatedAPI()
         let deadLetters = MemoryDeadLetters()
+        let clock = ShiftableClock()
         let pipeline = makeTestPipeline(source: source, api: api, deadLetters: deadLetters, feeds: [.unbound],
-                                        settings: .init(lingerMs: 10, maxInFlightRequestsPerFeed: 1, maxInFlightMessages: 1000, maxAge: .seconds(2)))
+                                        settings: .init(lingerMs: 10, maxInFlightRequestsPerFeed: 1, maxInFlightMessages: 1000), clock: clock)
         let run = Task { await pipeline.run() }
         source.continuation.yield(.assigned([partition]))
         source.continuation.yield(.messages([message(0, envelope("first", user: "u-0"))]))
         try await waitFor("the first request to hold the feed's one send slot") { api.received.count == 1 }
         source.continuation.yield(.messages((1...3).map { message(Int64($0), envelope("waiting-\($0)", user: $0 == 2 ? "u-b" : "u-a")) }))
-        try await waitFor("the waiting events parked", timeout: .seconds(20)) { deadLetters.records.count == 3 }
+        while await pipeline.pendingRecords < 4 { try await Task.sleep(for: .milliseconds(5)) }
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(deadLetters.records.isEmpty && api.received.count == 1, "the waiting events wait")
+        clock.advance(by: .seconds(49 * 3600))
+        try await waitFor("the waiting events parked") { deadLetters.records.count == 3 }
         #expect(deadLetters.records.map(\.1.reason) == [.expired, .expired, .expired])
         #expect(Set(deadLetters.records.map(\.0.offset)) == [1, 2, 3])
+        #expect(deadLetters.records.allSatisfy { $0.1.message.hasPrefix("not accepted by mParticle within 48.0 h") }, "\(deadLetters.records.map(\.1.message))")
         #expect(api.received.count == 1, "the parked events were not sent")
         api.isOpen.withLockedValue { $0 = true }
         try await waitFor("all settled") { source.storedOffsets[partition] == 4 }
