@@ -29,11 +29,6 @@ public struct MovedFields: OptionSet, Sendable, Hashable {
         !isEmpty && Self.keys.contains { contains($0.field) && $0.name == name }
     }
 
-    /// Whether the record key `key` (its UTF-8 bytes) is one of the fields in the set.
-    public func contains(key: ArraySlice<UInt8>) -> Bool {
-        !isEmpty && Self.keys.contains { contains($0.field) && $0.key.bytes.count == key.count && $0.key.bytes.elementsEqual(key) }
-    }
-
     /// Whether `field`'s key is one of the fields in the set (by prefix first: the direct
     /// transcoder asks this for every attribute).
     public func contains(_ field: RecordIndex.Field, in index: RecordIndex) -> Bool {
