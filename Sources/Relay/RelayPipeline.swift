@@ -359,7 +359,7 @@ public actor RelayPipeline {
             "feed": "\(details.feed?.rawValue ?? "-")", "status": "\(details.httpStatus.map(String.init) ?? "-")",
             "detail": "\(details.message.prefix(300))",
         ])
-        settle(ack)
+        settle(CollectionOfOne(ack))
     }
 
     /// Parks the events of a request, one dead-letter record per event.
@@ -480,7 +480,8 @@ public actor RelayPipeline {
             if blocked[feed] != nil { unblock(feed) }
             let now = clock.wallMilliseconds()
             stats.accepted(feed: feed, events: request.eventCount, latenciesMs: request.units.map { now - $0.ageBaseMs })
-            settle(request.units)
+            // Lazily: an array of acks per request was one allocation and a copy per event.
+            settle(request.units.lazy.map(\.ack))
         case .rejected(let status, let body):
             if blocked[feed] != nil { unblock(feed) }
             if let (first, second) = request.halves() {
@@ -530,19 +531,11 @@ public actor RelayPipeline {
         ])
     }
 
-    private func settle(_ units: [EventUnit]) {
+    private func settle(_ acks: some Sequence<RecordAck>) {
         var moved: [TopicPartition: Int64] = [:]
-        for unit in units {
-            if let watermark = tracker.settle(unit.ack) { moved[unit.ack.topicPartition] = watermark }
+        for ack in acks {
+            if let watermark = tracker.settle(ack) { moved[ack.topicPartition] = watermark }
         }
-        store(moved)
-        applyBackpressure()
-        notifyIfIdle()
-    }
-
-    private func settle(_ ack: RecordAck) {
-        var moved: [TopicPartition: Int64] = [:]
-        if let watermark = tracker.settle(ack) { moved[ack.topicPartition] = watermark }
         store(moved)
         applyBackpressure()
         notifyIfIdle()
