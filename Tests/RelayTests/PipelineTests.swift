@@ -223,6 +223,9 @@ final class ScriptedAPI: EventsAPI {
             source.continuation.yield(.messages([message(Int64(offset), envelope("e-\(offset)", user: offset.isMultiple(of: 2) ? "u-a" : "u-b"))]))
             try await Task.sleep(for: .milliseconds(40))
         }
+        // With the whole suite running, the transform stage can lag behind the sleeps: open the
+        // gate only once every record has reached the pipeline (the first one is still in flight).
+        while await pipeline.pendingRecords < 7 { try await Task.sleep(for: .milliseconds(5)) }
         #expect(api.received.count == 1)
         api.isOpen.withLockedValue { $0 = true }
         try await waitFor("all settled") { source.storedOffsets[partition] == 7 }
