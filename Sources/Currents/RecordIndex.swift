@@ -131,29 +131,27 @@ public struct RecordIndex: Sendable {
         return i == a.endIndex ? 0 : 1
     }
 
-    /// The field named `name`, if any (binary search over the sorted keys, by prefix first).
+    /// The field named `name`, if any (by prefix first, then by bytes).
     public func field(_ name: String) -> Field? {
         let utf8 = name.utf8
         let prefix = FieldKey.prefix(of: utf8)
+        return search { $0.prefix != prefix ? ($0.prefix < prefix ? -1 : 1) : Self.compare(bytes[$0.keyRange], utf8) }
+    }
+
+    /// The field named `key`, if any.
+    public func field(_ key: FieldKey) -> Field? { search { compare($0, key) } }
+
+    /// Binary search over the sorted keys; `order` compares a field's key with the one sought.
+    /// Inlined into both lookups so the comparison is not an indirect call per step.
+    @inline(__always)
+    private func search(_ order: (Field) -> Int) -> Field? {
         var low = 0, high = fields.count
         while low < high {
             let middle = (low + high) / 2
             let candidate = fields[middle]
-            let order = candidate.prefix != prefix ? (candidate.prefix < prefix ? -1 : 1) : Self.compare(bytes[candidate.keyRange], utf8)
-            if order == 0 { return candidate }
-            if order < 0 { low = middle + 1 } else { high = middle }
-        }
-        return nil
-    }
-
-    /// The field named `key`, if any.
-    public func field(_ key: FieldKey) -> Field? {
-        var low = 0, high = fields.count
-        while low < high {
-            let middle = (low + high) / 2
-            let order = compare(fields[middle], key)
-            if order == 0 { return fields[middle] }
-            if order < 0 { low = middle + 1 } else { high = middle }
+            let comparison = order(candidate)
+            if comparison == 0 { return candidate }
+            if comparison < 0 { low = middle + 1 } else { high = middle }
         }
         return nil
     }

@@ -187,13 +187,6 @@ public struct FeedBatcher: Sendable {
         return takeRequest()
     }
 
-    /// Requests of the batches that have waited `linger` nanoseconds or more.
-    public mutating func takeLingered(now: UInt64, linger: UInt64) -> [BulkRequest] {
-        var requests: [BulkRequest] = []
-        while let request = takeLingeredRequest(now: now, linger: linger) { requests.append(request) }
-        return requests
-    }
-
     /// Everything in the pool, as requests (shutdown, flush).
     public mutating func takeAll() -> [BulkRequest] {
         var requests: [BulkRequest] = []

@@ -199,3 +199,13 @@ extension BulkRequest: Equatable {
         #expect(all?.eventCount == 4)
     }
 }
+
+extension FeedBatcher {
+    /// Every request the batcher would give a feed with free slots at `now` (the pipeline takes
+    /// them one at a time, as slots free).
+    mutating func takeLingered(now: UInt64, linger: UInt64) -> [BulkRequest] {
+        var requests: [BulkRequest] = []
+        while let request = takeLingeredRequest(now: now, linger: linger) { requests.append(request) }
+        return requests
+    }
+}
