@@ -152,14 +152,25 @@ public final class KafkaConsumer: @unchecked Sendable {
         try commitOffsets(handle, offsets)
     }
 
-    /// Stops (or restarts) fetching for every assigned partition, now and as assignments change.
-    /// The poll thread keeps polling while paused (heartbeats, rebalances, max.poll.interval.ms).
+    /// Stops (or restarts) handing over records from every assigned partition.
+    ///
+    /// A pause first only holds the poll thread, which leaves librdkafka's prefetched records
+    /// where they are (a pause in librdkafka discards them, and a resume fetches them again: with
+    /// the relay pausing at its in-flight cap and resuming at half, that refetch left a draining
+    /// relay idle a third of the time). A pause still in force after a second is applied in
+    /// librdkafka, so the poll thread can go back to polling (heartbeats, rebalances,
+    /// `max.poll.interval.ms`) without taking more.
     public func setPaused(_ paused: Bool) {
         state.withLockedValue { state in
             state.ownerPaused = paused
-            applyPause(&state)
+            // Only a resume is applied at once; a pause takes effect through the poll thread.
+            if !paused { applyPause(&state) }
         }
+        if !paused { wakePollThread() }
     }
+
+    /// Whether the pause is in force in librdkafka, not only by holding the poll thread (tests).
+    var isPausedInLibrdkafka: Bool { state.withLockedValue { $0.appliedPause } }
 
     /// The owner has processed `count` records handed over on `events`.
     public func handled(_ count: Int) {
@@ -262,24 +273,28 @@ public final class KafkaConsumer: @unchecked Sendable {
         state.withLockedValue { $0.buffered += count }
     }
 
-    /// While the owner holds `maxBufferedMessages` handed-over records, stop polling (librdkafka's
-    /// own prefetch queue is bounded by `queued.max.messages.kbytes`), for up to a second at a time.
-    /// A pipeline merely slower than the broker waits here without losing librdkafka's prefetched
-    /// data; one that has not made room within the second gets its partitions paused, so the poll
-    /// thread can go back to polling (rebalances, `max.poll.interval.ms`) without taking more.
+    /// While the owner holds `maxBufferedMessages` handed-over records, or has asked for a pause,
+    /// stop polling, for up to a second at a time; librdkafka's own prefetch queue (bounded by
+    /// `queued.max.messages.kbytes`) keeps what it has. A pipeline merely slower than the broker,
+    /// or one pausing briefly at its in-flight cap, waits here without losing prefetched data; one
+    /// that has not made room (or resumed) within the second gets its partitions paused in
+    /// librdkafka, so the poll thread can go back to polling without taking more.
     private func waitForRoom() {
         let limit = configuration.maxBufferedMessages
+        @Sendable func mustWait(_ state: State) -> Bool {
+            !state.stopRequested && !state.appliedPause && (state.buffered >= limit || state.ownerPaused)
+        }
+        guard state.withLockedValue({ mustWait($0) }) else { return }
         let deadline = Date().addingTimeInterval(1)
         room.lock()
-        while state.withLockedValue({ $0.buffered >= limit && !$0.stopRequested }), Date() < deadline {
+        while state.withLockedValue({ mustWait($0) }), Date() < deadline {
             _ = room.wait(until: deadline)
         }
         room.unlock()
         state.withLockedValue { state in
-            if state.buffered >= limit && !state.bufferPaused && !state.stopRequested {
-                state.bufferPaused = true
-                applyPause(&state)
-            }
+            guard !state.stopRequested else { return }
+            if state.buffered >= limit && !state.bufferPaused { state.bufferPaused = true }
+            applyPause(&state)
         }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 @testable import Kafka
 import Logging
+import Synchronization
 import Testing
 
 /// The Kafka layer against the embedded broker over TCP, with kcat as an independent client.
@@ -76,6 +77,66 @@ import Testing
         #expect(try inspector.watermarks(TopicPartition("round-trip", 1)).high == 3)
         #expect(try inspector.partitions(of: "round-trip").count == 3)
         await consumer.close()
+    }
+
+    /// A pause holds the poll thread first and is applied in librdkafka only when it lasts: no
+    /// record is handed over while paused, briefly or for long, and after each resume every record
+    /// arrives exactly once, in order (a pause in librdkafka drops its prefetch; the resume must
+    /// fetch again from the last record handed over, and a hold must not lose what was prefetched).
+    @Test func pausedConsumersHandOverNothingAndResumeWhereTheyStopped() async throws {
+        let cluster = try MockCluster(brokers: 1, logger: logger)
+        try cluster.createTopic("paused", partitions: 1)
+        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers), logger: logger)
+        for index in 0..<300 { try await producer.enqueue(topic: "paused", partition: 0, key: nil, value: Array("v\(index)".utf8)) }
+        #expect(producer.flush())
+        await producer.close()
+
+        var configuration = consumerConfiguration(cluster, group: "g-paused", topics: ["paused"])
+        // One batch at a time: the poll thread cannot run ahead of the pauses below.
+        configuration.maxBatchSize = 10
+        configuration.maxBufferedMessages = 10
+        let consumer = try KafkaConsumer(configuration: configuration, logger: logger)
+        let offsets = Mutex<[Int64]>([])
+        // The collector pauses as soon as it holds this many records, before it hands back room.
+        let pauseAt = Mutex(10)
+        let collector = Task {
+            for await event in consumer.events {
+                guard case .messages(let batch) = event else { continue }
+                let count = offsets.withLock { $0 += batch.map(\.offset); return $0.count }
+                if count >= pauseAt.withLock({ $0 }) { consumer.setPaused(true) }
+                consumer.handled(batch.count)
+            }
+        }
+        func waitFor(_ what: String, _ condition: () -> Bool) async throws {
+            let deadline = ContinuousClock.now + .seconds(60)
+            while !condition() {
+                if ContinuousClock.now > deadline { Issue.record("timed out waiting for \(what)"); return }
+                try await Task.sleep(for: .milliseconds(10))
+            }
+        }
+        try consumer.start()
+
+        // A short pause: nothing more is handed over until the resume.
+        try await waitFor("the first batch") { offsets.withLock { $0.count } >= 10 }
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(offsets.withLock { $0.count } == 10)
+        pauseAt.withLock { $0 = 150 }
+        consumer.setPaused(false)
+
+        // A long one: applied in librdkafka after a second, and still nothing is handed over.
+        try await waitFor("150 records") { offsets.withLock { $0.count } >= 150 }
+        let atPause = offsets.withLock { $0.count }
+        try await waitFor("the pause to reach librdkafka") { consumer.isPausedInLibrdkafka }
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(offsets.withLock { $0.count } == atPause)
+        pauseAt.withLock { $0 = .max }
+        consumer.setPaused(false)
+
+        try await waitFor("all 300 records") { offsets.withLock { $0.count } >= 300 }
+        #expect(offsets.withLock { $0 } == Array(0..<300))
+        #expect(!consumer.isPausedInLibrdkafka)
+        await consumer.close()
+        collector.cancel()
     }
 
     @Test func kcatReadsWhatWeProduceAndWeReadWhatKcatProduces() async throws {
