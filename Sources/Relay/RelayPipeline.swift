@@ -383,7 +383,10 @@ public actor RelayPipeline {
 
     // MARK: - Requests
 
-    private var lingerNanoseconds: UInt64 { UInt64(max(0, settings.lingerMs)) * 1_000_000 }
+    /// How long a feed's oldest batch waits for more events before it is sent. Zero while intake
+    /// is paused at the in-flight cap: no record can arrive to join an open batch then, so waiting
+    /// would only stall the pipeline (a backlog drained at in-flight cap ÷ linger time).
+    private var lingerNanoseconds: UInt64 { paused ? 0 : UInt64(max(0, settings.lingerMs)) * 1_000_000 }
 
     private func tick() {
         let now = clock.monotonicNanoseconds()
@@ -572,6 +575,8 @@ public actor RelayPipeline {
             paused = true
             logger.info("in-flight cap reached; pausing partitions", metadata: ["records": "\(pending)", "bytes": "\(bytes)"])
             source.setPaused(true)
+            // Nothing more can join the open batches: send them as slots allow, not at the next tick.
+            for feed in Feed.allCases { dispatch(feed) }
         } else if paused && pending <= settings.maxInFlightMessages / 2 && bytes <= settings.maxInFlightBytes / 2 {
             paused = false
             logger.info("below low-water mark; resuming partitions", metadata: ["records": "\(pending)", "bytes": "\(bytes)"])

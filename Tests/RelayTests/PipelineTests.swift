@@ -236,6 +236,30 @@ final class ScriptedAPI: EventsAPI {
         await run.value
     }
 
+    /// Below the in-flight cap, batches wait the linger time for more events; at the cap, intake
+    /// pauses, no event can join them any more, and they go out at once: waiting would stall the
+    /// pipeline for the linger time (ten minutes here) with every partition paused.
+    @Test func batchesGoOutWithoutLingeringOnceTheInFlightCapPausesIntake() async throws {
+        let source = FakeSource()
+        let api = ScriptedAPI()
+        let pipeline = makeTestPipeline(source: source, api: api, feeds: [.unbound],
+                                        settings: .init(lingerMs: 600_000, maxInFlightRequestsPerFeed: 4, maxInFlightMessages: 4))
+        let run = Task { await pipeline.run() }
+        source.continuation.yield(.assigned([partition]))
+        source.continuation.yield(.messages((0..<3).map { message(Int64($0), envelope("e-\($0)", user: "u-\($0)")) }))
+        while await pipeline.pendingRecords < 3 { try await Task.sleep(for: .milliseconds(5)) }
+        // Several ticks of the pipeline pass: the batches linger.
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(api.calls.withLockedValue { $0 } == 0)
+        #expect(!source.paused.withLockedValue { $0 })
+        source.continuation.yield(.messages([message(3, envelope("e-3", user: "u-3"))]))
+        try await waitFor("the capped pipeline to send and settle") { source.storedOffsets[partition] == 4 }
+        #expect(Set(api.acceptedIDs.withLockedValue { $0 }) == ["e-0", "e-1", "e-2", "e-3"])
+        try await waitFor("intake to resume") { !source.paused.withLockedValue { $0 } }
+        await pipeline.shutdown(timeout: .seconds(1))
+        await run.value
+    }
+
     /// Events waiting in a feed's pool while its send slots are taken are parked when they pass
     /// the age limit, as queued ones are: the sweep looks in the pools too. The pipeline's wall
     /// clock moves only when the test moves it, so a slow machine cannot age anything early.
