@@ -113,9 +113,11 @@ final class ScriptedAPI: EventsAPI {
                      value: value.map { Array($0.utf8) })
     }
 
-    func waitFor(_ what: String, timeout: Duration = .seconds(60), _ condition: () -> Bool) async throws {
+    /// Waits until `condition` holds (it may ask the pipeline actor), recording an issue after
+    /// `timeout` rather than hanging the suite.
+    func waitFor(_ what: String, timeout: Duration = .seconds(60), _ condition: () async -> Bool) async throws {
         let deadline = ContinuousClock.now + scaled(timeout)
-        while !condition() {
+        while !(await condition()) {
             if ContinuousClock.now > deadline { Issue.record("timed out waiting for \(what)"); return }
             try await Task.sleep(for: .milliseconds(10))
         }
@@ -225,7 +227,7 @@ final class ScriptedAPI: EventsAPI {
         }
         // With the whole suite running, the transform stage can lag behind the sleeps: open the
         // gate only once every record has reached the pipeline (the first one is still in flight).
-        while await pipeline.pendingRecords < 7 { try await Task.sleep(for: .milliseconds(5)) }
+        try await waitFor("7 records in the pipeline") { await pipeline.pendingRecords >= 7 }
         #expect(api.received.count == 1)
         api.isOpen.withLockedValue { $0 = true }
         try await waitFor("all settled") { source.storedOffsets[partition] == 7 }
@@ -247,7 +249,7 @@ final class ScriptedAPI: EventsAPI {
         let run = Task { await pipeline.run() }
         source.continuation.yield(.assigned([partition]))
         source.continuation.yield(.messages((0..<3).map { message(Int64($0), envelope("e-\($0)", user: "u-\($0)")) }))
-        while await pipeline.pendingRecords < 3 { try await Task.sleep(for: .milliseconds(5)) }
+        try await waitFor("3 records in the pipeline") { await pipeline.pendingRecords >= 3 }
         // Several ticks of the pipeline pass: the batches linger.
         try await Task.sleep(for: .milliseconds(200))
         #expect(api.calls.withLockedValue { $0 } == 0)
@@ -275,7 +277,7 @@ final class ScriptedAPI: EventsAPI {
         source.continuation.yield(.messages([message(0, envelope("first", user: "u-0"))]))
         try await waitFor("the first request to hold the feed's one send slot") { api.received.count == 1 }
         source.continuation.yield(.messages((1...3).map { message(Int64($0), envelope("waiting-\($0)", user: $0 == 2 ? "u-b" : "u-a")) }))
-        while await pipeline.pendingRecords < 4 { try await Task.sleep(for: .milliseconds(5)) }
+        try await waitFor("4 records in the pipeline") { await pipeline.pendingRecords >= 4 }
         try await Task.sleep(for: .milliseconds(100))
         #expect(deadLetters.records.isEmpty && api.received.count == 1, "the waiting events wait")
         clock.advance(by: .seconds(49 * 3600))
