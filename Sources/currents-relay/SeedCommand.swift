@@ -46,10 +46,13 @@ struct Seed: AsyncParsableCommand {
     func run() async throws {
         let logger = logging.bootstrap()
         var configuration = KafkaProducerConfiguration(bootstrapServers: bootstrapServers, clientID: "currents-relay-seed")
-        // Long lingers make big lz4 batches: the embedded broker keeps ~5 MB per partition, so the
-        // better the compression, the larger the backlog it holds.
+        // Full lz4 batches: the embedded broker keeps ~5 MB per partition, so the better the
+        // compression, the larger the backlog it holds. At most 1 MB and 10,000 records each
+        // (librdkafka's defaults, and about what a broker's default message.max.bytes lets
+        // through): bigger batches than producers write would make the consumer's prefetch
+        // arrive in unusually large pieces and flatter or skew the benchmark.
         configuration.lingerMs = 1000
-        configuration.properties = ["batch.size": "8000000", "batch.num.messages": "100000", "queue.buffering.max.messages": "1000000", "queue.buffering.max.kbytes": "2000000"]
+        configuration.properties = ["batch.size": "1000000", "batch.num.messages": "10000", "queue.buffering.max.messages": "1000000", "queue.buffering.max.kbytes": "2000000"]
         let producer = try KafkaProducer(configuration: configuration, logger: logger)
         let sample = SampleEvents(seed: seed, anonymousPercent: anonymousPercent, users: users, zipfExponent: zipf > 0 ? zipf : nil)
         let started = ContinuousClock.now
