@@ -35,6 +35,8 @@ public final class KafkaConsumer: @unchecked Sendable {
         var buffered = 0
         /// The pause state last applied to librdkafka.
         var appliedPause = false
+        /// Times the fetchers were woken after the prefetch queue ran dry (`FetcherWake`).
+        var fetcherWakes = 0
     }
     private let state = NIOLockedValueBox(State())
 
@@ -44,6 +46,8 @@ public final class KafkaConsumer: @unchecked Sendable {
     // Poll-thread only.
     private var pending: [KafkaMessage] = []
     private var topicNames: [OpaquePointer: String] = [:]
+    /// Poll thread only.
+    private var fetcherWake: FetcherWake
 
     public init(configuration: KafkaConsumerConfiguration, logger: Logger) throws {
         self.configuration = configuration
@@ -53,6 +57,8 @@ public final class KafkaConsumer: @unchecked Sendable {
         (events, continuation) = AsyncStream.makeStream(of: KafkaConsumerEvent.self, bufferingPolicy: .unbounded)
 
         let conf = try makeConf(configuration.librdkafkaProperties)
+        fetcherWake = FetcherWake(maxQueuedKilobytes: confValue(conf, "queued.max.messages.kbytes").flatMap { Int($0) } ?? 65_536,
+                                  minQueuedMessages: confValue(conf, "queued.min.messages").flatMap { Int($0) } ?? 100_000)
         installCommonCallbacks(conf: conf, context: context)
         rd_kafka_conf_set_rebalance_cb(conf) { handle, error, partitions, opaque in
             guard let handle, let partitions, let context = CallbackContext.from(opaque) else { return }
@@ -242,13 +248,20 @@ public final class KafkaConsumer: @unchecked Sendable {
             waitForRoom()
             guard let first = rd_kafka_consumer_poll(handle, 100) else {
                 flushPending()
+                if fetcherWake.queueRanDry() { wakeFetchers() }
                 continue
             }
             take(first)
-            while pending.count < maxBatch, let next = rd_kafka_consumer_poll(handle, 0) {
+            var ranDry = false
+            while pending.count < maxBatch {
+                guard let next = rd_kafka_consumer_poll(handle, 0) else {
+                    ranDry = true
+                    break
+                }
                 take(next)
             }
             flushPending()
+            if ranDry && fetcherWake.queueRanDry() { wakeFetchers() }
         }
         flushPending()
         let result = rd_kafka_consumer_close(handle)
@@ -263,6 +276,30 @@ public final class KafkaConsumer: @unchecked Sendable {
         }
         waiters.forEach { $0.resume() }
     }
+
+    /// Prompts the leaders of the assigned partitions to fetch now, after the prefetch queue filled
+    /// and ran dry (see `FetcherWake`): a ListOffsets request (one per leader, for the end
+    /// offsets) wakes each leader's broker thread, which then finds its partitions fetchable.
+    /// Read-only: the answer is not used, and a failure only leaves librdkafka's own wake-up.
+    private func wakeFetchers() {
+        guard !state.withLockedValue({ $0.appliedPause }) else { return }
+        var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+        guard rd_kafka_assignment(handle, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { return }
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        guard list.pointee.cnt > 0 else { return }
+        for index in 0..<Int(list.pointee.cnt) {
+            // offsets_for_times reads each offset as a timestamp; -1 asks for the end offset.
+            list.pointee.elems[index].offset = Int64(RD_KAFKA_OFFSET_END)
+        }
+        state.withLockedValue { $0.fetcherWakes += 1 }
+        let result = rd_kafka_offsets_for_times(handle, list, 250)
+        if result != RD_KAFKA_RESP_ERR_NO_ERROR {
+            logger.debug("fetcher wake-up request failed", metadata: ["error": "\(String(cString: rd_kafka_err2str(result)))"])
+        }
+    }
+
+    /// Times the fetchers were woken (tests).
+    var fetcherWakes: Int { state.withLockedValue { $0.fetcherWakes } }
 
     private func flushPending() {
         guard !pending.isEmpty else { return }
@@ -323,6 +360,7 @@ public final class KafkaConsumer: @unchecked Sendable {
         }
         var timestampType = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
         let timestamp = rd_kafka_message_timestamp(message, &timestampType)
+        fetcherWake.took(bytes: raw.len + raw.key_len)
         let value = raw.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: raw.len)) }
         let key = raw.key.map { Array(UnsafeRawBufferPointer(start: $0, count: raw.key_len)) }
         pending.append(KafkaMessage(

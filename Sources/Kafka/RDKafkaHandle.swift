@@ -28,6 +28,15 @@ func makeConf(_ properties: [(String, String)]) throws -> OpaquePointer {
     return conf
 }
 
+/// A property's effective value in `conf` (librdkafka's default when not set), if it has one.
+func confValue(_ conf: OpaquePointer, _ name: String) -> String? {
+    var size = 0
+    guard rd_kafka_conf_get(conf, name, nil, &size) == RD_KAFKA_CONF_OK, size > 0 else { return nil }
+    var buffer = [CChar](repeating: 0, count: size)
+    guard rd_kafka_conf_get(conf, name, &buffer, &size) == RD_KAFKA_CONF_OK else { return nil }
+    return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}
+
 /// Creates the client; on failure librdkafka keeps ownership of nothing, so the conf is destroyed.
 func makeClient(type: rd_kafka_type_t, conf: OpaquePointer) throws -> OpaquePointer {
     var errorBuffer = [CChar](repeating: 0, count: 512)

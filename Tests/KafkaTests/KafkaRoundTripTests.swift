@@ -139,6 +139,50 @@ import Testing
         collector.cancel()
     }
 
+    /// A backlog far larger than librdkafka's prefetch queue: the queue fills and runs dry about
+    /// forty times. Each time, librdkafka alone would look again only when its broker thread wakes
+    /// (up to a second later); the consumer wakes the leaders instead. Every record arrives once, in
+    /// order, over three leaders; and a consumer that has caught up sends no wake-up requests.
+    @Test func aPrefetchQueueThatFillsAndRunsDryWakesTheFetchersAndLosesNothing() async throws {
+        let cluster = try MockCluster(brokers: 3, logger: logger)
+        try cluster.createTopic("backlog", partitions: 3, replicationFactor: 1)
+        var producerConfiguration = KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers)
+        producerConfiguration.properties = ["batch.size": "16384"]
+        let producer = try KafkaProducer(configuration: producerConfiguration, logger: logger)
+        let perPartition = 900
+        let value = [UInt8](repeating: UInt8(ascii: "x"), count: 1000)
+        for partition in 0..<3 {
+            for _ in 0..<perPartition { try await producer.enqueue(topic: "backlog", partition: Int32(partition), key: nil, value: value) }
+        }
+        #expect(producer.flush())
+        await producer.close()
+
+        var configuration = consumerConfiguration(cluster, group: "g-backlog", topics: ["backlog"])
+        // A 48 KB prefetch queue, fetched 16 KB per partition at a time.
+        configuration.properties["queued.max.messages.kbytes"] = "48"
+        configuration.properties["fetch.max.bytes"] = "49152"
+        configuration.properties["message.max.bytes"] = "49152"
+        configuration.properties["max.partition.fetch.bytes"] = "16384"
+        let consumer = try KafkaConsumer(configuration: configuration, logger: logger)
+        try consumer.start()
+        let started = ContinuousClock.now
+        let messages = await collect(consumer, count: 3 * perPartition, timeout: scaled(.seconds(120)))
+        let elapsed = ContinuousClock.now - started
+        #expect(messages.count == 3 * perPartition)
+        for partition in 0..<3 {
+            #expect(messages.filter { $0.partition == Int32(partition) }.map(\.offset) == (0..<Int64(perPartition)).map { $0 })
+        }
+        let wakes = consumer.fetcherWakes
+        #expect(wakes > 0)
+        // 2.7 MB through a 48 KB queue: about sixty fills. Waiting for librdkafka's own wake-up,
+        // each costs up to a second; woken, the whole backlog takes well under that many seconds.
+        #expect(elapsed < scaled(.seconds(12)), "took \(elapsed) for \(wakes) wake-ups")
+
+        try await Task.sleep(for: .seconds(2))
+        #expect(consumer.fetcherWakes == wakes, "a consumer that has caught up sent wake-up requests")
+        await consumer.close()
+    }
+
     @Test func kcatReadsWhatWeProduceAndWeReadWhatKcatProduces() async throws {
         let kcat = try #require(["/usr/bin/kcat", "/usr/local/bin/kcat"].first { FileManager.default.isExecutableFile(atPath: $0) },
                                 "kcat is needed (scripts/setup installs it)")
