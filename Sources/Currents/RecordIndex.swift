@@ -63,8 +63,12 @@ public struct RecordIndex: Sendable {
         guard scanner.record() else { return nil }
         guard let eventType = scanner.eventType, eventType.kind == .plainString else { return nil }
         self.eventType = eventType
-        fields = scanner.fields
-        Self.keepWinners(&fields, in: bytes)
+        // Taken, not shared: sorting a copy the scanner still held allocated and copied the
+        // array once per record.
+        var found = scanner.fields
+        scanner.fields = []
+        Self.keepWinners(&found, in: bytes)
+        fields = found
     }
 
     /// Sorts the fields by key and keeps one per key, in place.
