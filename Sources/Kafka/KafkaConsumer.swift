@@ -37,6 +37,7 @@ public final class KafkaConsumer: @unchecked Sendable {
         var appliedPause = false
         /// Times the fetchers were woken after the prefetch queue ran dry (`FetcherWake`).
         var fetcherWakes = 0
+        var wakeHandler: (@Sendable () -> Void)?
     }
     private let state = NIOLockedValueBox(State())
 
@@ -93,6 +94,12 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// in-flight work settle.
     public func setRevokeHook(_ hook: @escaping @Sendable ([TopicPartition]) -> Void) {
         state.withLockedValue { $0.revokeHook = hook }
+    }
+
+    /// Installs a function the poll thread calls each time it wakes the fetchers (`FetcherWake`),
+    /// for a metric. Install before `start`.
+    public func setFetcherWakeHandler(_ handler: @escaping @Sendable () -> Void) {
+        state.withLockedValue { $0.wakeHandler = handler }
     }
 
     /// Subscribes and starts the poll thread.
@@ -291,7 +298,11 @@ public final class KafkaConsumer: @unchecked Sendable {
             // offsets_for_times reads each offset as a timestamp; -1 asks for the end offset.
             list.pointee.elems[index].offset = Int64(RD_KAFKA_OFFSET_END)
         }
-        state.withLockedValue { $0.fetcherWakes += 1 }
+        let handler = state.withLockedValue { state in
+            state.fetcherWakes += 1
+            return state.wakeHandler
+        }
+        handler?()
         let result = rd_kafka_offsets_for_times(handle, list, 250)
         if result != RD_KAFKA_RESP_ERR_NO_ERROR {
             logger.debug("fetcher wake-up request failed", metadata: ["error": "\(String(cString: rd_kafka_err2str(result)))"])

@@ -62,6 +62,7 @@ public final class RelayRunner: Sendable {
         }
         consumer = try KafkaConsumer(configuration: consumerConfiguration, logger: logger)
         consumer.setStatisticsHandler { [stats] statistics in stats.consumerStatistics(statistics) }
+        consumer.setFetcherWakeHandler { [stats] in stats.fetcherWoken() }
         let recordSource: any RecordSource
         if let ends = source.endOffsets, let starts = source.assignment {
             let bounded = BoundedSource(inner: consumer, starts: starts, ends: ends, forwardOffsets: source.commitsOffsets)

@@ -66,6 +66,7 @@ public final class RelayStats: Sendable {
     private let deadLetterFailures: Counter
     private let revokedResults: Counter
     private let rebalanceCounter: Counter
+    private let fetcherWakeCounter: Counter
     private let inFlightRecordsGauge: Gauge
     private let inFlightBytesGauge: Gauge
     private let pausedGauge: Gauge
@@ -98,6 +99,7 @@ public final class RelayStats: Sendable {
         deadLetterFailures = Counter(label: "currents_relay_dead_letter_write_failures_total", dimensions: base)
         revokedResults = Counter(label: "currents_relay_results_for_revoked_partitions_total", dimensions: base)
         rebalanceCounter = Counter(label: "currents_relay_rebalances_total", dimensions: base)
+        fetcherWakeCounter = Counter(label: "currents_relay_kafka_fetcher_wakeups_total", dimensions: base)
         inFlightRecordsGauge = Gauge(label: "currents_relay_in_flight_records", dimensions: base)
         inFlightBytesGauge = Gauge(label: "currents_relay_in_flight_bytes", dimensions: base)
         pausedGauge = Gauge(label: "currents_relay_paused_partitions", dimensions: base)
@@ -223,6 +225,12 @@ public final class RelayStats: Sendable {
     func rebalanced() {
         state.withLockedValue { $0.rebalances += 1 }
         rebalanceCounter.increment()
+    }
+
+    /// The consumer woke librdkafka's fetchers after its prefetch queue filled and ran dry (one
+    /// ListOffsets request per leader broker).
+    public func fetcherWoken() {
+        fetcherWakeCounter.increment()
     }
 
     /// A librdkafka statistics report: per-partition lag, and whether any broker is up.

@@ -164,6 +164,8 @@ import Testing
         configuration.properties["message.max.bytes"] = "49152"
         configuration.properties["max.partition.fetch.bytes"] = "16384"
         let consumer = try KafkaConsumer(configuration: configuration, logger: logger)
+        let reported = Mutex(0)
+        consumer.setFetcherWakeHandler { reported.withLock { $0 += 1 } }
         try consumer.start()
         let started = ContinuousClock.now
         let messages = await collect(consumer, count: 3 * perPartition, timeout: scaled(.seconds(120)))
@@ -174,6 +176,7 @@ import Testing
         }
         let wakes = consumer.fetcherWakes
         #expect(wakes > 0)
+        #expect(reported.withLock { $0 } == wakes, "each wake-up reaches the handler (the relay's metric)")
         // 2.7 MB through a 48 KB queue: about sixty fills. Waiting for librdkafka's own wake-up,
         // each costs up to a second; woken, the whole backlog takes well under that many seconds.
         #expect(elapsed < scaled(.seconds(12)), "took \(elapsed) for \(wakes) wake-ups")
