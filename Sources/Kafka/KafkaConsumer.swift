@@ -287,7 +287,12 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// Prompts the leaders of the assigned partitions to fetch now, after the prefetch queue filled
     /// and ran dry (see `FetcherWake`): a ListOffsets request (one per leader, for the end
     /// offsets) wakes each leader's broker thread, which then finds its partitions fetchable.
-    /// Read-only: the answer is not used, and a failure only leaves librdkafka's own wake-up.
+    ///
+    /// Sending is what wakes them, so the answer is not waited for (timeout 0: librdkafka drops
+    /// it when it comes, as for any timed-out call). Waiting blocked the poll thread for the whole
+    /// timeout whenever the request queued behind a long-polling Fetch on the same connection,
+    /// which is exactly when no wake-up was needed. A request that could not be sent at all (no
+    /// known leader) is only logged: librdkafka's own wake-up is left then.
     private func wakeFetchers() {
         guard !state.withLockedValue({ $0.appliedPause }) else { return }
         var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
@@ -303,9 +308,9 @@ public final class KafkaConsumer: @unchecked Sendable {
             return state.wakeHandler
         }
         handler?()
-        let result = rd_kafka_offsets_for_times(handle, list, 250)
-        if result != RD_KAFKA_RESP_ERR_NO_ERROR {
-            logger.debug("fetcher wake-up request failed", metadata: ["error": "\(String(cString: rd_kafka_err2str(result)))"])
+        let result = rd_kafka_offsets_for_times(handle, list, 0)
+        if result != RD_KAFKA_RESP_ERR_NO_ERROR && result != RD_KAFKA_RESP_ERR__TIMED_OUT {
+            logger.debug("fetcher wake-up request not sent", metadata: ["error": "\(String(cString: rd_kafka_err2str(result)))"])
         }
     }
 
