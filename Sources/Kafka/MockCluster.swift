@@ -78,6 +78,7 @@ public final class MockCluster: @unchecked Sendable {
     public enum ApiKey {
         public static let produce: Int16 = 0
         public static let fetch: Int16 = 1
+        public static let listOffsets: Int16 = 2
         public static let offsetCommit: Int16 = 8
         public static let offsetFetch: Int16 = 9
     }

@@ -181,8 +181,72 @@ import Testing
         // each costs up to a second; woken, the whole backlog takes well under that many seconds.
         #expect(elapsed < scaled(.seconds(12)), "took \(elapsed) for \(wakes) wake-ups")
 
+        // The last batch's wake-up, if any, comes right after its hand-over: let it pass, then a
+        // consumer that has caught up must send none.
+        try await Task.sleep(for: .milliseconds(500))
+        let settled = consumer.fetcherWakes
         try await Task.sleep(for: .seconds(2))
-        #expect(consumer.fetcherWakes == wakes, "a consumer that has caught up sent wake-up requests")
+        #expect(consumer.fetcherWakes == settled, "a consumer that has caught up sent wake-up requests")
+        await consumer.close()
+    }
+
+    /// The brokers go down in the middle of a drain that keeps waking the fetchers, and every
+    /// wake-up request is answered with an error: once they are back, every record has arrived
+    /// exactly once, in order, and the wake-ups went on. (The consumer does not wait for the
+    /// answers: sending the request is what wakes a broker thread.)
+    @Test func brokersDownAndFailingWakeUpRequestsLoseNothing() async throws {
+        let cluster = try MockCluster(brokers: 3, logger: logger)
+        try cluster.createTopic("wake-fails", partitions: 3, replicationFactor: 1)
+        var producerConfiguration = KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers)
+        producerConfiguration.properties = ["batch.size": "16384"]
+        let producer = try KafkaProducer(configuration: producerConfiguration, logger: logger)
+        let value = [UInt8](repeating: UInt8(ascii: "y"), count: 1000)
+        let perPartition = 900
+        for partition in 0..<3 {
+            for _ in 0..<perPartition { try await producer.enqueue(topic: "wake-fails", partition: Int32(partition), key: nil, value: value) }
+        }
+        #expect(producer.flush())
+        await producer.close()
+
+        var configuration = consumerConfiguration(cluster, group: "g-wake-fails", topics: ["wake-fails"])
+        configuration.properties["queued.max.messages.kbytes"] = "48"
+        configuration.properties["fetch.max.bytes"] = "49152"
+        configuration.properties["message.max.bytes"] = "49152"
+        configuration.properties["max.partition.fetch.bytes"] = "16384"
+        let consumer = try KafkaConsumer(configuration: configuration, logger: logger)
+        try consumer.start()
+        let messages = Mutex<[KafkaMessage]>([])
+        let reader = Task {
+            for await event in consumer.events {
+                guard case .messages(let batch) = event else { continue }
+                if messages.withLock({ $0 += batch; return $0.count }) >= 3 * perPartition { break }
+            }
+        }
+        func waitFor(_ what: String, _ condition: () -> Bool) async throws {
+            let deadline = ContinuousClock.now + scaled(.seconds(90))
+            while !condition() {
+                if ContinuousClock.now > deadline { Issue.record("timed out waiting for \(what)"); return }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+        }
+        try await waitFor("the first records") { messages.withLock { $0.count } > 0 }
+        // From here on (the start's own offset lookup is done), every ListOffsets request fails.
+        cluster.failNextRequests(apiKey: MockCluster.ApiKey.listOffsets, error: -1, count: 10_000)
+        let wakesBefore = consumer.fetcherWakes
+        for broker in Int32(1)...3 { try cluster.setBroker(broker, up: false) }
+        try await Task.sleep(for: .seconds(1))
+        let duringOutage = messages.withLock { $0.count }
+        for broker in Int32(1)...3 { try cluster.setBroker(broker, up: true) }
+        try await waitFor("every record") { messages.withLock { $0.count } >= 3 * perPartition }
+        reader.cancel()
+
+        let received = messages.withLock { $0 }
+        #expect(received.count == 3 * perPartition)
+        for partition in 0..<3 {
+            #expect(received.filter { $0.partition == Int32(partition) }.map(\.offset) == (0..<Int64(perPartition)).map { $0 })
+        }
+        #expect(consumer.fetcherWakes > wakesBefore, "the drain went on waking the fetchers")
+        #expect(duringOutage < 3 * perPartition, "the outage came before the end of the drain")
         await consumer.close()
     }
 
