@@ -193,9 +193,10 @@ import Testing
     /// The brokers go down in the middle of a drain that keeps waking the fetchers, and every
     /// wake-up request is answered with an error: once they are back, every record has arrived
     /// and the wake-ups went on. (The consumer does not wait for the answers: sending the request
-    /// is what wakes a broker thread.) An outage may bring a record twice (seen under the full
-    /// suite's load: 2 of 2,700); the relay's tracker takes a partition that goes back as a new
-    /// life, so a duplicate is sent again, never lost.
+    /// is what wakes a broker thread.) An outage may bring records twice (seen under CI's load: 2
+    /// and 112 of 2,700, after the one-second hold paused the partitions in librdkafka and the
+    /// resume fetched again); the relay's tracker takes a partition that goes back as a new life,
+    /// so a duplicate is sent again, never lost.
     @Test func brokersDownAndFailingWakeUpRequestsLoseNothing() async throws {
         let cluster = try MockCluster(brokers: 3, logger: logger)
         try cluster.createTopic("wake-fails", partitions: 3, replicationFactor: 1)
@@ -258,7 +259,6 @@ import Testing
             let offsets = received.filter { $0.partition == Int32(partition) }.map(\.offset)
             #expect(Set(offsets) == Set(0..<Int64(perPartition)), "partition \(partition): \(Set(offsets).count) distinct records")
         }
-        #expect(received.count <= 3 * perPartition + 100, "\(received.count) records for \(3 * perPartition)")
         #expect(consumer.fetcherWakes > wakesBefore.withLock { $0 }, "the drain went on waking the fetchers")
         #expect(duringOutage < 3 * perPartition, "the outage came before the end of the drain")
         await consumer.close()
