@@ -194,9 +194,8 @@ import Testing
     /// wake-up request is answered with an error: once they are back, every record has arrived
     /// and the wake-ups went on. (The consumer does not wait for the answers: sending the request
     /// is what wakes a broker thread.) An outage may bring records twice (seen under CI's load: 2
-    /// and 112 of 2,700, after the one-second hold paused the partitions in librdkafka and the
-    /// resume fetched again); the relay's tracker takes a partition that goes back as a new life,
-    /// so a duplicate is sent again, never lost.
+    /// and 112 of 2,700; the cause is not established); the relay's tracker takes a partition
+    /// that goes back as a new life, so a duplicate is sent again, never lost.
     @Test func brokersDownAndFailingWakeUpRequestsLoseNothing() async throws {
         let cluster = try MockCluster(brokers: 3, logger: logger)
         try cluster.createTopic("wake-fails", partitions: 3, replicationFactor: 1)
