@@ -113,18 +113,22 @@ public actor RelayPipeline {
 
     private var maxAgeMs: Int64 { settings.maxAge.milliseconds }
 
-    /// Records as the transform stage hands them to the actor: each message with its outcome.
+    /// Records as the transform stage hands them to the actor: each batch with the task working
+    /// out its outcomes (`outcomes[i]` is `messages[i]`'s), in the order the source gave them.
     enum Prepared: Sendable {
-        case messages([KafkaMessage], [RecordTransform.Outcome], wallNow: Int64)
+        case messages([KafkaMessage], Task<[RecordTransform.Outcome], Never>, wallNow: Int64)
         case other(KafkaConsumerEvent)
     }
 
     /// Consumes until the source ends (after `shutdown`, or when the consumer is closed).
     ///
     /// Two stages: the record transform (decode, map, encode: pure, most of the CPU per record)
-    /// runs in its own task, the actor does the bookkeeping (batching, offsets, requests). The
-    /// actor takes the outcomes in the order the records came, so nothing about settling changes;
-    /// the two stages just run at once on two cores. The stream between them holds no more than
+    /// runs outside the actor, one task per batch the source hands over, and the actor does the
+    /// bookkeeping (batching, offsets, requests). The actor takes the outcomes in the order the
+    /// records came, so nothing about settling changes; the stages just run at once on every
+    /// core. A batch's transform starts as soon as the source hands it over, not when the one
+    /// before it is done: one stage of batches at a time left a core idle whenever the batch
+    /// in hand ran short of work. The tasks and the stream between the stages hold no more than
     /// the source handed over (its buffer cap counts records until the actor has handled them).
     public func run() async {
         let ticker = Task { [weak self, clock, settings] in
@@ -142,14 +146,15 @@ public actor RelayPipeline {
                     continue
                 }
                 let wallNow = clock.wallMilliseconds()
-                continuation.yield(.messages(messages, await Self.apply(transform, to: messages, wallNow: wallNow), wallNow: wallNow))
+                let outcomes = Task { await Self.apply(transform, to: messages, wallNow: wallNow) }
+                continuation.yield(.messages(messages, outcomes, wallNow: wallNow))
             }
             continuation.finish()
         }
         await withTaskCancellationHandler {
             for await item in prepared {
                 switch item {
-                case .messages(let messages, let outcomes, let wallNow): handle(messages, outcomes: outcomes, wallNow: wallNow)
+                case .messages(let messages, let outcomes, let wallNow): handle(messages, outcomes: await outcomes.value, wallNow: wallNow)
                 case .other(let event): handle(event)
                 }
             }
