@@ -94,12 +94,27 @@ public struct EventPayload: Sendable, Equatable {
     /// encodings cannot drift apart.
     public static func writeOpening(into writer: inout JSONWriter, eventType: String, eventName: String?, customEventType: String?,
                                     timestampMs: Int64, sourceMessageID: String) {
+        writeHead(into: &writer, eventType: eventType, eventName: eventName, customEventType: customEventType)
+        writer.int(timestampMs)
+        writer.raw(",\"source_message_id\":"); writer.string(sourceMessageID)
+    }
+
+    /// The opening up to the timestamp's value: `{"event_type":..,"data":{..,"timestamp_unixtime_ms":`.
+    /// It depends only on the event's type, so the direct transcoder writes it once per type and
+    /// copies it into each event (`head(...)`).
+    public static func writeHead(into writer: inout JSONWriter, eventType: String, eventName: String?, customEventType: String?) {
         writer.raw("{\"event_type\":"); writer.string(eventType)
         writer.raw(",\"data\":{")
         if let eventName { writer.key("event_name"); writer.string(eventName); writer.raw(",") }
         if let customEventType { writer.key("custom_event_type"); writer.string(customEventType); writer.raw(",") }
-        writer.key("timestamp_unixtime_ms"); writer.int(timestampMs)
-        writer.raw(","); writer.key("source_message_id"); writer.string(sourceMessageID)
+        writer.raw("\"timestamp_unixtime_ms\":")
+    }
+
+    /// `writeHead`'s bytes.
+    public static func head(eventType: String, eventName: String?, customEventType: String?) -> [UInt8] {
+        var writer = JSONWriter(capacity: 128)
+        writeHead(into: &writer, eventType: eventType, eventName: eventName, customEventType: customEventType)
+        return writer.bytes
     }
 }
 

@@ -39,14 +39,14 @@ enum DirectTranscoder {
         case .failure(let reason):
             return Event(eventType: eventType, id: id, time: time, result: .failure(reason))
         case .success(let plan):
-            guard let payload = payload(index, plan, eventType: eventType, id: id, time: time) else { return nil }
+            guard let payload = payload(index, plan, eventType: eventType, id: id, idRange: idField.valueRange, time: time) else { return nil }
             let encoded = RecordTransform.Encoded(feed: plan.feed, header: mapper.encodedHeader(plan), payload: payload, truncations: 0)
             return Event(eventType: eventType, id: id, time: time, result: .success(encoded))
         }
     }
 
     /// The encoded mParticle event, as `EventPayload.encoded()` writes the one `map` builds.
-    static func payload(_ index: RecordIndex, _ plan: EventMapper.Plan, eventType: String, id: String, time: Int64) -> [UInt8]? {
+    static func payload(_ index: RecordIndex, _ plan: EventMapper.Plan, eventType: String, id: String, idRange: Range<Int>, time: Int64) -> [UInt8]? {
         let mapping = plan.mapping
         let omitted = mapping.omittedKeys
         let bytes = index.bytes
@@ -64,11 +64,14 @@ enum DirectTranscoder {
         var pendingRequestID = true
 
         var writer = JSONWriter(capacity: bytes.count + 160)
-        // The same opening `EventPayload.encoded()` writes for the event `map` builds.
-        let opening = EventMapper.payload(mapping, timestampMs: time &* 1000, id: id, attributes: [:])
-        EventPayload.writeOpening(into: &writer, eventType: opening.eventType, eventName: opening.eventName,
-                                  customEventType: opening.customEventType, timestampMs: opening.timestampMs, sourceMessageID: id)
-        writer.raw(",\"custom_attributes\":{")
+        // The same opening `EventPayload.encoded()` writes for the event `map` builds: the type's
+        // part copied, then the timestamp and the id. The id is a plain string of the record
+        // (checked by the caller), so its bytes are already what `JSONWriter.string` writes.
+        writer.raw(mapping.payloadHead)
+        writer.int(time &* 1000)
+        writer.raw(",\"source_message_id\":\"")
+        writer.raw(bytes[idRange])
+        writer.raw("\",\"custom_attributes\":{")
         var first = true
         func separate() {
             if !first { writer.byte(UInt8(ascii: ",")) }

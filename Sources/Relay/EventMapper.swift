@@ -108,14 +108,14 @@ public struct EventMapper: Sendable {
     /// The mParticle event for a Currents type: `uninstall`, or a custom event named by the
     /// mapping. The direct transcoder writes its opening from these same parts.
     static func payload(_ mapping: EventMapping, timestampMs: Int64, id: String, attributes: [String: AttributeValue]) -> EventPayload {
-        EventPayload(
-            eventType: mapping.isUninstall ? "uninstall" : "custom_event",
-            eventName: mapping.isUninstall ? nil : mapping.eventName,
-            customEventType: mapping.isUninstall ? nil : "other",
-            timestampMs: timestampMs,
-            sourceMessageID: id,
-            customAttributes: attributes
-        )
+        let opening = opening(isUninstall: mapping.isUninstall, eventName: mapping.eventName)
+        return EventPayload(eventType: opening.eventType, eventName: opening.eventName, customEventType: opening.customEventType,
+                            timestampMs: timestampMs, sourceMessageID: id, customAttributes: attributes)
+    }
+
+    /// The parts of the event's opening its type decides (`EventMapping.payloadHead` is them encoded).
+    static func opening(isUninstall: Bool, eventName: String?) -> (eventType: String, eventName: String?, customEventType: String?) {
+        isUninstall ? ("uninstall", nil, nil) : ("custom_event", eventName, "other")
     }
 
     public func map(_ event: CurrentsEvent) -> Result<MappedEvent, SkipReason> {

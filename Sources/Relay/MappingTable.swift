@@ -1,4 +1,5 @@
 import Currents
+import MParticle
 
 /// How Braze's own mParticle export shapes one Currents event type (SPEC.md §4), as data.
 public struct EventMapping: Sendable {
@@ -38,6 +39,9 @@ public struct EventMapping: Sendable {
     /// and `drops`), sorted by bytes: the direct transcoder walks it in step with a record's sorted
     /// keys, and finding it here costs no lookup by type name per event.
     let omittedKeys: [FieldKey]
+    /// The encoded event's opening up to the timestamp (`EventPayload.head`): the same for every
+    /// event of the type, so the direct transcoder copies it instead of writing it each time.
+    let payloadHead: [UInt8]
 
     init(eventName: String?, isUninstall: Bool = false, deviceInfo: DeviceInfo, emailIdentity: Bool = false, phone: Phone = .none,
          drops: Set<String> = [], renameCardID: Bool = false) {
@@ -49,6 +53,8 @@ public struct EventMapping: Sendable {
         self.drops = drops
         self.renameCardID = renameCardID
         omittedKeys = EventMapper.excludedFields.union(drops).map(FieldKey.init).sorted { $0.bytes.lexicographicallyPrecedes($1.bytes) }
+        let opening = EventMapper.opening(isUninstall: isUninstall, eventName: eventName)
+        payloadHead = EventPayload.head(eventType: opening.eventType, eventName: opening.eventName, customEventType: opening.customEventType)
     }
 }
 

@@ -31,6 +31,17 @@ import Testing
         #expect(attributes["z"] is NSNull)
     }
 
+    /// `int` writes its digits in place; it must write what `String(_:)` does, at every width and sign.
+    @Test(arguments: [Int64.min, Int64.min + 1, -1_700_000_000_000, -10, -9, -1, 0, 1, 9, 10, 99, 100,
+                      1_700_000_000_000, 9_999_999_999_999, Int64.max - 1, Int64.max])
+    func integersAreWrittenAsSwiftWritesThem(_ value: Int64) {
+        var writer = JSONWriter()
+        writer.raw("[")
+        writer.int(value)
+        writer.raw("]")
+        #expect(String(decoding: writer.bytes, as: UTF8.self) == "[\(value)]")
+    }
+
     @Test func equalHeadersEncodeToEqualBytes() {
         let a = BatchHeader(environment: .production, userIdentities: ["customerid": .string("u"), "email": .string("e")])
         let b = BatchHeader(environment: .production, userIdentities: ["email": .string("e"), "customerid": .string("u")])
