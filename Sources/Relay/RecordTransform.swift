@@ -27,11 +27,12 @@ public struct RecordTransform: Sendable {
     /// Everything one record turned into. Every event of the record is in exactly one of
     /// `sends`, `parks` or `skips` (a record that cannot be read at all is one park).
     public struct Outcome: Sendable {
-        public var sends: [Send] = []
+        /// Inline when there is one (nearly always): no allocation per record.
+        public var sends: InlineFirstArray<Send> = []
         /// Dead-letter details with `parkedMs` left at 0 for the caller to stamp.
         public var parks: [DeadLetterDetails] = []
         /// The reason and the event type of each skipped event.
-        public var skips: [(reason: SkipReason, eventType: String)] = []
+        public var skips: InlineFirstArray<(reason: SkipReason, eventType: String)> = []
         /// Events read from the record (good or bad), for the `decoded` counter.
         public var decodedEvents = 0
         /// Attributes shortened to mParticle's limits.

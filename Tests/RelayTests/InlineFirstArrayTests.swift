@@ -1,0 +1,27 @@
+import Testing
+@testable import Relay
+
+@Suite struct InlineFirstArrayTests {
+    @Test func holdsWhatAnArrayHoldsInTheSameOrder() {
+        for count in 0...5 {
+            var inline: InlineFirstArray<Int> = []
+            var array: [Int] = []
+            for value in 0..<count {
+                inline.append(value * 10)
+                array.append(value * 10)
+            }
+            #expect(Array(inline) == array)
+            #expect(inline.count == count)
+            #expect(inline.isEmpty == (count == 0))
+            #expect(inline.last == array.last)
+        }
+    }
+
+    @Test func equalityIsElementWise() {
+        let a: InlineFirstArray<String> = ["a", "b"]
+        #expect(a == ["a", "b"])
+        #expect(a != ["a"])
+        #expect(a != ["a", "c"])
+        #expect(InlineFirstArray<String>() == [])
+    }
+}
