@@ -20,11 +20,16 @@ struct BenchStages: AsyncParsableCommand {
         offset tracking and sending, to an Events API that accepts every request at once, with the pipeline's own \
         back-pressure. Records are the bench's mix (all 50 types, Zipf s=1.1 over 100,000 users). Each round is timed on \
         its own; the table shows the fastest and the median round, then one JSON line (prefixed "STAGES ").
+
+        --stage grouping times nothing: it works out the fewest mParticle batches per event any grouping could reach \
+        if it held windows of 5,000 to 160,000 consecutive events (one batch per feed and distinct batch header in each \
+        window), the floor under scripts/bench's batches per event for a given in-flight cap. One JSON line \
+        (prefixed "GROUPING ").
         """)
 
-    enum Stage: String, ExpressibleByArgument, CaseIterable { case transform, pipeline }
+    enum Stage: String, ExpressibleByArgument, CaseIterable { case transform, pipeline, grouping }
 
-    @Option(name: .long, help: "Which stage: transform or pipeline.")
+    @Option(name: .long, help: "Which stage: transform, pipeline or grouping.")
     var stage: Stage = .transform
 
     @Option(name: .long, help: "Records per round.")
@@ -46,11 +51,13 @@ struct BenchStages: AsyncParsableCommand {
         }
         let mapper = EventMapper(environment: .development, identityKey: "customerid",
                                  router: FeedRouter(configuredFeeds: Set(Feed.allCases), apps: [:]), selection: EventSelection())
+        if stage == .grouping { return grouping(messages, mapper: mapper) }
         var perRecord: [Double] = []
         for round in 1...rounds {
             let microseconds = switch stage {
             case .transform: transform(messages, mapper: mapper)
             case .pipeline: await pipeline(messages, mapper: mapper)
+            case .grouping: preconditionFailure("grouping is not timed (returned above)")
             }
             perRecord.append(microseconds / Double(messages.count))
             printError(String(format: "bench-stages: round %d of %d: %.2f µs/record", round, rounds, perRecord.last!))
@@ -106,6 +113,41 @@ struct BenchStages: AsyncParsableCommand {
         source.continuation.finish()
         await running.value
         return microseconds
+    }
+
+    /// The fewest batches per event a grouping holding `window` consecutive events could send:
+    /// per window, one batch per feed and distinct header (mParticle's batch is one user's
+    /// events with equal batch-level parts). A real pool slides instead of cutting the stream
+    /// into windows, so it can do a little better than the same window here; a much smaller
+    /// figure needs a much larger window (more records held in memory).
+    func grouping(_ messages: [KafkaMessage], mapper: EventMapper) {
+        let transform = RecordTransform(mapper: mapper, maxAgeMs: 48 * 3_600_000, historicalAfterMs: 30 * 86_400_000)
+        let wallNow = Int64(Date().timeIntervalSince1970 * 1000)
+        struct Key: Hashable {
+            var feed: Feed
+            var header: [UInt8]
+        }
+        var keys: [Key] = []
+        for message in messages {
+            for send in transform.apply(message, wallNow: wallNow).sends { keys.append(Key(feed: send.feed, header: send.header)) }
+        }
+        let windows = [5_000, 10_000, 20_000, 40_000, 80_000, 160_000].filter { $0 < keys.count } + [keys.count]
+        var rows: [(window: Int, batchesPerEvent: Double)] = []
+        for window in windows {
+            var batches = 0
+            var start = 0
+            while start < keys.count {
+                let end = min(start + window, keys.count)
+                batches += Set(keys[start..<end]).count
+                start = end
+            }
+            rows.append((window, keys.isEmpty ? 0 : Double(batches) / Double(keys.count)))
+        }
+        printError("bench-stages: \(messages.count) records, \(keys.count) events to send")
+        print("window (events)  batches/event")
+        for row in rows { print(String(format: "%15d  %13.3f", row.window, row.batchesPerEvent)) }
+        let list = rows.map { String(format: "{\"events\": %d, \"batches_per_event\": %.4f}", $0.window, $0.batchesPerEvent) }
+        print("GROUPING {\"records\": \(messages.count), \"events\": \(keys.count), \"windows\": [\(list.joined(separator: ", "))]}")
     }
 
     static func cpu(_ clock: clockid_t) -> Double {

@@ -108,6 +108,23 @@ import Testing
         #expect(outcome.output.contains("fastest µs/rec"), "the table")
     }
 
+    /// The grouping floor: per window, a batch per feed and header; a larger window never needs
+    /// more batches per event, and the whole sample as one window needs the fewest.
+    @Test func groupingPrintsTheFloorPerWindow() throws {
+        let outcome = try runCLI(["bench-stages", "--stage", "grouping", "--events", "15000"])
+        #expect(outcome.status == 0, "\(outcome.errors.suffix(2000))")
+        let line = try #require(outcome.output.split(separator: "\n").first { $0.hasPrefix("GROUPING ") }, "a GROUPING line in\n\(outcome.output)")
+        let result = try #require(try JSONSerialization.jsonObject(with: Data(line.dropFirst(9).utf8)) as? [String: Any])
+        #expect(result["records"] as? Int == 15000)
+        let events = try #require(result["events"] as? Int)
+        #expect(events > 10000 && events <= 15000, "most sample records are sent: \(events)")
+        let windows = try #require(result["windows"] as? [[String: Any]])
+        #expect(windows.compactMap { $0["events"] as? Int } == [5000, 10000, events], "\(line)")
+        let figures = windows.compactMap { $0["batches_per_event"] as? Double }
+        #expect(figures.count == 3 && figures.allSatisfy { $0 > 0 && $0 <= 1 }, "\(line)")
+        #expect(zip(figures, figures.dropFirst()).allSatisfy { $0 >= $1 }, "larger windows group at least as well: \(line)")
+    }
+
     @Test func badOptionsExitTwo() throws {
         #expect(try runCLI(["bench-stages", "--stage", "decode"]).status == 2)
         #expect(try runCLI(["bench-stages", "--rounds", "0"]).status == 2)
