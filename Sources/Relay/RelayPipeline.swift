@@ -487,7 +487,7 @@ public actor RelayPipeline {
         case .accepted:
             if blocked[feed] != nil { unblock(feed) }
             let now = clock.wallMilliseconds()
-            stats.accepted(feed: feed, events: request.eventCount, latenciesMs: request.units.map { now - $0.ageBaseMs })
+            stats.accepted(feed: feed, events: request.eventCount, batches: request.batches.count, latenciesMs: request.units.map { now - $0.ageBaseMs })
             // Lazily: an array of acks per request was one allocation and a copy per event.
             settle(request.units.lazy.map(\.ack))
         case .rejected(let status, let body):

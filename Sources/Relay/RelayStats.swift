@@ -13,6 +13,9 @@ public final class RelayStats: Sendable {
         public var recordsByTopic: [String: Int] = [:]
         public var eventsDecoded = 0
         public var eventsAccepted: [Feed: Int] = [:]
+        /// mParticle batches (one user's events) in accepted requests: against `eventsAccepted`,
+        /// how well events were grouped.
+        public var batchesAccepted: [Feed: Int] = [:]
         public var skipped: [SkipReason: Int] = [:]
         public var requests: [Feed: Int] = [:]
         public var responses: [Int: Int] = [:]
@@ -37,6 +40,7 @@ public final class RelayStats: Sendable {
 
         public var totalParked: Int { parked.values.reduce(0, +) }
         public var totalAccepted: Int { eventsAccepted.values.reduce(0, +) }
+        public var totalBatchesAccepted: Int { batchesAccepted.values.reduce(0, +) }
         public var totalSkipped: Int { skipped.values.reduce(0, +) }
         public var totalRequests: Int { requests.values.reduce(0, +) }
         public var totalLag: Int64 { lag.values.reduce(0, +) }
@@ -55,6 +59,7 @@ public final class RelayStats: Sendable {
 
     private let skippedCounters: [SkipReason: Counter]
     private let sentCounters: [Feed: Counter]
+    private let batchCounters: [Feed: Counter]
     private let requestCounters: [Feed: Counter]
     private let transportCounters: [Feed: Counter]
     private let retryCounters: [Feed: Counter]
@@ -82,6 +87,7 @@ public final class RelayStats: Sendable {
             ($0, Counter(label: "currents_relay_events_skipped_total", dimensions: base + [("reason", $0.rawValue)]))
         })
         sentCounters = perFeed { Counter(label: "currents_relay_events_sent_total", dimensions: base + [("feed", $0.rawValue)]) }
+        batchCounters = perFeed { Counter(label: "currents_relay_batches_sent_total", dimensions: base + [("feed", $0.rawValue)]) }
         requestCounters = perFeed { Counter(label: "currents_relay_requests_total", dimensions: base + [("feed", $0.rawValue)]) }
         transportCounters = perFeed { Counter(label: "currents_relay_transport_errors_total", dimensions: base + [("feed", $0.rawValue)]) }
         retryCounters = perFeed { Counter(label: "currents_relay_retries_total", dimensions: base + [("feed", $0.rawValue)]) }
@@ -166,9 +172,13 @@ public final class RelayStats: Sendable {
     }
 
     /// Events accepted by mParticle; `latenciesMs` are record timestamp → 202, one per event.
-    func accepted(feed: Feed, events: Int, latenciesMs: [Int64] = []) {
-        state.withLockedValue { $0.eventsAccepted[feed, default: 0] += events }
+    func accepted(feed: Feed, events: Int, batches: Int, latenciesMs: [Int64] = []) {
+        state.withLockedValue {
+            $0.eventsAccepted[feed, default: 0] += events
+            $0.batchesAccepted[feed, default: 0] += batches
+        }
         sentCounters[feed]!.increment(by: events)
+        batchCounters[feed]!.increment(by: batches)
         let timer = deliveryLatency[feed]!
         for latency in latenciesMs { timer.recordNanoseconds(max(0, latency) * 1_000_000) }
     }

@@ -63,7 +63,7 @@ enum BoundedRun {
         lines.append("\(label) \(state): \(progress.settled) of \(progress.total) records in \(String(format: "%.1f", seconds)) s")
         let verb = dryRun ? "would send" : "sent"
         lines.append("events \(verb): \(stats.totalAccepted)" + (stats.eventsAccepted.isEmpty ? "" : " (" + stats.eventsAccepted.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + ")"))
-        if !dryRun { lines.append("mParticle requests: \(stats.totalRequests)") }
+        if !dryRun { lines.append("mParticle requests: \(stats.totalRequests) (batches: \(stats.totalBatchesAccepted))") }
         lines.append("events skipped: \(stats.totalSkipped)" + (stats.skipped.isEmpty ? "" : " (" + stats.skipped.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + ")"))
         let parkVerb = dryRun ? "would be dead-lettered" : "dead-lettered"
         lines.append("\(parkVerb): \(stats.totalParked)" + (stats.parked.isEmpty ? "" : " (" + stats.parked.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key.rawValue) \($0.value)" }.joined(separator: ", ") + ")"))

@@ -49,9 +49,12 @@ enum RelayHealth {
             let stats = runner.stats.snapshot
             let seconds = max(0.001, Double((now - lastAt).components.seconds) + Double((now - lastAt).components.attoseconds) / 1e18)
             let rate = Double(stats.totalAccepted - last.totalAccepted) / seconds
+            let sent = stats.totalAccepted - last.totalAccepted
+            let batches = stats.totalBatchesAccepted - last.totalBatchesAccepted
             let assigned = await runner.pipeline.assignedPartitions.count
             logger.info("status", metadata: [
                 "sent_per_s": "\(Int(rate))", "sent": "\(stats.totalAccepted)", "skipped": "\(stats.totalSkipped)",
+                "batches_per_event": "\(sent > 0 ? String(format: "%.3f", Double(batches) / Double(sent)) : "-")",
                 "parked": "\(stats.totalParked)", "lag": "\(stats.totalLag)", "in_flight": "\(stats.inFlightRecords)",
                 "paused_partitions": "\(stats.pausedPartitions)", "assigned_partitions": "\(assigned)",
                 "blocked_feeds": "\(stats.blockedFeeds.isEmpty ? "none" : stats.blockedFeeds.map(\.rawValue).sorted().joined(separator: ","))",

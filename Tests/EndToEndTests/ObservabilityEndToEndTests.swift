@@ -52,6 +52,7 @@ import Testing
         let counts = harness.simulator.state.counts
         for (feed, count) in counts {
             #expect(metric(metrics, "currents_relay_events_sent_total", ["feed": feed]) == Double(count.events), "sent on \(feed)")
+            #expect(metric(metrics, "currents_relay_batches_sent_total", ["feed": feed]) == Double(count.batches), "batches on \(feed)")
             #expect(metric(metrics, "currents_relay_responses_total", ["feed": feed, "class": "2xx"]) == Double(count.requests), "202s on \(feed)")
             #expect(metric(metrics, "currents_relay_request_duration_seconds_count", ["feed": feed]) == Double(count.requests))
             #expect(metric(metrics, "currents_relay_delivery_latency_seconds_count", ["feed": feed]) == Double(count.events))
