@@ -12,10 +12,11 @@
 # a 6.1 toolchain cannot resolve them; scripts/check-deploy checks this version against them.
 FROM swift:6.3-bookworm AS build
 
-# librdkafka's headers for the Crdkafka system-library target (found through pkg-config).
+# librdkafka's headers for the Crdkafka system-library target (found through pkg-config), and
+# jemalloc, the executable's allocator (Sources/MallocConfiguration/malloc_conf.c says why).
 RUN export DEBIAN_FRONTEND=noninteractive \
     && apt-get -q update \
-    && apt-get -q install -y librdkafka-dev pkg-config \
+    && apt-get -q install -y librdkafka-dev libjemalloc-dev pkg-config \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /build
@@ -28,7 +29,7 @@ RUN swift package resolve
 COPY Sources ./Sources
 COPY Tests ./Tests
 
-# The Swift runtime and Foundation are linked statically; librdkafka stays dynamic (Debian's).
+# The Swift runtime and Foundation are linked statically; librdkafka and jemalloc stay dynamic (Debian's).
 RUN swift build -c release --product currents-relay --static-swift-stdlib \
     && mkdir -p /staging \
     && cp "$(swift build -c release --show-bin-path)/currents-relay" /staging/currents-relay
@@ -36,11 +37,11 @@ RUN swift build -c release --product currents-relay --static-swift-stdlib \
 # ---- runtime ------------------------------------------------------------------------------------
 FROM debian:bookworm-slim
 
-# librdkafka1 (the same 2.0.2 the binary was built against), CA certificates for https to mParticle
+# librdkafka1 (the same 2.0.2 the binary was built against), libjemalloc2 (its allocator), CA certificates for https to mParticle
 # and TLS to brokers, tzdata for Foundation's time zones, curl for the healthcheck.
 RUN export DEBIAN_FRONTEND=noninteractive \
     && apt-get -q update \
-    && apt-get -q install -y --no-install-recommends librdkafka1 ca-certificates tzdata curl \
+    && apt-get -q install -y --no-install-recommends librdkafka1 libjemalloc2 ca-certificates tzdata curl \
     && rm -rf /var/lib/apt/lists/*
 
 RUN groupadd --system --gid 10001 relay \

@@ -1,6 +1,15 @@
 // swift-tools-version:6.1
 import PackageDescription
 
+// The executable allocates with jemalloc (Debian's libjemalloc, `scripts/setup` installs it; see
+// Sources/MallocConfiguration/malloc_conf.c for why). Sanitizer and fuzzer builds bring their own
+// allocator, so they keep the system's: `scripts/sanitize` sets CURRENTS_RELAY_SYSTEM_MALLOC=1,
+// `scripts/fuzz` CURRENTS_RELAY_FUZZ=1.
+let systemMalloc = Context.environment["CURRENTS_RELAY_SYSTEM_MALLOC"] != nil || Context.environment["CURRENTS_RELAY_FUZZ"] != nil
+let mallocLinkerSettings: [LinkerSetting] = systemMalloc ? [] : [
+    .linkedLibrary("jemalloc", .when(platforms: [.linux])),
+]
+
 let package = Package(
     name: "currents-relay",
     platforms: [.macOS(.v15)],
@@ -77,11 +86,13 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
+        // jemalloc's settings (the executable is linked against jemalloc; see malloc_conf.c).
+        .target(name: "MallocConfiguration"),
         // The command line: it wires, it does not decide.
         .executableTarget(
             name: "currents-relay",
             dependencies: [
-                "Relay", "Kafka", "MParticleSimulator",
+                "Relay", "Kafka", "MParticleSimulator", "MallocConfiguration",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -90,7 +101,8 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-            ]
+            ],
+            linkerSettings: mallocLinkerSettings
         ),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka"]),
         .testTarget(name: "CurrentsTests", dependencies: ["Currents"]),

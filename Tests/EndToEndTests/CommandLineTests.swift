@@ -91,6 +91,27 @@ import Testing
     }
 }
 
+/// The executable allocates with jemalloc, with the settings compiled into it
+/// (Sources/MallocConfiguration), unless it was built to keep the system's malloc (the
+/// sanitizer runs, which set CURRENTS_RELAY_SYSTEM_MALLOC for the build and the tests).
+@Suite struct AllocatorTests {
+    @Test func theExecutableAllocatesWithJemallocAndItsCompiledInSettings() throws {
+        let outcome = try runCLI(["--version"], environment: ["MALLOC_CONF": "stats_print:true"])
+        #expect(outcome.status == 0, "\(outcome.errors.suffix(2000))")
+        if ProcessInfo.processInfo.environment["CURRENTS_RELAY_SYSTEM_MALLOC"] != nil {
+            #expect(!outcome.errors.contains("jemalloc"), "built with the system's malloc")
+            return
+        }
+        // jemalloc prints its statistics at exit when asked, starting with its options.
+        for option in ["opt.narenas: 1", "opt.dirty_decay_ms: 250", "opt.muzzy_decay_ms: 0", "opt.background_thread: true"] {
+            #expect(outcome.errors.contains(option), "\(option) in jemalloc's statistics:\n\(outcome.errors.prefix(1500))")
+        }
+        // MALLOC_CONF overrides the compiled-in settings.
+        let overridden = try runCLI(["--version"], environment: ["MALLOC_CONF": "stats_print:true,dirty_decay_ms:1000"])
+        #expect(overridden.errors.contains("opt.dirty_decay_ms: 1000"), "\(overridden.errors.prefix(1500))")
+    }
+}
+
 /// `bench-stages` on a few records, each stage: it runs, reports progress and prints a
 /// well-formed result. Speed is the benchmark's business, not the test's.
 @Suite struct BenchStagesTests {
