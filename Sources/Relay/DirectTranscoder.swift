@@ -39,14 +39,17 @@ enum DirectTranscoder {
         case .failure(let reason):
             return Event(eventType: eventType, id: id, time: time, result: .failure(reason))
         case .success(let plan):
-            guard let payload = payload(index, plan, eventType: eventType, id: id, idRange: idField.valueRange, time: time) else { return nil }
+            guard let payload = payload(index, plan, idRange: idField.valueRange, time: time) else { return nil }
             let encoded = RecordTransform.Encoded(feed: plan.feed, header: mapper.encodedHeader(plan), payload: payload, truncations: 0)
             return Event(eventType: eventType, id: id, time: time, result: .success(encoded))
         }
     }
 
     /// The encoded mParticle event, as `EventPayload.encoded()` writes the one `map` builds.
-    static func payload(_ index: RecordIndex, _ plan: EventMapper.Plan, eventType: String, id: String, idRange: Range<Int>, time: Int64) -> [UInt8]? {
+    ///
+    /// `idRange` is the record's `id`, a plain string (checked by the caller): its bytes are
+    /// already what `JSONWriter.string` writes, for `source_message_id` and `source_request_id`.
+    static func payload(_ index: RecordIndex, _ plan: EventMapper.Plan, idRange: Range<Int>, time: Int64) -> [UInt8]? {
         let mapping = plan.mapping
         let omitted = mapping.omittedKeys
         let bytes = index.bytes
@@ -65,8 +68,7 @@ enum DirectTranscoder {
 
         var writer = JSONWriter(capacity: bytes.count + 160)
         // The same opening `EventPayload.encoded()` writes for the event `map` builds: the type's
-        // part copied, then the timestamp and the id. The id is a plain string of the record
-        // (checked by the caller), so its bytes are already what `JSONWriter.string` writes.
+        // part copied, then the timestamp and the id.
         writer.raw(mapping.payloadHead)
         writer.int(time &* 1000)
         writer.raw(",\"source_message_id\":\"")
@@ -99,7 +101,7 @@ enum DirectTranscoder {
                 pendingCard = false
             }
             if pendingRequestID, field.map({ index.compare($0, Keys.sourceRequestID) > 0 }) ?? true {
-                separate(); writer.raw("\"source_request_id\":"); writer.string(id)
+                separate(); writer.raw("\"source_request_id\":\""); writer.raw(bytes[idRange]); writer.byte(UInt8(ascii: "\""))
                 pendingRequestID = false
             }
         }

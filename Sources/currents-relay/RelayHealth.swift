@@ -48,8 +48,8 @@ enum RelayHealth {
             let now = ContinuousClock.now
             let stats = runner.stats.snapshot
             let seconds = max(0.001, Double((now - lastAt).components.seconds) + Double((now - lastAt).components.attoseconds) / 1e18)
-            let rate = Double(stats.totalAccepted - last.totalAccepted) / seconds
             let sent = stats.totalAccepted - last.totalAccepted
+            let rate = Double(sent) / seconds
             let batches = stats.totalBatchesAccepted - last.totalBatchesAccepted
             let assigned = await runner.pipeline.assignedPartitions.count
             logger.info("status", metadata: [
