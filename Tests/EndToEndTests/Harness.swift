@@ -204,11 +204,11 @@ func relayConfigFile(_ harness: Harness, group: String, dedup: String = "grouped
     return path
 }
 
-func spawnRelay(config: String, log: String? = nil, logLevel: String = "warning") throws -> Process {
+func spawnRelay(config: String, log: String? = nil, logLevel: String = "warning", arguments: [String] = []) throws -> Process {
     let executable = try #require(CommandLineTests.executable, "build the executable first (swift build)")
     let process = Process()
     process.executableURL = executable
-    process.arguments = ["run", "--config", config, "--log-level", logLevel]
+    process.arguments = ["run", "--config", config, "--log-level", logLevel] + arguments
     process.standardOutput = FileHandle.nullDevice
     if let log {
         _ = FileManager.default.createFile(atPath: log, contents: nil)

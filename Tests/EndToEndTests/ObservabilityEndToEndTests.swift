@@ -35,7 +35,8 @@ import Testing
         let port = Int.random(in: 20_000...40_000)
         let config = try relayConfigFile(harness, group: "e2e-metrics", extraProperties: "\n    statistics.interval.ms: \"300\"",
                                          httpPort: port, extra: "\n  ready_max_blocked: \"1s\"")
-        let relay = try spawnRelay(config: config)
+        let log = ScratchDirectory.path("metrics", "log")
+        let relay = try spawnRelay(config: config, log: log, logLevel: "info", arguments: ["--status-interval", "1"])
         let expected = records.filter { $0.externalUserID != nil }
         try await harness.waitUntil("the events") { harness.simulator.state.totalAcceptedEvents == expected.count }
         #expect(try await get(port, "/health/live").0 == 200)
@@ -66,6 +67,22 @@ import Testing
         #expect(metrics.contains("currents_relay_kafka_fetcher_wakeups_total"))
         #expect(metric(metrics, "currents_relay_kafka_fetcher_wakeups_total") == 0)
         #expect(metric(metrics, "currents_relay_in_flight_records") == 0)
+        // The status line (every second here) reports batches per event over its interval: a
+        // number when events were accepted in it, `-` when none were.
+        var statusValues: [String] = []
+        let statusDeadline = ContinuousClock.now + scaled(.seconds(20))
+        while ContinuousClock.now < statusDeadline {
+            let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            statusValues = text.split(separator: "\n").filter { $0.contains("status") }.compactMap { line in
+                line.firstMatch(of: /batches_per_event["=:]+"?([^"\s,]+)/).map { String($0.1) }
+            }
+            if statusValues.contains(where: { $0 != "-" }) { break }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        let reported = statusValues.compactMap(Double.init)
+        #expect(!reported.isEmpty, "a status line with batches_per_event: \(statusValues)")
+        #expect(reported.allSatisfy { $0 > 0 && $0 <= 1 }, "\(statusValues)")
+        #expect(statusValues.allSatisfy { $0 == "-" || Double($0) != nil }, "\(statusValues)")
         #expect(metric(metrics, "currents_relay_paused_partitions") == 0)
         #expect(metric(metrics, "currents_relay_feed_blocked") == 0)
         let ready = try await get(port, "/health/ready")

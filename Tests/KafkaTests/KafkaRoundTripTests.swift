@@ -143,26 +143,33 @@ import Testing
     /// forty times. Each time, librdkafka alone would look again only when its broker thread wakes
     /// (up to a second later); the consumer wakes the leaders instead. Every record arrives once, in
     /// order, over three leaders; and a consumer that has caught up sends no wake-up requests.
-    @Test func aPrefetchQueueThatFillsAndRunsDryWakesTheFetchersAndLosesNothing() async throws {
+    /// Three brokers, one topic of three partitions holding `perPartition` 1 KB records each, and a
+    /// consumer configuration whose prefetch queue holds 48 KB (fetched 16 KB per partition at a
+    /// time): the backlog fills and empties the queue dozens of times.
+    func backlogThroughASmallQueue(topic: String, perPartition: Int) async throws -> (MockCluster, KafkaConsumerConfiguration) {
         let cluster = try MockCluster(brokers: 3, logger: logger)
-        try cluster.createTopic("backlog", partitions: 3, replicationFactor: 1)
+        try cluster.createTopic(topic, partitions: 3, replicationFactor: 1)
         var producerConfiguration = KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers)
         producerConfiguration.properties = ["batch.size": "16384"]
         let producer = try KafkaProducer(configuration: producerConfiguration, logger: logger)
-        let perPartition = 900
         let value = [UInt8](repeating: UInt8(ascii: "x"), count: 1000)
         for partition in 0..<3 {
-            for _ in 0..<perPartition { try await producer.enqueue(topic: "backlog", partition: Int32(partition), key: nil, value: value) }
+            for _ in 0..<perPartition { try await producer.enqueue(topic: topic, partition: Int32(partition), key: nil, value: value) }
         }
         #expect(producer.flush())
         await producer.close()
 
-        var configuration = consumerConfiguration(cluster, group: "g-backlog", topics: ["backlog"])
-        // A 48 KB prefetch queue, fetched 16 KB per partition at a time.
+        var configuration = consumerConfiguration(cluster, group: "g-\(topic)", topics: [topic])
         configuration.properties["queued.max.messages.kbytes"] = "48"
         configuration.properties["fetch.max.bytes"] = "49152"
         configuration.properties["message.max.bytes"] = "49152"
         configuration.properties["max.partition.fetch.bytes"] = "16384"
+        return (cluster, configuration)
+    }
+
+    @Test func aPrefetchQueueThatFillsAndRunsDryWakesTheFetchersAndLosesNothing() async throws {
+        let perPartition = 900
+        let (cluster, configuration) = try await backlogThroughASmallQueue(topic: "backlog", perPartition: perPartition)
         let consumer = try KafkaConsumer(configuration: configuration, logger: logger)
         let reported = Mutex(0)
         consumer.setFetcherWakeHandler { reported.withLock { $0 += 1 } }
@@ -188,6 +195,7 @@ import Testing
         try await Task.sleep(for: .seconds(2))
         #expect(consumer.fetcherWakes == settled, "a consumer that has caught up sent wake-up requests")
         await consumer.close()
+        withExtendedLifetime(cluster) {}
     }
 
     /// The brokers go down in the middle of a drain that keeps waking the fetchers, and every
@@ -197,24 +205,9 @@ import Testing
     /// and 112 of 2,700; the cause is not established); the relay's tracker takes a partition
     /// that goes back as a new life, so a duplicate is sent again, never lost.
     @Test func brokersDownAndFailingWakeUpRequestsLoseNothing() async throws {
-        let cluster = try MockCluster(brokers: 3, logger: logger)
-        try cluster.createTopic("wake-fails", partitions: 3, replicationFactor: 1)
-        var producerConfiguration = KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers)
-        producerConfiguration.properties = ["batch.size": "16384"]
-        let producer = try KafkaProducer(configuration: producerConfiguration, logger: logger)
-        let value = [UInt8](repeating: UInt8(ascii: "y"), count: 1000)
         let perPartition = 900
-        for partition in 0..<3 {
-            for _ in 0..<perPartition { try await producer.enqueue(topic: "wake-fails", partition: Int32(partition), key: nil, value: value) }
-        }
-        #expect(producer.flush())
-        await producer.close()
-
-        var configuration = consumerConfiguration(cluster, group: "g-wake-fails", topics: ["wake-fails"])
-        configuration.properties["queued.max.messages.kbytes"] = "48"
-        configuration.properties["fetch.max.bytes"] = "49152"
-        configuration.properties["message.max.bytes"] = "49152"
-        configuration.properties["max.partition.fetch.bytes"] = "16384"
+        let (cluster, smallQueue) = try await backlogThroughASmallQueue(topic: "wake-fails", perPartition: perPartition)
+        var configuration = smallQueue
         // The poll thread hands over at most 20 records the reader has not handled: however late
         // this task is scheduled, the drain cannot run ahead of it.
         configuration.maxBatchSize = 10
