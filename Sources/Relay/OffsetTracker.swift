@@ -1,17 +1,22 @@
 import DequeModule
 import Kafka
 
-/// Identifies a record for settling. The epoch changes whenever a partition's tracking restarts
-/// (revoke, re-assignment, offset rewind), so late results from an earlier life are ignored.
+/// Identifies a record for settling: the life of its partition in the tracker and its offset.
+///
+/// The epoch changes whenever a partition's tracking restarts (revoke, re-assignment, offset
+/// rewind), so late results from an earlier life are ignored. The slot says where the tracker
+/// keeps that life, so settling an event finds it by index: no topic name travels with every
+/// event, and none is hashed per event.
 public struct RecordAck: Hashable, Sendable {
-    public var topicPartition: TopicPartition
-    public var offset: Int64
+    /// Where the tracker keeps the partition's state (valid while `epoch` matches).
+    public var slot: Int32
     public var epoch: UInt64
+    public var offset: Int64
 
-    public init(topicPartition: TopicPartition, offset: Int64, epoch: UInt64) {
-        self.topicPartition = topicPartition
-        self.offset = offset
+    public init(slot: Int32, epoch: UInt64, offset: Int64) {
+        self.slot = slot
         self.epoch = epoch
+        self.offset = offset
     }
 }
 
@@ -20,34 +25,48 @@ public struct RecordAck: Hashable, Sendable {
 ///
 /// Records are added in offset order (gaps are fine: compaction, transactions) and settled in any
 /// order. A record may carry several events; it settles when all of them have.
+///
+/// Everything an event's settle touches is found by index: the partition's state by the ack's
+/// slot, the entry by binary search over offsets, the kept record by the entry's record slot.
+/// Dictionaries keyed by partition or by (epoch, offset) cost a hash per event and were a
+/// measurable share of the pipeline actor's time.
 public struct OffsetTracker: Sendable {
     struct Entry {
         var offset: Int64
-        var remaining: Int
-        var bytes: Int
+        var remaining: Int32
+        var bytes: Int32
+        /// Where the record is kept in `records` while unsettled; -1 when it is not kept.
+        var record: Int32
     }
 
     struct PartitionState {
+        var topicPartition: TopicPartition
         var epoch: UInt64
         var entries: Deque<Entry> = []
         /// One past the highest offset added.
         var next: Int64?
         /// The last watermark reported.
         var reported: Int64?
+        /// In `moved` (its watermark changed since the moved watermarks were last taken).
+        var moved = false
     }
 
-    private var partitions: [TopicPartition: PartitionState] = [:]
+    /// Partition states by slot; a revoked partition's slot is empty until a new life reuses it.
+    private var states: [PartitionState?] = []
+    private var freeStates: [Int32] = []
+    private var slots: [TopicPartition: Int32] = [:]
+    /// The slot `add` found last: records come in runs of one partition.
+    private var lastAdded: (topicPartition: TopicPartition, slot: Int32)?
+
     /// The records with events still unsettled: a failed event is parked in the dead-letter topic
-    /// as the record it came in. One dictionary for all partitions, so its size follows the
-    /// unsettled records (the in-flight cap), not how far each partition's entries reach; keyed
-    /// by the partition state's epoch and the offset, which hash as two integers (a key holding
-    /// the topic name cost two string hashes per record).
-    private var messages: [MessageKey: KafkaMessage] = [:]
+    /// as the record it came in. One slab for all partitions, so its size follows the unsettled
+    /// records (the in-flight cap), not how far each partition's entries reach.
+    private var records: [KafkaMessage?] = []
+    private var freeRecords: [Int32] = []
 
-    struct MessageKey: Hashable {
-        var epoch: UInt64
-        var offset: Int64
-    }
+    /// Slots whose watermark changed since `takeMovedWatermarks`.
+    private var moved: [Int32] = []
+
     private var nextEpoch: UInt64 = 1
     /// Records added and not yet settled, over all partitions.
     public private(set) var pendingRecords = 0
@@ -57,55 +76,61 @@ public struct OffsetTracker: Sendable {
     public init() {}
 
     /// Starts tracking a record of `events` events. A record with no events is settled at once.
-    ///
-    /// Each operation finds its partition once and changes its state in place
-    /// (`partitions.values[index]`): looking the partition up for every field hashed the topic
-    /// name ten times per event, and a local copy of the state would share its deque, so the
-    /// first change would copy the whole deque.
     public mutating func add(_ topicPartition: TopicPartition, offset: Int64, events: Int = 1, bytes: Int = 0, message: KafkaMessage? = nil) -> RecordAck {
-        var found = partitions.index(forKey: topicPartition)
-        if let index = found, let next = partitions.values[index].next, offset < next {
+        var slot = self.slot(of: topicPartition)
+        if let found = slot, let next = states[Int(found)]!.next, offset < next {
             // The consumer went back (offset reset or re-fetch): start this partition's life anew.
-            forget(partitions.remove(at: index).value)
-            found = nil
+            release(found)
+            slot = nil
         }
-        let index: Dictionary<TopicPartition, PartitionState>.Index
-        if let found {
-            index = found
-        } else {
-            partitions[topicPartition] = newState()
-            index = partitions.index(forKey: topicPartition)!
-        }
-        if events > 0 {
+        let index = slot ?? newState(topicPartition)
+        let count = Int32(clamping: max(events, 0))
+        var record: Int32 = -1
+        if count > 0 {
             pendingRecords += 1
             pendingBytes += bytes
+            if let message { record = keep(message) }
         }
-        partitions.values[index].entries.append(Entry(offset: offset, remaining: max(events, 0), bytes: bytes))
-        if events > 0, let message { messages[MessageKey(epoch: partitions.values[index].epoch, offset: offset)] = message }
-        partitions.values[index].next = offset + 1
-        return RecordAck(topicPartition: topicPartition, offset: offset, epoch: partitions.values[index].epoch)
+        states[Int(index)]!.entries.append(Entry(offset: offset, remaining: count, bytes: Int32(clamping: bytes), record: record))
+        states[Int(index)]!.next = offset + 1
+        return RecordAck(slot: index, epoch: states[Int(index)]!.epoch, offset: offset)
     }
 
     /// Settles `count` events of a record. Returns the new watermark of its partition when it moved.
     public mutating func settle(_ ack: RecordAck, count: Int = 1) -> Int64? {
-        guard let index = partitions.index(forKey: ack.topicPartition), partitions.values[index].epoch == ack.epoch,
-              let entry = Self.index(of: ack.offset, in: partitions.values[index].entries) else { return nil }
-        let remaining = partitions.values[index].entries[entry].remaining
+        guard let slot = live(ack), let entry = Self.index(of: ack.offset, in: states[slot]!.entries) else { return nil }
+        let remaining = states[slot]!.entries[entry].remaining
         guard remaining > 0 else { return nil }
-        let left = remaining - min(max(count, 0), remaining)
-        partitions.values[index].entries[entry].remaining = left
+        let left = remaining - Int32(clamping: min(max(count, 0), Int(remaining)))
+        states[slot]!.entries[entry].remaining = left
         if left == 0 {
             pendingRecords -= 1
-            pendingBytes -= partitions.values[index].entries[entry].bytes
-            messages[MessageKey(epoch: ack.epoch, offset: ack.offset)] = nil
+            pendingBytes -= Int(states[slot]!.entries[entry].bytes)
+            forgetRecord(states[slot]!.entries[entry].record)
+            states[slot]!.entries[entry].record = -1
         }
-        return Self.advance(&partitions.values[index])
+        return advance(slot: slot)
     }
 
     /// Pops settled records from the front; returns the watermark if it changed since last reported.
     public mutating func advance(_ topicPartition: TopicPartition) -> Int64? {
-        guard let index = partitions.index(forKey: topicPartition) else { return nil }
-        return Self.advance(&partitions.values[index])
+        guard let slot = slots[topicPartition] else { return nil }
+        return advance(slot: Int(slot))
+    }
+
+    /// `advance` for the partition of a record just added.
+    public mutating func advance(_ ack: RecordAck) -> Int64? {
+        guard let slot = live(ack) else { return nil }
+        return advance(slot: slot)
+    }
+
+    private mutating func advance(slot: Int) -> Int64? {
+        guard let watermark = Self.advance(&states[slot]!) else { return nil }
+        if !states[slot]!.moved {
+            states[slot]!.moved = true
+            moved.append(Int32(slot))
+        }
+        return watermark
     }
 
     private static func advance(_ state: inout PartitionState) -> Int64? {
@@ -117,49 +142,116 @@ public struct OffsetTracker: Sendable {
         return watermark
     }
 
+    /// The watermarks reported (by `settle` and `advance`) since this was last called, one per
+    /// partition still tracked: what to store as the partitions' next offsets.
+    public mutating func takeMovedWatermarks() -> [TopicPartition: Int64] {
+        guard !moved.isEmpty else { return [:] }
+        var watermarks: [TopicPartition: Int64] = [:]
+        for slot in moved {
+            guard states[Int(slot)]?.moved == true else { continue }
+            states[Int(slot)]!.moved = false
+            if let watermark = states[Int(slot)]!.reported { watermarks[states[Int(slot)]!.topicPartition] = watermark }
+        }
+        moved.removeAll(keepingCapacity: true)
+        return watermarks
+    }
+
     /// The current watermark of a partition, if any record was seen.
     public func watermark(_ topicPartition: TopicPartition) -> Int64? {
-        guard let state = partitions[topicPartition] else { return nil }
+        guard let slot = slots[topicPartition], let state = states[Int(slot)] else { return nil }
         return state.entries.first(where: { $0.remaining > 0 })?.offset ?? state.next
     }
 
     /// Events of this record not yet settled (0 when settled or no longer tracked).
     public func remaining(_ ack: RecordAck) -> Int {
-        guard let state = partitions[ack.topicPartition], state.epoch == ack.epoch,
-              let index = Self.index(of: ack.offset, in: state.entries) else { return 0 }
-        return state.entries[index].remaining
+        guard let slot = live(ack), let index = Self.index(of: ack.offset, in: states[slot]!.entries) else { return 0 }
+        return Int(states[slot]!.entries[index].remaining)
     }
 
     /// The record of `ack`, added with it, while any of its events is unsettled.
     public func message(_ ack: RecordAck) -> KafkaMessage? {
-        messages[MessageKey(epoch: ack.epoch, offset: ack.offset)]
+        guard let slot = live(ack), let index = Self.index(of: ack.offset, in: states[slot]!.entries) else { return nil }
+        let record = states[slot]!.entries[index].record
+        return record >= 0 ? records[Int(record)] : nil
     }
 
     /// Unsettled records of one partition.
     public func pending(_ topicPartition: TopicPartition) -> Int {
-        partitions[topicPartition]?.entries.count { $0.remaining > 0 } ?? 0
+        guard let slot = slots[topicPartition] else { return 0 }
+        return states[Int(slot)]?.entries.count { $0.remaining > 0 } ?? 0
     }
 
     /// Forgets a partition (revoked or lost). Later settles for it are ignored.
     public mutating func revoke(_ topicPartition: TopicPartition) {
-        if let state = partitions.removeValue(forKey: topicPartition) {
-            forget(state)
-        }
+        if let slot = slots[topicPartition] { release(slot) }
     }
 
-    private mutating func forget(_ state: PartitionState) {
+    /// Records kept now (for tests: the slab must not hold settled records).
+    var keptRecords: Int { records.count - freeRecords.count }
+    /// Places in the slab, kept or free (for tests: it follows the unsettled records).
+    var recordSlots: Int { records.count }
+
+    // MARK: - Slots
+
+    private mutating func slot(of topicPartition: TopicPartition) -> Int32? {
+        if let last = lastAdded, last.topicPartition.partition == topicPartition.partition, last.topicPartition.topic == topicPartition.topic {
+            return last.slot
+        }
+        guard let slot = slots[topicPartition] else { return nil }
+        lastAdded = (topicPartition, slot)
+        return slot
+    }
+
+    /// The slot of the ack's partition life, if it is still the current one.
+    private func live(_ ack: RecordAck) -> Int? {
+        let slot = Int(ack.slot)
+        guard slot >= 0, slot < states.count, let epoch = states[slot]?.epoch, epoch == ack.epoch else { return nil }
+        return slot
+    }
+
+    private mutating func newState(_ topicPartition: TopicPartition) -> Int32 {
+        let state = PartitionState(topicPartition: topicPartition, epoch: nextEpoch)
+        nextEpoch += 1
+        let slot: Int32
+        if let free = freeStates.popLast() {
+            slot = free
+            states[Int(slot)] = state
+        } else {
+            slot = Int32(states.count)
+            states.append(state)
+        }
+        slots[topicPartition] = slot
+        lastAdded = (topicPartition, slot)
+        return slot
+    }
+
+    /// Ends a partition life: its unsettled records are no longer pending, and its slot is free.
+    private mutating func release(_ slot: Int32) {
+        guard let state = states[Int(slot)] else { return }
+        states[Int(slot)] = nil
+        freeStates.append(slot)
+        slots[state.topicPartition] = nil
+        if lastAdded?.slot == slot { lastAdded = nil }
         for entry in state.entries where entry.remaining > 0 {
             pendingRecords -= 1
-            pendingBytes -= entry.bytes
-            messages[MessageKey(epoch: state.epoch, offset: entry.offset)] = nil
+            pendingBytes -= Int(entry.bytes)
+            forgetRecord(entry.record)
         }
     }
 
-    public var trackedPartitions: [TopicPartition] { Array(partitions.keys) }
+    private mutating func keep(_ message: KafkaMessage) -> Int32 {
+        if let free = freeRecords.popLast() {
+            records[Int(free)] = message
+            return free
+        }
+        records.append(message)
+        return Int32(records.count - 1)
+    }
 
-    private mutating func newState() -> PartitionState {
-        defer { nextEpoch += 1 }
-        return PartitionState(epoch: nextEpoch)
+    private mutating func forgetRecord(_ record: Int32) {
+        guard record >= 0 else { return }
+        records[Int(record)] = nil
+        freeRecords.append(record)
     }
 
     /// Binary search: offsets in `entries` strictly increase.

@@ -114,9 +114,10 @@ public actor RelayPipeline {
     private var maxAgeMs: Int64 { settings.maxAge.milliseconds }
 
     /// Records as the transform stage hands them to the actor: each batch with the task working
-    /// out its outcomes (`outcomes[i]` is `messages[i]`'s), in the order the source gave them.
+    /// out its outcomes (in parts: joined, they are the records' outcomes in order), in the order
+    /// the source gave them.
     enum Prepared: Sendable {
-        case messages([KafkaMessage], Task<[RecordTransform.Outcome], Never>, wallNow: Int64)
+        case messages([KafkaMessage], Task<[[RecordTransform.Outcome]], Never>, wallNow: Int64)
         case other(KafkaConsumerEvent)
     }
 
@@ -244,7 +245,7 @@ public actor RelayPipeline {
         switch event {
         case .messages(let messages):
             let wallNow = clock.wallMilliseconds()
-            handle(messages, outcomes: messages.map { transform.apply($0, wallNow: wallNow) }, wallNow: wallNow)
+            handle(messages, outcomes: [messages.map { transform.apply($0, wallNow: wallNow) }], wallNow: wallNow)
         case .assigned(let partitions):
             stats.rebalanced()
             assigned.formUnion(partitions)
@@ -264,18 +265,21 @@ public actor RelayPipeline {
         }
     }
 
-    /// The transform of a batch of records, outcomes in record order. A large batch is split in
-    /// two halves transformed at once (the transform is pure), so the stage can use a second core.
-    static func apply(_ transform: RecordTransform, to messages: [KafkaMessage], wallNow: Int64) async -> [RecordTransform.Outcome] {
-        guard messages.count >= 64 else { return messages.map { transform.apply($0, wallNow: wallNow) } }
+    /// The transform of a batch of records, outcomes in record order, in parts. A large batch is
+    /// split in two halves transformed at once (the transform is pure), so the stage can use a
+    /// second core. The halves are not joined into one array: that copied every outcome (a
+    /// retain and a release per field) only to read it once.
+    static func apply(_ transform: RecordTransform, to messages: [KafkaMessage], wallNow: Int64) async -> [[RecordTransform.Outcome]] {
+        guard messages.count >= 64 else { return [messages.map { transform.apply($0, wallNow: wallNow) }] }
         let middle = messages.count / 2
         async let first = messages[..<middle].map { transform.apply($0, wallNow: wallNow) }
         let second = messages[middle...].map { transform.apply($0, wallNow: wallNow) }
-        return await first + second
+        return await [first, second]
     }
 
-    /// Takes records whose transform outcomes are ready (`outcomes[i]` is `messages[i]`'s).
-    private func handle(_ messages: [KafkaMessage], outcomes: [RecordTransform.Outcome], wallNow: Int64) {
+    /// Takes records whose transform outcomes are ready: `outcomes`, joined, are the records'
+    /// outcomes in order.
+    private func handle(_ messages: [KafkaMessage], outcomes: [[RecordTransform.Outcome]], wallNow: Int64) {
         defer { source.handled(messages.count) }
         guard !stopping else { return }
         if let topic = messages.first?.topic, messages.allSatisfy({ $0.topic == topic }) {
@@ -283,22 +287,24 @@ public actor RelayPipeline {
         } else {
             for (topic, group) in Dictionary(grouping: messages, by: \.topic) { stats.consumed(records: group.count, topic: topic) }
         }
-        var moved: [TopicPartition: Int64] = [:]
         let now = clock.monotonicNanoseconds()
-        for (message, outcome) in zip(messages, outcomes) {
-            take(message, outcome, now: now, wallNow: wallNow, moved: &moved)
+        var index = messages.startIndex
+        for part in outcomes {
+            for outcome in part {
+                take(messages[index], outcome, now: now, wallNow: wallNow)
+                index += 1
+            }
         }
-        store(moved)
+        store(tracker.takeMovedWatermarks())
         applyBackpressure()
         notifyIfIdle()
     }
 
-    private func take(_ message: KafkaMessage, _ outcome: RecordTransform.Outcome, now: UInt64, wallNow: Int64, moved: inout [TopicPartition: Int64]) {
+    private func take(_ message: KafkaMessage, _ outcome: RecordTransform.Outcome, now: UInt64, wallNow: Int64) {
         if !revoking.isEmpty && revoking.contains(message.topicPartition) { return }
         if let filter = settings.recordFilter, !filter(message) {
             stats.skipped(.filtered)
-            _ = tracker.add(message.topicPartition, offset: message.offset, events: 0, bytes: message.byteCount)
-            if let watermark = tracker.advance(message.topicPartition) { moved[message.topicPartition] = watermark }
+            _ = tracker.advance(tracker.add(message.topicPartition, offset: message.offset, events: 0, bytes: message.byteCount))
             return
         }
         if outcome.decodedEvents > 0 { stats.decoded(events: outcome.decodedEvents) }
@@ -307,7 +313,7 @@ public actor RelayPipeline {
         let count = outcome.unitCount
         let ack = tracker.add(message.topicPartition, offset: message.offset, events: count, bytes: message.byteCount, message: message)
         guard count > 0 else {
-            if let watermark = tracker.advance(message.topicPartition) { moved[message.topicPartition] = watermark }
+            _ = tracker.advance(ack)
             return
         }
         for details in outcome.parks {
@@ -540,11 +546,8 @@ public actor RelayPipeline {
     }
 
     private func settle(_ acks: some Sequence<RecordAck>) {
-        var moved: [TopicPartition: Int64] = [:]
-        for ack in acks {
-            if let watermark = tracker.settle(ack) { moved[ack.topicPartition] = watermark }
-        }
-        store(moved)
+        for ack in acks { _ = tracker.settle(ack) }
+        store(tracker.takeMovedWatermarks())
         applyBackpressure()
         notifyIfIdle()
     }

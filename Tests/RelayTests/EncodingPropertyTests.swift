@@ -121,7 +121,7 @@ import Testing
             for send in outcome.sends {
                 // Alone, in a request of its own...
                 var batcher = FeedBatcher(feed: send.feed, historical: send.historical)
-                let unit = EventUnit(ack: RecordAck(topicPartition: partition, offset: Int64(index), epoch: 0), ageBaseMs: nowMs, eventID: send.eventID)
+                let unit = EventUnit(ack: RecordAck(slot: 0, epoch: 0, offset: Int64(index)), ageBaseMs: nowMs, eventID: send.eventID)
                 _ = batcher.add(header: send.header, event: send.payload, unit: unit, now: 0)
                 for request in batcher.takeAll() {
                     switch EventsAPIValidator.validate(body: request.body, bulk: true, feed: "\(send.feed)") {
@@ -152,7 +152,7 @@ import Testing
             let message = KafkaMessage(topicPartition: partition, offset: Int64(index), timestampMs: nowMs, key: nil, value: Array(text.utf8))
             for send in transform.apply(message, wallNow: nowMs).sends {
                 sent.append(send.eventID)
-                let unit = EventUnit(ack: RecordAck(topicPartition: partition, offset: Int64(index), epoch: 0), ageBaseMs: nowMs, eventID: send.eventID)
+                let unit = EventUnit(ack: RecordAck(slot: 0, epoch: 0, offset: Int64(index)), ageBaseMs: nowMs, eventID: send.eventID)
                 if let request = batchers["\(send.feed) \(send.historical)", default: FeedBatcher(feed: send.feed, historical: send.historical)]
                     .add(header: send.header, event: send.payload, unit: unit, now: 0) {
                     requests.append(request)

@@ -6,7 +6,7 @@ import Testing
 
 @Suite struct FeedBatcherTests {
     func ack(_ offset: Int64) -> EventUnit {
-        EventUnit(ack: RecordAck(topicPartition: TopicPartition("t", 0), offset: offset, epoch: 1), ageBaseMs: offset, eventID: "e\(offset)")
+        EventUnit(ack: RecordAck(slot: 0, epoch: 1, offset: offset), ageBaseMs: offset, eventID: "e\(offset)")
     }
     func header(_ user: String) -> [UInt8] {
         BatchHeader(environment: .production, userIdentities: ["customerid": .string(user)]).encoded()
@@ -172,7 +172,7 @@ extension BulkRequest: Equatable {
         for (index, user) in users.enumerated() {
             let header = BatchHeader(environment: .production, userIdentities: ["customerid": .string(user)]).encoded()
             let event = EventPayload(eventType: "custom_event", eventName: "E", customEventType: "other", timestampMs: 1, sourceMessageID: "\(index)", customAttributes: [:]).encoded()
-            _ = batcher.add(header: header, event: event, unit: EventUnit(ack: RecordAck(topicPartition: TopicPartition("t", 0), offset: Int64(index), epoch: 1), ageBaseMs: Int64(index), eventID: "\(index)"), now: 0)
+            _ = batcher.add(header: header, event: event, unit: EventUnit(ack: RecordAck(slot: 0, epoch: 1, offset: Int64(index)), ageBaseMs: Int64(index), eventID: "\(index)"), now: 0)
         }
         return batcher.takeRequest()!
     }

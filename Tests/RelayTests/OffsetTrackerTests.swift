@@ -131,4 +131,60 @@ import Testing
             }
         }
     }
+
+    @Test func movedWatermarksAreTakenOncePerPartition() {
+        var tracker = OffsetTracker()
+        let a = tracker.add(p0, offset: 0)
+        let b = tracker.add(p0, offset: 1)
+        let c = tracker.add(p1, offset: 100)
+        #expect(tracker.takeMovedWatermarks().isEmpty)
+        #expect(tracker.settle(a) == 1)
+        #expect(tracker.settle(b) == 2)
+        #expect(tracker.settle(c) == 101)
+        // The latest watermark of each partition, once.
+        #expect(tracker.takeMovedWatermarks() == [p0: 2, p1: 101])
+        #expect(tracker.takeMovedWatermarks().isEmpty)
+        // A record with no events moves the watermark through advance.
+        #expect(tracker.advance(tracker.add(p0, offset: 2, events: 0)) == 3)
+        #expect(tracker.takeMovedWatermarks() == [p0: 3])
+    }
+
+    @Test func aRevokedPartitionsMovedWatermarkIsNotTaken() {
+        var tracker = OffsetTracker()
+        let a = tracker.add(p0, offset: 0)
+        _ = tracker.add(p0, offset: 1)
+        #expect(tracker.settle(a) == 1)
+        tracker.revoke(p0)
+        #expect(tracker.takeMovedWatermarks().isEmpty)
+    }
+
+    @Test func aFreedSlotServesANewLifeAndOldAcksStayInert() {
+        var tracker = OffsetTracker()
+        let old = tracker.add(p0, offset: 0, message: KafkaMessage(topicPartition: p0, offset: 0, timestampMs: nil, key: nil, value: [1]))
+        tracker.revoke(p0)
+        // p1 takes the freed slot; the ack from p0's life must not touch it.
+        let fresh = tracker.add(p1, offset: 0, message: KafkaMessage(topicPartition: p1, offset: 0, timestampMs: nil, key: nil, value: [2]))
+        #expect(fresh.slot == old.slot && fresh.epoch != old.epoch)
+        #expect(tracker.settle(old) == nil)
+        #expect(tracker.message(old) == nil)
+        #expect(tracker.remaining(fresh) == 1)
+        #expect(tracker.message(fresh)?.value == [2])
+        #expect(tracker.settle(RecordAck(slot: 99, epoch: fresh.epoch, offset: 0)) == nil)
+        #expect(tracker.settle(fresh) == 1)
+        #expect(tracker.watermark(p0) == nil && tracker.watermark(p1) == 1)
+    }
+
+    @Test func settledRecordsAreNotKept() {
+        var tracker = OffsetTracker()
+        var acks: [RecordAck] = []
+        for offset in 0..<1_000 {
+            acks.append(tracker.add(p0, offset: Int64(offset), message: KafkaMessage(topicPartition: p0, offset: Int64(offset), timestampMs: nil, key: nil, value: [0])))
+            if offset >= 10 { _ = tracker.settle(acks[offset - 10]) }
+        }
+        // At most ten unsettled at a time: the slab reuses freed places.
+        #expect(tracker.keptRecords == 10 && tracker.recordSlots <= 11)
+        for ack in acks.suffix(10) { _ = tracker.settle(ack) }
+        #expect(tracker.keptRecords == 0 && tracker.pendingRecords == 0)
+        #expect(tracker.watermark(p0) == 1_000)
+    }
 }
