@@ -290,8 +290,10 @@ public actor RelayPipeline {
         let now = clock.monotonicNanoseconds()
         var index = messages.startIndex
         for part in outcomes {
-            for outcome in part {
-                take(messages[index], outcome, now: now, wallNow: wallNow)
+            // By index, not by iterating: the iterator hands out copies (a retain and a release
+            // per field of every message and outcome); a subscript read is borrowed.
+            for item in part.indices {
+                take(messages[index], part[item], now: now, wallNow: wallNow)
                 index += 1
             }
         }
