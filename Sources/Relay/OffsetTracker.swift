@@ -85,13 +85,15 @@ public struct OffsetTracker: Sendable {
         }
         let index = slot ?? newState(topicPartition)
         let count = Int32(clamping: max(events, 0))
+        // A Kafka record is far below 2 GiB; clamped, the counts stay consistent regardless.
+        let size = Int32(clamping: bytes)
         var record: Int32 = -1
         if count > 0 {
             pendingRecords += 1
-            pendingBytes += bytes
+            pendingBytes += Int(size)
             if let message { record = keep(message) }
         }
-        states[Int(index)]!.entries.append(Entry(offset: offset, remaining: count, bytes: Int32(clamping: bytes), record: record))
+        states[Int(index)]!.entries.append(Entry(offset: offset, remaining: count, bytes: size, record: record))
         states[Int(index)]!.next = offset + 1
         return RecordAck(slot: index, epoch: states[Int(index)]!.epoch, offset: offset)
     }
