@@ -22,7 +22,10 @@ enum DirectTranscoder {
     /// One event the fast path read: mapped and encoded, or skipped.
     struct Event {
         var eventType: String
-        var id: String
+        /// The record's `id`: a plain ASCII string's bytes, so also its text. Kept as bytes (a
+        /// slice of the record): in the default mode nothing needs it as a `String`, and one was
+        /// built, copied and freed on another thread for every record.
+        var id: ArraySlice<UInt8>
         /// UNIX seconds, in the decoder's range.
         var time: Int64
         var result: Result<RecordTransform.Encoded, SkipReason>
@@ -34,8 +37,8 @@ enum DirectTranscoder {
               let timeField = index.field(Keys.time), let time = index.integer(timeField), time >= 0, time < CurrentsDecoder.maxSeconds
         else { return nil }
         let eventType = CurrentsEventType.canonical(String(decoding: index.bytes[typeField.valueRange], as: UTF8.self))
-        let id = String(decoding: index.bytes[idField.valueRange], as: UTF8.self)
-        switch mapper.plan(eventType: eventType, id: id, index) {
+        let id = index.bytes[idField.valueRange]
+        switch mapper.plan(eventType: eventType, id: String(decoding: id, as: UTF8.self), index) {
         case .failure(let reason):
             return Event(eventType: eventType, id: id, time: time, result: .failure(reason))
         case .success(let plan):

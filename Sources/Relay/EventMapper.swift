@@ -69,7 +69,8 @@ public struct EventMapper: Sendable {
         public var sourceRequestID: String?
     }
 
-    public func plan<Event: EventFieldReading>(eventType: String, id: String, _ event: Event) -> Result<Plan, SkipReason> {
+    /// `id` is read only in `per_event` mode (the fast path then builds the id's `String`).
+    public func plan<Event: EventFieldReading>(eventType: String, id: @autoclosure () -> String, _ event: Event) -> Result<Plan, SkipReason> {
         guard let mapping = MappingTable.mapping(for: eventType) ?? genericMapping(eventType) else {
             return .failure(.unsupportedEventType)
         }
@@ -92,7 +93,7 @@ public struct EventMapper: Sendable {
             break
         }
         deviceInfo(mapping.deviceInfo, event, into: &parts, moved: &moved)
-        return .success(Plan(mapping: mapping, feed: feed, parts: parts, moved: moved, sourceRequestID: perEventBatches ? id : nil))
+        return .success(Plan(mapping: mapping, feed: feed, parts: parts, moved: moved, sourceRequestID: perEventBatches ? id() : nil))
     }
 
     /// The plan's header as the general path carries it.

@@ -18,8 +18,11 @@ public struct RecordTransform: Sendable {
         public var headerHash: Int
         /// The mParticle event, encoded.
         public var payload: [UInt8]
-        /// The Braze event id (`source_message_id`).
-        public var eventID: String
+        /// The Braze event id (`source_message_id`) as UTF-8: on the fast path a slice of the
+        /// record itself, so no `String` is built for an id that is rarely read.
+        public var idBytes: ArraySlice<UInt8>
+        /// The Braze event id.
+        public var eventID: String { String(decoding: idBytes, as: UTF8.self) }
         /// Older than `historicalAfter`: goes to `/v2/bulkevents/historical`.
         public var historical: Bool
     }
@@ -123,7 +126,7 @@ public struct RecordTransform: Sendable {
                     let mapped = mapper.map(event).map {
                         Encoded(feed: $0.feed, header: $0.header.encoded(), payload: $0.payload.encoded(), truncations: $0.truncations)
                     }
-                    take(mapped, id: event.id, time: event.time, eventType: event.eventType, historicalBefore: historicalBefore, into: &outcome)
+                    take(mapped, id: ArraySlice(event.id.utf8), time: event.time, eventType: event.eventType, historicalBefore: historicalBefore, into: &outcome)
                 }
             }
         }
@@ -139,7 +142,7 @@ public struct RecordTransform: Sendable {
 
     /// Adds one mapped (or skipped) event to the outcome: a send, or a park when it is too large
     /// for any batch, or a skip.
-    func take(_ mapped: Result<Encoded, SkipReason>, id: String, time: Int64, eventType: String, historicalBefore: Int64, into outcome: inout Outcome) {
+    func take(_ mapped: Result<Encoded, SkipReason>, id: ArraySlice<UInt8>, time: Int64, eventType: String, historicalBefore: Int64, into outcome: inout Outcome) {
         switch mapped {
         case .success(let encoded):
             outcome.truncations += encoded.truncations
@@ -147,12 +150,12 @@ public struct RecordTransform: Sendable {
                 outcome.parks.append(DeadLetterDetails(
                     reason: .rejected,
                     message: "too_large: the event alone is \(encoded.header.count + encoded.payload.count) bytes; mParticle's batch limit is \(EventsAPILimits.maxBatchBytes)",
-                    feed: encoded.feed, eventID: id, parkedMs: 0))
+                    feed: encoded.feed, eventID: String(decoding: id, as: UTF8.self), parkedMs: 0))
             } else {
                 let millis = time.multipliedReportingOverflow(by: 1000)
                 let historical = !millis.overflow && millis.partialValue < historicalBefore
                 outcome.sends.append(Send(feed: encoded.feed, header: encoded.header, headerHash: HeaderKey.hash(of: encoded.header),
-                                          payload: encoded.payload, eventID: id, historical: historical))
+                                          payload: encoded.payload, idBytes: id, historical: historical))
             }
         case .failure(let reason):
             outcome.skips.append((reason, eventType))
