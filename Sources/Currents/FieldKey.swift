@@ -5,15 +5,20 @@
 /// keys it drops or moves); with the prefix worked out once, most comparisons are one integer
 /// compare instead of a walk over a `String`'s UTF-8 view.
 public struct FieldKey: Sendable, Hashable, CustomStringConvertible {
+    public let name: String
     public let bytes: [UInt8]
     public let prefix: UInt64
 
     public init(_ name: String) {
+        self.name = name
         bytes = Array(name.utf8)
         prefix = Self.prefix(of: name.utf8)
     }
 
-    public var description: String { String(decoding: bytes, as: UTF8.self) }
+    public var description: String { name }
+
+    public static func == (a: FieldKey, b: FieldKey) -> Bool { a.prefix == b.prefix && a.bytes == b.bytes }
+    public func hash(into hasher: inout Hasher) { hasher.combine(bytes) }
 
     /// The first eight bytes, big-endian, zero-padded. Keys the index reads hold no zero byte
     /// (control characters take the general path), so the padding orders a short key first,
@@ -29,4 +34,11 @@ public struct FieldKey: Sendable, Hashable, CustomStringConvertible {
         }
         return count == 0 ? 0 : value << (8 * UInt64(8 - count))
     }
+}
+
+extension FieldKey {
+    /// The fields every mapping asks for (`EventFieldReading`'s accessors).
+    public static let externalUserID = FieldKey("external_user_id")
+    public static let platform = FieldKey("platform")
+    public static let appID = FieldKey("app_id")
 }
