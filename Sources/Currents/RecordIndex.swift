@@ -259,11 +259,11 @@ public struct RecordIndex: Sendable {
 extension RecordIndex {
     /// The words the scanner looks for, as bytes.
     enum Names {
-        static let user = Array("user".utf8)
-        static let device = Array("device".utf8)
-        static let properties = Array("properties".utf8)
-        static let events = Array("events".utf8)
-        static let eventType = Array("event_type".utf8)
+        static let user = FieldKey("user")
+        static let device = FieldKey("device")
+        static let properties = FieldKey("properties")
+        static let events = FieldKey("events")
+        static let eventType = FieldKey("event_type")
         static let `true` = Array("true".utf8)
         static let `false` = Array("false".utf8)
         static let null = Array("null".utf8)
@@ -290,7 +290,10 @@ extension RecordIndex {
             return index == bytes.count
         }
 
+        @inline(__always)
         mutating func skipWhitespace() {
+            // Compact JSON has none: one test, then out.
+            if index < bytes.count, bytes[index] > 0x20 { return }
             while index < bytes.count {
                 switch bytes[index] {
                 case 0x20, 0x0A, 0x0D, 0x09: index += 1
@@ -317,27 +320,28 @@ extension RecordIndex {
                 }
                 guard index < bytes.count, index - keyStart <= RecordIndex.maxKeyBytes else { return false }
                 let keyEnd = index
+                let key = Key(start: keyStart, end: keyEnd, prefix: prefix(keyStart, keyEnd))
                 index += 1
                 skipWhitespace()
                 guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { return false }
                 index += 1
                 skipWhitespace()
                 guard index < bytes.count else { return false }
-                if level == 0, let nested = nestedLevel(keyStart, keyEnd) {
+                if level == 0, let nested = nestedLevel(key) {
                     guard envelopeObject(nested) else { return false }
                 } else {
-                    if level == 0, isKey(keyStart, keyEnd, Names.events) { return false }
+                    if level == 0, isKey(key, Names.events) { return false }
                     let valueStart = index
                     guard let kind = value() else { return false }
                     var field = Field(keyStart: Int32(keyStart), keyEnd: Int32(keyEnd), valueStart: Int32(valueStart), valueEnd: Int32(index),
-                                      kind: kind, level: level, order: order, prefix: prefix(keyStart, keyEnd))
+                                      kind: kind, level: level, order: order, prefix: key.prefix)
                     order += 1
                     if kind == .plainString || kind == .escapedString {
                         field.valueStart += 1
                         field.valueEnd -= 1
                         guard field.valueEnd - field.valueStart <= Int32(RecordIndex.maxValueBytes) else { return false }
                     }
-                    if level == 0, isKey(keyStart, keyEnd, Names.eventType) {
+                    if level == 0, isKey(key, Names.eventType) {
                         guard eventType == nil else { return false }
                         eventType = field
                     } else {
@@ -364,15 +368,25 @@ extension RecordIndex {
             return literal(Names.null)
         }
 
-        func nestedLevel(_ start: Int, _ end: Int) -> UInt8? {
-            if isKey(start, end, Names.user) { return 1 }
-            if isKey(start, end, Names.device) { return 2 }
-            if isKey(start, end, Names.properties) { return 3 }
+        /// A key just read: where it is and its first eight bytes (as `Field.prefix`), worked
+        /// out once and used both for the field and to recognise the top level's own keys.
+        struct Key {
+            var start: Int
+            var end: Int
+            var prefix: UInt64
+        }
+
+        func nestedLevel(_ key: Key) -> UInt8? {
+            if isKey(key, Names.user) { return 1 }
+            if isKey(key, Names.device) { return 2 }
+            if isKey(key, Names.properties) { return 3 }
             return nil
         }
 
-        func isKey(_ start: Int, _ end: Int, _ name: [UInt8]) -> Bool {
-            end - start == name.count && bytes[start..<end].elementsEqual(name)
+        /// By prefix and length first: most keys differ from `name` there.
+        func isKey(_ key: Key, _ name: FieldKey) -> Bool {
+            key.prefix == name.prefix && key.end - key.start == name.bytes.count
+                && (name.bytes.count <= 8 || RecordIndex.compare(bytes[key.start..<key.end], name.bytes[...]) == 0)
         }
 
         func prefix(_ start: Int, _ end: Int) -> UInt64 {
