@@ -117,9 +117,19 @@ enum DirectTranscoder {
             if index.has(field, key: Keys.sourceRequestID) { continue }
             if card != nil, index.has(field, key: Keys.contentCardID) || index.has(field, key: Keys.cardID) { continue }
             if pendingCard || pendingRequestID { writePending(before: field) }
-            separate()
-            writer.byte(UInt8(ascii: "\"")); writer.raw(bytes[field.keyRange]); writer.raw("\":")
-            writeValue(field)
+            // The separator, quotes and colon in as few appends as the value's kind allows (each
+            // append checks capacity and uniqueness; most attributes are plain strings).
+            writer.raw(first ? "\"" : ",\"")
+            first = false
+            writer.raw(bytes[field.keyRange])
+            if field.kind == .plainString {
+                writer.raw("\":\"")
+                writer.raw(bytes[field.valueRange])
+                writer.byte(UInt8(ascii: "\""))
+            } else {
+                writer.raw("\":")
+                writeValue(field)
+            }
         }
         writePending(before: nil)
         writer.raw("}}}")
