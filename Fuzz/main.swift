@@ -37,7 +37,7 @@ public func relayFuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt
     var batchers: [String: FeedBatcher] = [:]
     var requests: [BulkRequest] = []
     for (index, send) in outcome.sends.enumerated() {
-        let unit = EventUnit(ack: RecordAck(topicPartition: message.topicPartition, offset: Int64(index), epoch: 0), ageBaseMs: fuzzNowMs, eventID: send.eventID)
+        let unit = EventUnit(ack: RecordAck(slot: 0, epoch: 0, offset: Int64(index)), ageBaseMs: fuzzNowMs, eventID: send.eventID)
         if let request = batchers["\(send.feed) \(send.historical)", default: FeedBatcher(feed: send.feed, historical: send.historical)]
             .add(header: send.header, event: send.payload, unit: unit, now: 0) {
             requests.append(request)
