@@ -257,7 +257,8 @@ public struct RecordIndex: Sendable {
 }
 
 extension RecordIndex {
-    /// The words the scanner looks for, as bytes.
+    /// The words the scanner looks for: the top level's own keys (compared by prefix, as
+    /// fields are) and the literals.
     enum Names {
         static let user = FieldKey("user")
         static let device = FieldKey("device")
