@@ -11,14 +11,6 @@ import MParticle
 /// bytes, in the sorted order `JSONWriter.object` writes them. A differential test and the fuzzer
 /// check that both paths give the same bytes.
 enum DirectTranscoder {
-    enum Keys {
-        static let cardID = FieldKey("card_id")
-        static let contentCardID = FieldKey("content_card_id")
-        static let sourceRequestID = FieldKey("source_request_id")
-        static let id = FieldKey("id")
-        static let time = FieldKey("time")
-    }
-
     /// One event the fast path read: mapped and encoded, or skipped.
     struct Event {
         var eventType: String
@@ -33,8 +25,8 @@ enum DirectTranscoder {
 
     static func transcode(_ value: [UInt8], mapper: EventMapper) -> Event? {
         guard let index = RecordIndex(value), let typeField = index.eventType, !typeField.valueRange.isEmpty,
-              let idField = index.field(Keys.id), idField.kind == .plainString, !idField.valueRange.isEmpty,
-              let timeField = index.field(Keys.time), let time = index.integer(timeField), time >= 0, time < CurrentsDecoder.maxSeconds
+              let idField = index.field(FieldKey.id), idField.kind == .plainString, !idField.valueRange.isEmpty,
+              let timeField = index.field(FieldKey.time), let time = index.integer(timeField), time >= 0, time < CurrentsDecoder.maxSeconds
         else { return nil }
         let eventType = CurrentsEventType.canonical(String(decoding: index.bytes[typeField.valueRange], as: UTF8.self))
         let id = index.bytes[idField.valueRange]
@@ -62,8 +54,8 @@ enum DirectTranscoder {
         // `content_card_id`). Both sort before most keys, so they are written when passed.
         // The renamed field wins over a record's own `card_id`.
         var card: RecordIndex.Field?
-        if mapping.renameCardID, let field = index.field(Keys.contentCardID), field.kind != .container,
-           !omitted.contains(Keys.contentCardID) {
+        if mapping.renameCardID, let field = index.field(FieldKey.contentCardID), field.kind != .container,
+           !omitted.contains(FieldKey.contentCardID) {
             card = field
         }
         var pendingCard = card != nil
@@ -99,11 +91,11 @@ enum DirectTranscoder {
             }
         }
         func writePending(before field: RecordIndex.Field?) {
-            if pendingCard, let card, field.map({ index.compare($0, Keys.cardID) > 0 }) ?? true {
+            if pendingCard, let card, field.map({ index.compare($0, FieldKey.cardID) > 0 }) ?? true {
                 separate(); writer.raw("\"card_id\":"); writeValue(card)
                 pendingCard = false
             }
-            if pendingRequestID, field.map({ index.compare($0, Keys.sourceRequestID) > 0 }) ?? true {
+            if pendingRequestID, field.map({ index.compare($0, FieldKey.sourceRequestID) > 0 }) ?? true {
                 separate(); writer.raw("\"source_request_id\":\""); writer.raw(bytes[idRange]); writer.byte(UInt8(ascii: "\""))
                 pendingRequestID = false
             }
@@ -114,8 +106,8 @@ enum DirectTranscoder {
             while next < omitted.count, index.compare(field, omitted[next]) > 0 { next += 1 }
             if next < omitted.count, index.compare(field, omitted[next]) == 0 { continue }
             if plan.moved.contains(field, in: index) { continue }
-            if index.has(field, key: Keys.sourceRequestID) { continue }
-            if card != nil, index.has(field, key: Keys.contentCardID) || index.has(field, key: Keys.cardID) { continue }
+            if index.has(field, key: FieldKey.sourceRequestID) { continue }
+            if card != nil, index.has(field, key: FieldKey.contentCardID) || index.has(field, key: FieldKey.cardID) { continue }
             if pendingCard || pendingRequestID { writePending(before: field) }
             // The separator, quotes and colon in as few appends as the value's kind allows (each
             // append checks capacity and uniqueness; most attributes are plain strings).

@@ -80,15 +80,15 @@ public struct EventMapper: Sendable {
 
         var moved: MovedFields = []
         var parts = HeaderParts(externalUserID: externalUserID)
-        if mapping.emailIdentity, let email = event.string(Fields.emailAddress) {
+        if mapping.emailIdentity, let email = event.string(FieldKey.emailAddress) {
             parts.email = email
             moved.insert(.emailAddress)
         }
         switch mapping.phone {
         case .recipient:
-            if let phone = event.string(Fields.toPhoneNumber) { parts.mobile = phone; moved.insert(.toPhoneNumber) }
+            if let phone = event.string(FieldKey.toPhoneNumber) { parts.mobile = phone; moved.insert(.toPhoneNumber) }
         case .sender:
-            if let phone = event.string(Fields.userPhoneNumber) { parts.mobile = phone; moved.insert(.userPhoneNumber) }
+            if let phone = event.string(FieldKey.userPhoneNumber) { parts.mobile = phone; moved.insert(.userPhoneNumber) }
         case .none:
             break
         }
@@ -171,26 +171,14 @@ public struct EventMapper: Sendable {
         return EventMapping(eventName: name, deviceInfo: .idfv)
     }
 
-    /// The fields the plan reads, named once.
-    enum Fields {
-        static let emailAddress = FieldKey("email_address")
-        static let toPhoneNumber = FieldKey("to_phone_number")
-        static let userPhoneNumber = FieldKey("user_phone_number")
-        static let deviceID = FieldKey("device_id")
-        static let deviceModel = FieldKey("device_model")
-        static let adID = FieldKey("ad_id")
-        static let adIDType = FieldKey("ad_id_type")
-        static let adTrackingEnabled = FieldKey("ad_tracking_enabled")
-    }
-
     func deviceInfo<Event: EventFieldReading>(_ set: EventMapping.DeviceInfo, _ event: Event, into parts: inout HeaderParts, moved: inout MovedFields) {
         if set == .none { return }
         // device_id is also kept as a custom attribute, so it is not marked as moved.
-        parts.deviceID = event.string(Fields.deviceID)
+        parts.deviceID = event.string(FieldKey.deviceID)
         let withModel = set == .di8 || set == .idfvModel
         let withPlatform = set == .di8 || set == .di7 || set == .idfvPlatform
         let withAdvertising = set == .di8 || set == .di7
-        if withModel, let model = event.string(Fields.deviceModel) {
+        if withModel, let model = event.string(FieldKey.deviceModel) {
             parts.deviceModel = model
             moved.insert(.deviceModel)
         }
@@ -199,12 +187,12 @@ public struct EventMapper: Sendable {
             moved.insert(.platform)
         }
         if withAdvertising {
-            if let adID = event.string(Fields.adID), let type = event.string(Fields.adIDType), let key = Self.advertisingIDKeys[type] {
+            if let adID = event.string(FieldKey.adID), let type = event.string(FieldKey.adIDType), let key = Self.advertisingIDKeys[type] {
                 parts.advertisingKey = key
                 parts.advertisingID = adID
                 moved.formUnion([.adID, .adIDType])
             }
-            if let enabled = event.bool(Fields.adTrackingEnabled) {
+            if let enabled = event.bool(FieldKey.adTrackingEnabled) {
                 parts.limitAdTracking = !enabled
                 moved.insert(.adTrackingEnabled)
             }

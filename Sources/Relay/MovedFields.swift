@@ -18,15 +18,15 @@ public struct MovedFields: OptionSet, Sendable, Hashable {
     public static let adTrackingEnabled = MovedFields(rawValue: 1 << 7)
 
     /// Each field with its record key.
-    static let keys: [(field: MovedFields, name: String, key: FieldKey)] = ([
-        (.emailAddress, "email_address"), (.toPhoneNumber, "to_phone_number"), (.userPhoneNumber, "user_phone_number"),
-        (.deviceModel, "device_model"), (.platform, "platform"), (.adID, "ad_id"), (.adIDType, "ad_id_type"),
-        (.adTrackingEnabled, "ad_tracking_enabled"),
-    ] as [(MovedFields, String)]).map { ($0.0, $0.1, FieldKey($0.1)) }
+    static let keys: [(field: MovedFields, key: FieldKey)] = [
+        (.emailAddress, .emailAddress), (.toPhoneNumber, .toPhoneNumber), (.userPhoneNumber, .userPhoneNumber),
+        (.deviceModel, .deviceModel), (.platform, .platform), (.adID, .adID), (.adIDType, .adIDType),
+        (.adTrackingEnabled, .adTrackingEnabled),
+    ]
 
     /// Whether the record key `name` is one of the fields in the set.
     public func contains(name: String) -> Bool {
-        !isEmpty && Self.keys.contains { contains($0.field) && $0.name == name }
+        !isEmpty && Self.keys.contains { contains($0.field) && $0.key.name == name }
     }
 
     /// Whether `field`'s key is one of the fields in the set (by prefix first: the direct

@@ -14,7 +14,8 @@ import Testing
     }
 
     @Test func eachFieldIsFoundByNameAndByKeyOnlyWhenInTheSet() throws {
-        for (field, name, _) in MovedFields.keys {
+        for (field, key) in MovedFields.keys {
+            let name = key.name
             let (index, found) = try indexed(name)
             let others = MovedFields.keys.filter { $0.field != field }.reduce(MovedFields()) { $0.union($1.field) }
             for set in [field, others, MovedFields(), field.union(others)] {

@@ -158,6 +158,18 @@ import Testing
         #expect(tracker.takeMovedWatermarks().isEmpty)
     }
 
+    @Test func aRewindDropsTheOldLifesUntakenWatermark() {
+        var tracker = OffsetTracker()
+        let old = tracker.add(p0, offset: 50)
+        #expect(tracker.settle(old) == 51)
+        // The consumer goes back before the watermark was stored: 51 belongs to the old life, and
+        // storing it would commit past records the new life has not settled.
+        let rewound = tracker.add(p0, offset: 40)
+        #expect(tracker.takeMovedWatermarks().isEmpty)
+        #expect(tracker.settle(rewound) == 41)
+        #expect(tracker.takeMovedWatermarks() == [p0: 41])
+    }
+
     @Test func aFreedSlotServesANewLifeAndOldAcksStayInert() {
         var tracker = OffsetTracker()
         let old = tracker.add(p0, offset: 0, message: KafkaMessage(topicPartition: p0, offset: 0, timestampMs: nil, key: nil, value: [1]))
