@@ -116,7 +116,8 @@ public struct FeedBatcher: Sendable {
     public let historical: Bool
 
     struct OpenBatch {
-        var key: HeaderKey
+        /// The header's hash (`HeaderTable.hash(of:)`).
+        var hash: Int
         var batch: EncodedBatch
         var units: [EventUnit]
         var bytes: Int
@@ -128,7 +129,7 @@ public struct FeedBatcher: Sendable {
     private var pool: Deque<OpenBatch> = []
     private var firstID = 0
     /// The batch still accepting events for each header.
-    private var openByHeader: [HeaderKey: Int] = [:]
+    private var openByHeader = HeaderTable()
     public private(set) var pendingEvents = 0
 
     public init(feed: Feed, maxBatches: Int = EventsAPILimits.maxBatchesPerRequest,
@@ -151,11 +152,12 @@ public struct FeedBatcher: Sendable {
     /// Adds one encoded event (whose batch alone must fit `maxBatchBytes`). Returns a request
     /// when the pool overflowed.
     ///
-    /// `headerHash` is `HeaderKey.hash(of: header)` when the caller has it already.
+    /// `headerHash` is `HeaderTable.hash(of: header)` when the caller has it already.
     public mutating func add(header: [UInt8], headerHash: Int? = nil, event: [UInt8], unit: EventUnit, now: UInt64) -> BulkRequest? {
         pendingEvents += 1
-        let key = HeaderKey(header, hash: headerHash ?? HeaderKey.hash(of: header))
-        if let id = openByHeader[key] {
+        let hash = headerHash ?? HeaderTable.hash(of: header)
+        let position = openByHeader.find(hash: hash) { pool[$0 - firstID].batch.header == header }
+        if let id = position.id {
             let slot = id - firstID
             let grown = pool[slot].bytes + event.count + 1
             // A batch must also fit a request on its own, with room for the array brackets.
@@ -168,8 +170,8 @@ public struct FeedBatcher: Sendable {
             }
             // Full: it stays in the pool, sealed; the new batch below takes over its header.
         }
-        openByHeader[key] = firstID + pool.count
-        pool.append(OpenBatch(key: key, batch: EncodedBatch(header: header, events: [event]), units: [unit],
+        openByHeader.store(firstID + pool.count, hash: hash, at: position)
+        pool.append(OpenBatch(hash: hash, batch: EncodedBatch(header: header, events: [event]), units: [unit],
                               bytes: EncodedBatch.overhead + header.count + event.count, createdAt: now))
         return pool.count > maxOpenBatches ? takeRequest() : nil
     }
@@ -227,9 +229,8 @@ public struct FeedBatcher: Sendable {
     /// The oldest batch leaves the pool; its header opens a new batch from now on.
     private mutating func removeFirst() {
         let open = pool.removeFirst()
-        if let index = openByHeader.index(forKey: open.key), openByHeader.values[index] == firstID {
-            openByHeader.remove(at: index)
-        }
+        // Only if it is still its header's open batch; a full one was replaced by a newer batch.
+        openByHeader.remove(id: firstID, hash: open.hash)
         firstID += 1
     }
 
@@ -266,49 +267,5 @@ public struct FeedBatcher: Sendable {
         pendingEvents -= units.count
         dropEmptyFront()
         return BulkRequest(feed: feed, batches: batches, units: units, historical: historical)
-    }
-}
-
-/// Encoded batch-header bytes as a dictionary key, with their hash worked out once.
-///
-/// `[UInt8]`'s own `Hashable` feeds the hasher one byte at a time, and a header (~150 bytes) was
-/// hashed twice per batch in the actor. The transform stage now hashes each header once, eight
-/// bytes to a word, and the key hands that on.
-struct HeaderKey: Hashable {
-    let bytes: [UInt8]
-    let hash: Int
-
-    init(_ bytes: [UInt8], hash: Int) {
-        self.bytes = bytes
-        self.hash = hash
-    }
-
-    init(_ bytes: [UInt8]) { self.init(bytes, hash: Self.hash(of: bytes)) }
-
-    static func == (a: HeaderKey, b: HeaderKey) -> Bool { a.hash == b.hash && a.bytes == b.bytes }
-
-    func hash(into hasher: inout Hasher) { hasher.combine(hash) }
-
-    /// The bytes' hash, with the standard library's per-process seed (so no header can be
-    /// crafted to collide with another in every run).
-    static func hash(of bytes: [UInt8]) -> Int {
-        var hasher = Hasher()
-        var index = 0
-        // Eight bytes to a word, spelled out so the optimizer can check the bounds once per word.
-        while index + 8 <= bytes.count {
-            let word = UInt64(bytes[index]) << 56 | UInt64(bytes[index + 1]) << 48 | UInt64(bytes[index + 2]) << 40
-                | UInt64(bytes[index + 3]) << 32 | UInt64(bytes[index + 4]) << 24 | UInt64(bytes[index + 5]) << 16
-                | UInt64(bytes[index + 6]) << 8 | UInt64(bytes[index + 7])
-            hasher.combine(word)
-            index += 8
-        }
-        var rest: UInt64 = 0
-        while index < bytes.count {
-            rest = rest << 8 | UInt64(bytes[index])
-            index += 1
-        }
-        hasher.combine(rest)
-        hasher.combine(bytes.count)
-        return hasher.finalize()
     }
 }

@@ -13,7 +13,7 @@ public struct RecordTransform: Sendable {
         public var feed: Feed
         /// The batch-level parts (identities, device_info, ...), encoded: events with equal headers share a batch.
         public var header: [UInt8]
-        /// `header`'s hash (`HeaderKey.hash(of:)`), worked out here, where records are transformed
+        /// `header`'s hash (`HeaderTable.hash(of:)`), worked out here, where records are transformed
         /// in parallel, rather than in the pipeline's actor, which runs one event at a time.
         public var headerHash: Int
         /// The mParticle event, encoded.
@@ -154,7 +154,7 @@ public struct RecordTransform: Sendable {
             } else {
                 let millis = time.multipliedReportingOverflow(by: 1000)
                 let historical = !millis.overflow && millis.partialValue < historicalBefore
-                outcome.sends.append(Send(feed: encoded.feed, header: encoded.header, headerHash: HeaderKey.hash(of: encoded.header),
+                outcome.sends.append(Send(feed: encoded.feed, header: encoded.header, headerHash: HeaderTable.hash(of: encoded.header),
                                           payload: encoded.payload, idBytes: id, historical: historical))
             }
         case .failure(let reason):

@@ -21,14 +21,29 @@ import Testing
     @Test func aHeaderHashCoversEveryByteAndTheLength() {
         for count in [0, 1, 7, 8, 9, 16, 150, 151] {
             let header = (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
-            #expect(HeaderKey.hash(of: header) == HeaderKey.hash(of: Array(header)))
-            #expect(HeaderKey.hash(of: header) != HeaderKey.hash(of: header + [0]), "length \(count)")
+            #expect(HeaderTable.hash(of: header) == HeaderTable.hash(of: Array(header)))
+            #expect(HeaderTable.hash(of: header) != HeaderTable.hash(of: header + [0]), "length \(count)")
             for position in 0..<count {
                 var changed = header
                 changed[position] ^= 0x20
-                #expect(HeaderKey.hash(of: changed) != HeaderKey.hash(of: header), "length \(count), byte \(position)")
+                #expect(HeaderTable.hash(of: changed) != HeaderTable.hash(of: header), "length \(count), byte \(position)")
             }
         }
+    }
+
+    /// Two users whose headers hash alike (forced here) still get a batch each: the hash only
+    /// finds candidates, the header's bytes decide.
+    @Test func headersWithEqualHashesDoNotShareABatch() throws {
+        var batcher = FeedBatcher(feed: .ios)
+        for (index, user) in ["a", "b", "a", "b", "c"].enumerated() {
+            #expect(batcher.add(header: header(user), headerHash: 42, event: event("\(index)"), unit: ack(Int64(index)), now: 0) == nil)
+        }
+        let taken = batcher.takeRequest()
+        let request = try #require(taken)
+        #expect(request.batches.map(\.header) == [header("a"), header("b"), header("c")])
+        #expect(request.batches.map(\.events.count) == [2, 2, 1])
+        #expect(request.units.map(\.ack.offset) == [0, 2, 1, 3, 4])
+        #expect(batcher.isEmpty && batcher.openBatches == 0)
     }
 
     @Test func eventsOfTheSameUserShareABatch() throws {
