@@ -61,7 +61,11 @@ enum DirectTranscoder {
         var pendingCard = card != nil
         var pendingRequestID = true
 
-        var writer = JSONWriter(capacity: bytes.count + 160)
+        // The payload stays in memory until mParticle accepts its batch, so its spare capacity
+        // is held per event in flight. On the bench's mix a payload is the record's size within
+        // ±32 bytes (620 bytes on average): the record's size plus 64 fits all but 0.4 % of
+        // them (which grow once). Plus 160 held ~260 unused bytes per event, ~2 MB of peak RSS.
+        var writer = JSONWriter(capacity: bytes.count + 64)
         // The same opening `EventPayload.encoded()` writes for the event `map` builds: the type's
         // part copied, then the timestamp and the id.
         writer.raw(mapping.payloadHead)
