@@ -289,14 +289,17 @@ public actor RelayPipeline {
         }
         let now = clock.monotonicNanoseconds()
         var index = messages.startIndex
+        // Counted here and added once: the stats take a lock per call.
+        var decoded = 0
         for part in outcomes {
             // By index, not by iterating: the iterator hands out copies of every message and
             // outcome, and then each send in it; `take` borrows what it is given.
             for item in part.indices {
-                take(messages[index], part[item], now: now, wallNow: wallNow)
+                take(messages[index], part[item], now: now, wallNow: wallNow, decoded: &decoded)
                 index += 1
             }
         }
+        if decoded > 0 { stats.decoded(events: decoded) }
         store(tracker.takeMovedWatermarks())
         applyBackpressure()
         notifyIfIdle()
@@ -305,14 +308,14 @@ public actor RelayPipeline {
     /// Borrows the record and its outcome and reads the sends field by field: iterating
     /// `outcome.sends` copied each send (its header, payload and id, a retain and a release each)
     /// only to read it once. What the batchers keep, they retain themselves.
-    private func take(_ message: borrowing KafkaMessage, _ outcome: borrowing RecordTransform.Outcome, now: UInt64, wallNow: Int64) {
+    private func take(_ message: borrowing KafkaMessage, _ outcome: borrowing RecordTransform.Outcome, now: UInt64, wallNow: Int64, decoded: inout Int) {
         if !revoking.isEmpty && revoking.contains(message.topicPartition) { return }
         if let filter = settings.recordFilter, !filter(copy message) {
             stats.skipped(.filtered)
             _ = tracker.advance(tracker.add(message.topicPartition, offset: message.offset, events: 0, bytes: message.byteCount))
             return
         }
-        if outcome.decodedEvents > 0 { stats.decoded(events: outcome.decodedEvents) }
+        decoded += outcome.decodedEvents
         if outcome.truncations > 0 { stats.truncated(outcome.truncations) }
         for skipped in outcome.skips.indices { skip(outcome.skips[skipped].reason, message: message, detail: outcome.skips[skipped].eventType) }
         let count = outcome.unitCount

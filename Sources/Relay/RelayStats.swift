@@ -68,6 +68,7 @@ public final class RelayStats: Sendable {
     private let requestLatency: [Feed: Timer]
     private let deliveryLatency: [Feed: Timer]
     private let truncatedCounter: Counter
+    private let decodedCounter: Counter
     private let deadLetterFailures: Counter
     private let revokedResults: Counter
     private let rebalanceCounter: Counter
@@ -102,6 +103,7 @@ public final class RelayStats: Sendable {
         requestLatency = perFeed { Timer(label: "currents_relay_request_duration_seconds", dimensions: base + [("feed", $0.rawValue)], preferredDisplayUnit: .seconds) }
         deliveryLatency = perFeed { Timer(label: "currents_relay_delivery_latency_seconds", dimensions: base + [("feed", $0.rawValue)], preferredDisplayUnit: .seconds) }
         truncatedCounter = Counter(label: "currents_relay_attributes_truncated_total", dimensions: base)
+        decodedCounter = Counter(label: "currents_relay_events_decoded_total", dimensions: base)
         deadLetterFailures = Counter(label: "currents_relay_dead_letter_write_failures_total", dimensions: base)
         revokedResults = Counter(label: "currents_relay_results_for_revoked_partitions_total", dimensions: base)
         rebalanceCounter = Counter(label: "currents_relay_rebalances_total", dimensions: base)
@@ -129,8 +131,11 @@ public final class RelayStats: Sendable {
         counter.increment(by: records)
     }
 
+    /// Events read from records (good or bad): each is then sent, parked or skipped. The pipeline
+    /// adds a batch of records' events at once.
     func decoded(events: Int) {
         state.withLockedValue { $0.eventsDecoded += events }
+        decodedCounter.increment(by: events)
     }
 
     func skipped(_ reason: SkipReason, count: Int = 1) {

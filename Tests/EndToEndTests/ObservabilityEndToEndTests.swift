@@ -60,6 +60,8 @@ import Testing
         }
         #expect(metric(metrics, "currents_relay_events_skipped_total", ["reason": "no_external_user_id"]) == Double(records.count - expected.count))
         #expect(metric(metrics, "currents_relay_records_consumed_total", ["topic": harness.topic]) == Double(records.count))
+        // One event per record, every one read, including those then skipped.
+        #expect(metric(metrics, "currents_relay_events_decoded_total") == Double(records.count))
         #expect(metric(metrics, "currents_relay_consumer_lag_total") == 0)
         #expect(metrics.contains("currents_relay_consumer_lag{"), "per-partition lag from librdkafka's statistics")
         #expect(metric(metrics, "currents_relay_rebalances_total") >= 1)
