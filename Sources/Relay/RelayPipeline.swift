@@ -292,8 +292,8 @@ public actor RelayPipeline {
         // Counted here and added once: the stats take a lock per call.
         var decoded = 0
         for part in outcomes {
-            // By index, not by iterating: the iterator hands out copies of every message and
-            // outcome, and then each send in it; `take` borrows what it is given.
+            // By index, not by iterating: the iterator hands out copies (a retain and a release
+            // per field of every message and outcome); a subscript read is borrowed.
             for item in part.indices {
                 take(messages[index], part[item], now: now, wallNow: wallNow, decoded: &decoded)
                 index += 1
@@ -305,42 +305,36 @@ public actor RelayPipeline {
         notifyIfIdle()
     }
 
-    /// Borrows the record and its outcome and reads the sends field by field: iterating
-    /// `outcome.sends` copied each send (its header, payload and id, a retain and a release each)
-    /// only to read it once. What the batchers keep, they retain themselves.
-    private func take(_ message: borrowing KafkaMessage, _ outcome: borrowing RecordTransform.Outcome, now: UInt64, wallNow: Int64, decoded: inout Int) {
+    private func take(_ message: KafkaMessage, _ outcome: RecordTransform.Outcome, now: UInt64, wallNow: Int64, decoded: inout Int) {
         if !revoking.isEmpty && revoking.contains(message.topicPartition) { return }
-        if let filter = settings.recordFilter, !filter(copy message) {
+        if let filter = settings.recordFilter, !filter(message) {
             stats.skipped(.filtered)
             _ = tracker.advance(tracker.add(message.topicPartition, offset: message.offset, events: 0, bytes: message.byteCount))
             return
         }
         decoded += outcome.decodedEvents
         if outcome.truncations > 0 { stats.truncated(outcome.truncations) }
-        for skipped in outcome.skips.indices { skip(outcome.skips[skipped].reason, message: message, detail: outcome.skips[skipped].eventType) }
+        for (reason, eventType) in outcome.skips { skip(reason, message: message, detail: eventType) }
         let count = outcome.unitCount
-        let ack = tracker.add(message.topicPartition, offset: message.offset, events: count, bytes: message.byteCount, message: copy message)
+        let ack = tracker.add(message.topicPartition, offset: message.offset, events: count, bytes: message.byteCount, message: message)
         guard count > 0 else {
             _ = tracker.advance(ack)
             return
         }
-        for parked in outcome.parks.indices {
-            var details = outcome.parks[parked]
+        for details in outcome.parks {
+            var details = details
             details.parkedMs = wallNow
-            park(copy message, details, ack: ack)
+            park(message, details, ack: ack)
         }
         let shares = count > 1
         let base = outcome.ageBaseMs ?? wallNow
-        for index in outcome.sends.indices {
-            let feed = outcome.sends[index].feed
+        for event in outcome.sends {
             // The id is needed only to name one event of several in a dead-letter record; left
             // out otherwise, it is one string fewer to copy with every unit.
-            let unit = EventUnit(ack: ack, ageBaseMs: base, eventID: shares ? outcome.sends[index].eventID : "", sharesRecord: shares)
-            let request = outcome.sends[index].historical
-                ? historicalBatchers[feed]!.add(header: outcome.sends[index].header, headerHash: outcome.sends[index].headerHash,
-                                                event: outcome.sends[index].payload, unit: unit, now: now)
-                : batchers[feed]!.add(header: outcome.sends[index].header, headerHash: outcome.sends[index].headerHash,
-                                      event: outcome.sends[index].payload, unit: unit, now: now)
+            let unit = EventUnit(ack: ack, ageBaseMs: base, eventID: shares ? event.eventID : "", sharesRecord: shares)
+            let request = event.historical
+                ? historicalBatchers[event.feed]!.add(header: event.header, headerHash: event.headerHash, event: event.payload, unit: unit, now: now)
+                : batchers[event.feed]!.add(header: event.header, headerHash: event.headerHash, event: event.payload, unit: unit, now: now)
             if let request { enqueue(request) }
         }
     }
