@@ -52,7 +52,8 @@ public struct KafkaMessage: Sendable {
 
     public var topicPartition: TopicPartition { storage.topicPartition }
     public var offset: Int64 { storage.offset }
-    /// The record timestamp in milliseconds since the epoch, if the record has one.
+    /// The record timestamp in milliseconds since the epoch, if the record has one. (`Int64.min`
+    /// given to the initializer reads back as none; the consumer never passes a negative one.)
     public var timestampMs: Int64? { storage.timestampMs == .min ? nil : storage.timestampMs }
     /// The key; `nil` when the record has none.
     public var key: [UInt8]? { storage.key }
