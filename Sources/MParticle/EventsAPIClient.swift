@@ -10,12 +10,13 @@ public protocol EventsAPI: Sendable {
     /// Posts `body` (a JSON array of batches) to `/v2/bulkevents` under `baseURL`, or to
     /// `/v2/bulkevents/historical` when `historical` (data older than 30 days).
     /// Throws `EventsAPITransportError` when no answer came.
-    func sendBulk(body: [UInt8], baseURL: String, credentials: FeedCredentials, historical: Bool) async throws -> EventsAPIResponse
+    func sendBulk(body: RequestBody, baseURL: String, credentials: FeedCredentials, historical: Bool) async throws -> EventsAPIResponse
 }
 
 extension EventsAPI {
+    /// Posts bytes given as they are to `/v2/bulkevents` (tests, tools).
     public func sendBulk(body: [UInt8], baseURL: String, credentials: FeedCredentials) async throws -> EventsAPIResponse {
-        try await sendBulk(body: body, baseURL: baseURL, credentials: credentials, historical: false)
+        try await sendBulk(body: RequestBody(body), baseURL: baseURL, credentials: credentials, historical: false)
     }
 }
 
@@ -49,7 +50,7 @@ public final class HTTPEventsAPIClient: EventsAPI {
         try? await client.shutdown()
     }
 
-    public func sendBulk(body: [UInt8], baseURL: String, credentials: FeedCredentials, historical: Bool) async throws -> EventsAPIResponse {
+    public func sendBulk(body: RequestBody, baseURL: String, credentials: FeedCredentials, historical: Bool) async throws -> EventsAPIResponse {
         let path = historical ? "v2/bulkevents/historical" : "v2/bulkevents"
         let url = baseURL.hasSuffix("/") ? baseURL + path : baseURL + "/" + path
         var request = HTTPClientRequest(url: url)
@@ -57,7 +58,7 @@ public final class HTTPEventsAPIClient: EventsAPI {
         request.headers.add(name: "Content-Type", value: "application/json")
         request.headers.add(name: "Authorization", value: credentials.authorizationHeader)
         request.headers.add(name: "User-Agent", value: userAgent)
-        request.body = .bytes(ByteBuffer(bytes: body))
+        request.body = .bytes(body.buffer)
         let response: HTTPClientResponse
         do {
             response = try await client.execute(request, timeout: timeout)

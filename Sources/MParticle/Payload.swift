@@ -136,14 +136,20 @@ public struct EncodedBatch: Sendable {
     }
 
     public func write(into writer: inout JSONWriter) {
-        writer.byte(UInt8(ascii: "{"))
-        writer.raw(header)
-        writer.raw(",\"events\":[")
+        write(to: &writer)
+    }
+
+    /// The one definition of a batch's bytes, for a `JSONWriter` and for the buffer a request
+    /// body is written into (`RequestBody`).
+    func write(to sink: inout some BatchSink) {
+        sink.append(UInt8(ascii: "{"))
+        sink.append(header)
+        sink.append(",\"events\":[")
         for (index, event) in events.enumerated() {
-            if index > 0 { writer.byte(UInt8(ascii: ",")) }
-            writer.raw(event)
+            if index > 0 { sink.append(UInt8(ascii: ",")) }
+            sink.append(event)
         }
-        writer.raw("]}")
+        sink.append("]}")
     }
 }
 
@@ -156,14 +162,8 @@ public enum EventsAPILimits {
     public static let maxAttributeValueLength = 4096
 }
 
-/// The body of `POST /v2/bulkevents`: a JSON array of batches.
+/// The body of `POST /v2/bulkevents`: a JSON array of batches (see `RequestBody`, which the
+/// relay sends).
 public func bulkRequestBody(_ batches: [EncodedBatch]) -> [UInt8] {
-    var writer = JSONWriter(capacity: batches.reduce(2) { $0 + $1.byteCount + 1 })
-    writer.byte(UInt8(ascii: "["))
-    for (index, batch) in batches.enumerated() {
-        if index > 0 { writer.byte(UInt8(ascii: ",")) }
-        batch.write(into: &writer)
-    }
-    writer.byte(UInt8(ascii: "]"))
-    return writer.bytes
+    RequestBody(batches: batches).bytes
 }

@@ -44,7 +44,10 @@ public struct BulkRequest: Sendable {
     public var acks: [RecordAck] { units.map(\.ack) }
     public var eventCount: Int { units.count }
     public var byteCount: Int { batches.reduce(1) { $0 + $1.byteCount + 1 } }
-    public var body: [UInt8] { bulkRequestBody(batches) }
+    /// What is sent: the batches written once into the HTTP client's buffer.
+    public var requestBody: RequestBody { RequestBody(batches: batches) }
+    /// The same bytes as an array (tests, tools).
+    public var body: [UInt8] { requestBody.bytes }
 
     /// Each event with its batch header, in order.
     var flattened: [(header: [UInt8], event: [UInt8], unit: EventUnit)] {

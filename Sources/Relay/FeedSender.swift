@@ -46,7 +46,7 @@ public struct FeedSender: Sendable {
     }
 
     public func deliver(_ request: BulkRequest) async throws -> DeliveryOutcome {
-        let body = request.body
+        let body = request.requestBody
         let feed = request.feed
         var attempt = 0
         while true {

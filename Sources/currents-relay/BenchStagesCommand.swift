@@ -173,7 +173,7 @@ final class HandFedSource: RecordSource {
 
 /// An Events API that accepts every request at once.
 struct AcceptingEventsAPI: EventsAPI {
-    func sendBulk(body: [UInt8], baseURL: String, credentials: FeedCredentials, historical: Bool) async throws -> EventsAPIResponse {
+    func sendBulk(body: RequestBody, baseURL: String, credentials: FeedCredentials, historical: Bool) async throws -> EventsAPIResponse {
         EventsAPIResponse(status: 202)
     }
 }

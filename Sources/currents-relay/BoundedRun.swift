@@ -84,7 +84,7 @@ final class InterruptFlag: Sendable {
 
 /// `--dry-run`: every request is answered 202 without leaving the process.
 struct DryRunAPI: EventsAPI {
-    func sendBulk(body: [UInt8], baseURL: String, credentials: FeedCredentials, historical: Bool) async throws -> EventsAPIResponse {
+    func sendBulk(body: RequestBody, baseURL: String, credentials: FeedCredentials, historical: Bool) async throws -> EventsAPIResponse {
         EventsAPIResponse(status: 202, retryAfterSeconds: nil, body: "")
     }
 }

@@ -3,6 +3,30 @@ import Testing
 @testable import MParticle
 
 @Suite struct EncodingTests {
+    /// The body the relay sends (written into the HTTP client's buffer) is its batches, each as
+    /// `EncodedBatch.write(into:)` writes it alone, joined into a JSON array.
+    @Test func aRequestBodyIsItsBatchesAsAJSONArray() {
+        let batches = (0..<3).map { index in
+            EncodedBatch(header: Array("{\"environment\":\"production\",\"user_identities\":{\"customerid\":\"u\(index)\"}".utf8),
+                         events: (0...index).map { Array("{\"event_type\":\"custom_event\",\"n\":\($0)}".utf8) })
+        }
+        var expected: [UInt8] = Array("[".utf8)
+        for (index, batch) in batches.enumerated() {
+            if index > 0 { expected += Array(",".utf8) }
+            var writer = JSONWriter()
+            batch.write(into: &writer)
+            #expect(writer.bytes.count == batch.byteCount)
+            expected += writer.bytes
+        }
+        expected += Array("]".utf8)
+        let body = RequestBody(batches: batches)
+        #expect(body.bytes == expected)
+        #expect(body.count == expected.count)
+        #expect(bulkRequestBody(batches) == expected)
+        #expect(RequestBody(batches: []).bytes == Array("[]".utf8))
+        #expect(RequestBody(expected).bytes == expected)
+    }
+
     @Test func eventsEncodeToTheEventsAPIShape() throws {
         let event = EventPayload(eventType: "custom_event", eventName: "Email Opens", customEventType: "other", timestampMs: 1_700_000_000_000,
                                  sourceMessageID: "id-1", customAttributes: ["quote": .string("say \"hi\"\n\u{1}é"), "n": .int(3), "f": .double(1.5), "b": .bool(true), "z": .null])

@@ -49,8 +49,8 @@ final class GatedAPI: EventsAPI {
     let isOpen = NIOLockedValueBox(false)
     let requests = NIOLockedValueBox<[[[String]]]>([])
 
-    func sendBulk(body: [UInt8], baseURL: String, credentials: FeedCredentials, historical: Bool) async throws -> EventsAPIResponse {
-        let batches = try JSONSerialization.jsonObject(with: Data(body)) as! [[String: Any]]
+    func sendBulk(body: RequestBody, baseURL: String, credentials: FeedCredentials, historical: Bool) async throws -> EventsAPIResponse {
+        let batches = try JSONSerialization.jsonObject(with: Data(body.bytes)) as! [[String: Any]]
         requests.withLockedValue {
             $0.append(batches.map { ($0["events"] as! [[String: Any]]).map { ($0["data"] as! [String: Any])["source_message_id"] as! String } })
         }
@@ -80,15 +80,15 @@ final class ScriptedAPI: EventsAPI {
     /// Ids accepted on `/v2/bulkevents/historical`.
     let historicalIDs = NIOLockedValueBox<[String]>([])
 
-    func sendBulk(body: [UInt8], baseURL: String, credentials: FeedCredentials, historical: Bool) async throws -> EventsAPIResponse {
+    func sendBulk(body: RequestBody, baseURL: String, credentials: FeedCredentials, historical: Bool) async throws -> EventsAPIResponse {
         calls.withLockedValue { $0 += 1 }
         let status = self.status.withLockedValue { $0 }
         if status == 202 {
-            let batches = try JSONSerialization.jsonObject(with: Data(body)) as! [[String: Any]]
+            let batches = try JSONSerialization.jsonObject(with: Data(body.bytes)) as! [[String: Any]]
             let ids = batches.flatMap { ($0["events"] as! [[String: Any]]).map { ($0["data"] as! [String: Any])["source_message_id"] as! String } }
             acceptedIDs.withLockedValue { $0 += ids }
             if historical { historicalIDs.withLockedValue { $0 += ids } }
-            bodies.withLockedValue { $0.append(body) }
+            bodies.withLockedValue { $0.append(body.bytes) }
         }
         return EventsAPIResponse(status: status)
     }
