@@ -180,6 +180,28 @@ import Testing
         #expect(Self.check(Array(text.utf8), "\(fields) fields") == true)
     }
 
+    /// A record without a Kafka timestamp ages from its event's `time`, on both paths: a recent
+    /// one is sent, one older than 48 hours is parked as expired. (`KafkaMessage` stores "no
+    /// timestamp" as a sentinel; read wrongly, every such record would look ancient and be parked.)
+    @Test func aRecordWithoutATimestampAgesFromItsEventTime() throws {
+        let (direct, general) = Self.transforms(Self.mappers[0])[0]
+        for (ageSeconds, sent) in [(Int64(60), true), (Int64(49 * 3600), false)] {
+            let time = Self.nowMs / 1000 - ageSeconds
+            let text = #"{"event_type":"users.messages.email.Send","id":"a","time":"# + "\(time)" + #","user":{"external_user_id":"u"}}"#
+            let message = KafkaMessage(topicPartition: TopicPartition("braze.currents", 0), offset: 0, timestampMs: nil, key: nil, value: Array(text.utf8))
+            #expect(message.timestampMs == nil)
+            for transform in [direct, general] {
+                let outcome = transform.apply(message, wallNow: Self.nowMs)
+                #expect(outcome.ageBaseMs == time * 1000, "age \(ageSeconds) s")
+                #expect(outcome.sends.count == (sent ? 1 : 0), "age \(ageSeconds) s")
+                #expect(outcome.parks.map(\.reason) == (sent ? [] : [.expired]), "age \(ageSeconds) s")
+            }
+        }
+        for timestamp: Int64? in [nil, 0, 1, Self.nowMs, .max] {
+            #expect(KafkaMessage(topicPartition: TopicPartition("t", 0), offset: 0, timestampMs: timestamp, key: nil, value: nil).timestampMs == timestamp)
+        }
+    }
+
     /// An event the direct path takes but no batch can hold: parked as `too_large` by both paths.
     @Test func anEventTooLargeForAnyBatchIsParkedTheSameWay() throws {
         let value = String(repeating: "v", count: RecordIndex.maxValueBytes)
