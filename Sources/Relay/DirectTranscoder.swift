@@ -74,7 +74,19 @@ enum DirectTranscoder {
         writer.raw(bytes[idRange])
         writer.raw("\",\"custom_attributes\":{")
         var first = true
+        // Record bytes still to write: one or more compact members (see below) that follow each
+        // other in the record as they follow each other here, commas included.
+        var run = 0..<0
+        func flush() {
+            guard !run.isEmpty else { return }
+            if !first { writer.byte(UInt8(ascii: ",")) }
+            writer.raw(bytes[run])
+            run = 0..<0
+            first = false
+        }
+        /// Before anything written member by member.
         func separate() {
+            flush()
             if !first { writer.byte(UInt8(ascii: ",")) }
             first = false
         }
@@ -113,10 +125,30 @@ enum DirectTranscoder {
             if index.has(field, key: FieldKey.sourceRequestID) { continue }
             if card != nil, index.has(field, key: FieldKey.contentCardID) || index.has(field, key: FieldKey.cardID) { continue }
             if pendingCard || pendingRequestID { writePending(before: field) }
-            // The separator, quotes and colon in as few appends as the value's kind allows (each
-            // append checks capacity and uniqueness; most attributes are plain strings).
-            writer.raw(first ? "\"" : ",\"")
-            first = false
+            // In a compact record the member is already what is written: `"key":"text"` for a
+            // plain string (nothing but `":"` between the key and the text), `"key":12` for an
+            // integer, boolean or null (nothing but `":`). Members that follow each other in the
+            // record as they do here (a record's keys are often sorted) are copied as one run.
+            // Before, each member took five appends, each checking capacity and uniqueness and
+            // calling memmove for a few bytes.
+            let gap = field.valueStart - field.keyEnd
+            let member: Range<Int>?
+            switch field.kind {
+            case .plainString where gap == 3: member = Int(field.keyStart) - 1..<Int(field.valueEnd) + 1
+            case .integer where gap == 2, .bool where gap == 2, .null where gap == 2: member = Int(field.keyStart) - 1..<Int(field.valueEnd)
+            default: member = nil
+            }
+            if let member {
+                if !run.isEmpty, run.upperBound + 1 == member.lowerBound, bytes[run.upperBound] == UInt8(ascii: ",") {
+                    run = run.lowerBound..<member.upperBound
+                } else {
+                    flush()
+                    run = member
+                }
+                continue
+            }
+            separate()
+            writer.byte(UInt8(ascii: "\""))
             writer.raw(bytes[field.keyRange])
             if field.kind == .plainString {
                 writer.raw("\":\"")
@@ -128,6 +160,7 @@ enum DirectTranscoder {
             }
         }
         writePending(before: nil)
+        flush()
         writer.raw("}}}")
         return writer.bytes
     }

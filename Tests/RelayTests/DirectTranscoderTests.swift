@@ -128,6 +128,10 @@ import Testing
         // A record with both content_card_id and card_id: the renamed one wins.
         #"{"event_type":"users.messages.contentcard.Send","id":"e13","time":1767225000,"content_card_id":"c","card_id":"d","external_user_id":"u","platform":"web"}"#,
         #"{"event_type":"users.messages.contentcard.Send","id":"e14","time":1767225000,"content_card_id":[1],"card_id":"d","external_user_id":"u"}"#,
+        // Sorted members copied as runs of the record's bytes, broken by what is inserted
+        // (card_id between ca and cb, source_request_id between r and t), dropped (a container,
+        // a field moved to device_info), re-encoded (a double, an escape) or spaced (", ").
+        #"{"event_type":"users.messages.contentcard.Click","id":"e15","time":1767225000,"user":{"external_user_id":"u","z":1},"properties":{"a":"1","b":2,"c":true,"ca":null,"cb":"x","content_card_id":"cc","d":"y", "e":"z","f":1.5,"g":"h","h":[1],"i":"j","platform":"iOS","q":"a\/b","r":"1","t":"2","u":"3"}}"#,
         // No external id: skipped.
         #"{"event_type":"users.messages.email.Send","id":"e12","time":1767225000,"user":{"user_id":"b"}}"#,
     ])
