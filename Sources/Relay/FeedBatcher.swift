@@ -156,7 +156,7 @@ public struct FeedBatcher: Sendable {
     /// when the pool overflowed.
     ///
     /// `headerHash` is `HeaderTable.hash(of: header)` when the caller has it already.
-    public mutating func add(header: [UInt8], headerHash: Int? = nil, event: [UInt8], unit: EventUnit, now: UInt64) -> BulkRequest? {
+    public mutating func add(header: consuming [UInt8], headerHash: Int? = nil, event: consuming [UInt8], unit: consuming EventUnit, now: UInt64) -> BulkRequest? {
         pendingEvents += 1
         let hash = headerHash ?? HeaderTable.hash(of: header)
         let position = openByHeader.find(hash: hash) { pool[$0 - firstID].batch.header == header }
@@ -174,8 +174,8 @@ public struct FeedBatcher: Sendable {
             // Full: it stays in the pool, sealed; the new batch below takes over its header.
         }
         openByHeader.store(firstID + pool.count, hash: hash, at: position)
-        pool.append(OpenBatch(hash: hash, batch: EncodedBatch(header: header, events: [event]), units: [unit],
-                              bytes: EncodedBatch.overhead + header.count + event.count, createdAt: now))
+        let bytes = EncodedBatch.overhead + header.count + event.count
+        pool.append(OpenBatch(hash: hash, batch: EncodedBatch(header: header, events: [event]), units: [unit], bytes: bytes, createdAt: now))
         return pool.count > maxOpenBatches ? takeRequest() : nil
     }
 

@@ -27,6 +27,17 @@ public struct InlineFirstArray<Element>: RandomAccessCollection, ExpressibleByAr
     public mutating func append(_ element: Element) {
         if head == nil { head = element } else { rest.append(element) }
     }
+
+    /// Hands each element to `body` in order, in place: `body` can move its parts out (with
+    /// `swap`) instead of copying them (the pipeline's actor takes each record's sends apart
+    /// this way).
+    public mutating func updateEach(_ body: (inout Element) -> Void) {
+        guard head != nil else { return }
+        body(&head!)
+        for index in rest.indices {
+            body(&rest[index])
+        }
+    }
 }
 
 extension InlineFirstArray: Sendable where Element: Sendable {}

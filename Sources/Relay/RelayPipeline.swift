@@ -114,10 +114,10 @@ public actor RelayPipeline {
     private var maxAgeMs: Int64 { settings.maxAge.milliseconds }
 
     /// Records as the transform stage hands them to the actor: each batch with the task working
-    /// out its outcomes (in parts: joined, they are the records' outcomes in order), in the order
-    /// the source gave them.
+    /// out its outcomes and where it leaves them (in parts: joined, they are the records'
+    /// outcomes in order), in the order the source gave them.
     enum Prepared: Sendable {
-        case messages([KafkaMessage], Task<[[RecordTransform.Outcome]], Never>, wallNow: Int64)
+        case messages([KafkaMessage], Task<Void, Never>, OutcomeHandOff, wallNow: Int64)
         case other(KafkaConsumerEvent)
     }
 
@@ -147,15 +147,18 @@ public actor RelayPipeline {
                     continue
                 }
                 let wallNow = clock.wallMilliseconds()
-                let outcomes = Task { await Self.apply(transform, to: messages, wallNow: wallNow) }
-                continuation.yield(.messages(messages, outcomes, wallNow: wallNow))
+                let handOff = OutcomeHandOff()
+                let task = Task { handOff.put(await Self.apply(transform, to: messages, wallNow: wallNow)) }
+                continuation.yield(.messages(messages, task, handOff, wallNow: wallNow))
             }
             continuation.finish()
         }
         await withTaskCancellationHandler {
             for await item in prepared {
                 switch item {
-                case .messages(let messages, let outcomes, let wallNow): handle(messages, outcomes: await outcomes.value, wallNow: wallNow)
+                case .messages(let messages, let task, let handOff, let wallNow):
+                    await task.value
+                    handle(messages, outcomes: handOff.take(), wallNow: wallNow)
                 case .other(let event): handle(event)
                 }
             }
@@ -279,7 +282,7 @@ public actor RelayPipeline {
 
     /// Takes records whose transform outcomes are ready: `outcomes`, joined, are the records'
     /// outcomes in order.
-    private func handle(_ messages: [KafkaMessage], outcomes: [[RecordTransform.Outcome]], wallNow: Int64) {
+    private func handle(_ messages: [KafkaMessage], outcomes: consuming [[RecordTransform.Outcome]], wallNow: Int64) {
         defer { source.handled(messages.count) }
         guard !stopping else { return }
         if let topic = messages.first?.topic, messages.allSatisfy({ $0.topic == topic }) {
@@ -291,12 +294,13 @@ public actor RelayPipeline {
         var index = messages.startIndex
         // Counted here and added once: the stats take a lock per call.
         var decoded = 0
-        for part in outcomes {
-            // By index, not by iterating: an iterator copies each message and outcome once more.
-            // `take` still gets a copy of each outcome (measured: a `borrowing` parameter, spans
-            // and reading the outcome in place in the array all copied something as well).
+        // The outcomes are this call's alone (see `OutcomeHandOff`): each is taken apart in place,
+        // its parts moved on, not copied. Iterating, or reading `part[item]`, copied each one.
+        for partIndex in outcomes.indices {
+            var part: [RecordTransform.Outcome] = []
+            swap(&part, &outcomes[partIndex])
             for item in part.indices {
-                take(messages[index], part[item], now: now, wallNow: wallNow, decoded: &decoded)
+                take(messages[index], &part[item], now: now, wallNow: wallNow, decoded: &decoded)
                 index += 1
             }
         }
@@ -306,7 +310,8 @@ public actor RelayPipeline {
         notifyIfIdle()
     }
 
-    private func take(_ message: KafkaMessage, _ outcome: RecordTransform.Outcome, now: UInt64, wallNow: Int64, decoded: inout Int) {
+    /// Takes one record and its outcome; the outcome's sends are moved into the batchers.
+    private func take(_ message: KafkaMessage, _ outcome: inout RecordTransform.Outcome, now: UInt64, wallNow: Int64, decoded: inout Int) {
         if !revoking.isEmpty && revoking.contains(message.topicPartition) { return }
         if let filter = settings.recordFilter, !filter(message) {
             stats.skipped(.filtered)
@@ -329,13 +334,17 @@ public actor RelayPipeline {
         }
         let shares = count > 1
         let base = outcome.ageBaseMs ?? wallNow
-        for event in outcome.sends {
+        outcome.sends.updateEach { event in
             // The id is needed only to name one event of several in a dead-letter record; left
             // out otherwise, it is one string fewer to copy with every unit.
             let unit = EventUnit(ack: ack, ageBaseMs: base, eventID: shares ? event.eventID : "", sharesRecord: shares)
+            // Moved out by hand: passing `event.header` and `event.payload` copied the whole send.
+            var header: [UInt8] = [], payload: [UInt8] = []
+            swap(&header, &event.header)
+            swap(&payload, &event.payload)
             let request = event.historical
-                ? historicalBatchers[event.feed]!.add(header: event.header, headerHash: event.headerHash, event: event.payload, unit: unit, now: now)
-                : batchers[event.feed]!.add(header: event.header, headerHash: event.headerHash, event: event.payload, unit: unit, now: now)
+                ? historicalBatchers[event.feed]!.add(header: consume header, headerHash: event.headerHash, event: consume payload, unit: unit, now: now)
+                : batchers[event.feed]!.add(header: consume header, headerHash: event.headerHash, event: consume payload, unit: unit, now: now)
             if let request { enqueue(request) }
         }
     }

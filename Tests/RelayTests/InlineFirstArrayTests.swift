@@ -17,6 +17,23 @@ import Testing
         }
     }
 
+    @Test func updateEachVisitsEveryElementInOrderInPlace() {
+        for count in 0...4 {
+            var inline: InlineFirstArray<[Int]> = []
+            for value in 0..<count { inline.append([value]) }
+            var seen: [[Int]] = []
+            inline.updateEach { element in
+                var taken: [Int] = []
+                swap(&taken, &element)
+                seen.append(taken)
+                element = [-1]
+            }
+            #expect(seen == (0..<count).map { [$0] })
+            // What the body left behind stays in the array.
+            #expect(Array(inline) == Array(repeating: [-1], count: count))
+        }
+    }
+
     @Test func equalityIsElementWise() {
         let a: InlineFirstArray<String> = ["a", "b"]
         #expect(a == ["a", "b"])
