@@ -74,9 +74,9 @@ public actor RelayPipeline {
 
     /// The records taken and not yet settled (each kept for the dead-letter topic until it is).
     private var tracker = OffsetTracker()
-    private var batchers: [Feed: FeedBatcher] = [:]
+    private var batchers: FeedTable<FeedBatcher>
     /// Batches for `/v2/bulkevents/historical` (events older than `historicalAfter`).
-    private var historicalBatchers: [Feed: FeedBatcher] = [:]
+    private var historicalBatchers: FeedTable<FeedBatcher>
     private var queued: [Feed: Deque<BulkRequest>] = [:]
     private var inFlight: [Feed: Int] = [:]
     private var blocked: [Feed: Blocked] = [:]
@@ -105,10 +105,8 @@ public actor RelayPipeline {
         // A pool may hold as many open batches as the in-flight cap has records: that cap is the
         // memory bound, and a smaller pool would seal batches that could still grow.
         let maxOpenBatches = max(5_000, settings.maxInFlightMessages)
-        for feed in Feed.allCases {
-            batchers[feed] = FeedBatcher(feed: feed, maxOpenBatches: maxOpenBatches)
-            historicalBatchers[feed] = FeedBatcher(feed: feed, maxOpenBatches: maxOpenBatches, historical: true)
-        }
+        batchers = FeedTable { FeedBatcher(feed: $0, maxOpenBatches: maxOpenBatches) }
+        historicalBatchers = FeedTable { FeedBatcher(feed: $0, maxOpenBatches: maxOpenBatches, historical: true) }
     }
 
     private var maxAgeMs: Int64 { settings.maxAge.milliseconds }
@@ -232,14 +230,14 @@ public actor RelayPipeline {
 
     private func flushBatchers() {
         for feed in Feed.allCases {
-            for request in batchers[feed]!.takeAll() { enqueue(request) }
-            for request in historicalBatchers[feed]!.takeAll() { enqueue(request) }
+            for request in batchers[feed].takeAll() { enqueue(request) }
+            for request in historicalBatchers[feed].takeAll() { enqueue(request) }
         }
     }
 
     private var isIdle: Bool {
-        tracker.pendingRecords == 0 && tasks.isEmpty && batchers.values.allSatisfy(\.isEmpty)
-            && historicalBatchers.values.allSatisfy(\.isEmpty)
+        tracker.pendingRecords == 0 && tasks.isEmpty && batchers.all.allSatisfy(\.isEmpty)
+            && historicalBatchers.all.allSatisfy(\.isEmpty)
     }
 
     // MARK: - Records
@@ -343,8 +341,8 @@ public actor RelayPipeline {
             swap(&header, &event.header)
             swap(&payload, &event.payload)
             let request = event.historical
-                ? historicalBatchers[event.feed]!.add(header: consume header, headerHash: event.headerHash, event: consume payload, unit: unit, now: now)
-                : batchers[event.feed]!.add(header: consume header, headerHash: event.headerHash, event: consume payload, unit: unit, now: now)
+                ? historicalBatchers[event.feed].add(header: consume header, headerHash: event.headerHash, event: consume payload, unit: unit, now: now)
+                : batchers[event.feed].add(header: consume header, headerHash: event.headerHash, event: consume payload, unit: unit, now: now)
             if let request { enqueue(request) }
         }
     }
@@ -429,7 +427,7 @@ public actor RelayPipeline {
         let cutoff = clock.wallMilliseconds() - maxAgeMs
         for feed in Feed.allCases {
             let message = "not accepted by mParticle within \(Self.describeAge(maxAgeMs))\(blocked[feed] != nil ? " (the \(feed) feed is blocked: credentials refused)" : "")"
-            for expired in [batchers[feed]!.takeExpired(before: cutoff), historicalBatchers[feed]!.takeExpired(before: cutoff)].compactMap({ $0 }) {
+            for expired in [batchers[feed].takeExpired(before: cutoff), historicalBatchers[feed].takeExpired(before: cutoff)].compactMap({ $0 }) {
                 park(expired, reason: .expired, status: blocked[feed]?.status, message: message)
             }
             guard let queue = queued[feed], !queue.isEmpty, queue.contains(where: { $0.oldestAgeBaseMs < cutoff }) else { continue }
@@ -472,11 +470,11 @@ public actor RelayPipeline {
     /// bottleneck: a rate limit, a slow mParticle). The pool whose oldest batch is older goes first.
     private func takeLingered(_ feed: Feed) -> BulkRequest? {
         let now = clock.monotonicNanoseconds()
-        let regular = batchers[feed]!.oldestCreatedAt ?? .max
-        let historical = historicalBatchers[feed]!.oldestCreatedAt ?? .max
+        let regular = batchers[feed].oldestCreatedAt ?? .max
+        let historical = historicalBatchers[feed].oldestCreatedAt ?? .max
         return historical < regular
-            ? historicalBatchers[feed]!.takeLingeredRequest(now: now, linger: lingerNanoseconds)
-            : batchers[feed]!.takeLingeredRequest(now: now, linger: lingerNanoseconds)
+            ? historicalBatchers[feed].takeLingeredRequest(now: now, linger: lingerNanoseconds)
+            : batchers[feed].takeLingeredRequest(now: now, linger: lingerNanoseconds)
     }
 
     private func send(_ request: BulkRequest, probe: Bool) {
