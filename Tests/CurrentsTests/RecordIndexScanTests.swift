@@ -56,4 +56,31 @@ import Testing
             }
         }
     }
+    /// The word-at-a-time skip over plain text stops where a byte-at-a-time loop stops: at the
+    /// first quote, backslash, control character or byte beyond ASCII, from any start, with
+    /// such bytes (and their neighbours, where the word arithmetic could go wrong) anywhere in
+    /// the words and in the tail shorter than a word.
+    @Test func skippingPlainTextStopsWhereAByteLoopStops() {
+        let edges: [UInt8] = [0x00, 0x01, 0x1F, 0x20, 0x21, 0x22, 0x23, 0x5B, 0x5C, 0x5D, 0x7E, 0x7F, 0x80, 0x81, 0xA2, 0xDC, 0xFF]
+        func stops(_ byte: UInt8) -> Bool { byte == 0x22 || byte == 0x5C || byte < 0x20 || byte >= 0x80 }
+        var random = SplitMix64(seed: 5)
+        var checked = 0
+        for _ in 0..<50_000 {
+            let count = Int(random.next() % 40)
+            var bytes = (0..<count).map { _ in UInt8(ascii: "a") + UInt8(random.next() % 26) }
+            // Most runs get one to three bytes from the edges, some none.
+            for _ in 0..<Int(random.next() % 4) where count > 0 {
+                bytes[Int(random.next() % UInt64(count))] = edges[Int(random.next() % UInt64(edges.count))]
+            }
+            let start = count == 0 ? 0 : Int(random.next() % UInt64(count + 1))
+            var scanner = RecordIndex.Scanner(bytes: bytes)
+            scanner.index = start
+            scanner.skipPlainText()
+            let expected = bytes[start...].firstIndex(where: stops) ?? count
+            #expect(scanner.index == expected, "\(bytes) from \(start)")
+            if expected < count { checked += 1 }
+        }
+        // The loop above must have met stops, not only plain runs.
+        #expect(checked > 10_000)
+    }
 }
