@@ -79,28 +79,33 @@ public struct RecordIndex: Sendable {
             if a.level != b.level { return a.level < b.level }
             return a.order > b.order
         }
-        if fields.count <= 64 {
+        if fields.count > 64 { fields.sort(by: precedes) }
+        // Through a span: each store into the array itself checked that it was unique.
+        var span = fields.mutableSpan
+        if span.count <= 64 {
             // An ordinary record has a few dozen fields: an insertion sort in place needs no
             // buffer (the standard sort allocated one per record) and few moves.
-            for next in fields.indices.dropFirst() {
-                let field = fields[next]
+            var next = 1
+            while next < span.count {
+                let field = span[next]
                 var slot = next
-                while slot > 0, precedes(field, fields[slot - 1]) {
-                    fields[slot] = fields[slot - 1]
+                while slot > 0, precedes(field, span[slot - 1]) {
+                    span[slot] = span[slot - 1]
                     slot -= 1
                 }
-                if slot != next { fields[slot] = field }
+                if slot != next { span[slot] = field }
+                next += 1
             }
-        } else {
-            fields.sort(by: precedes)
         }
         var kept = 0
-        for index in fields.indices {
-            if kept > 0, compare(fields[kept - 1], fields[index], in: bytes) == 0 { continue }
-            fields[kept] = fields[index]
+        for index in 0..<span.count {
+            if kept > 0, compare(span[kept - 1], span[index], in: bytes) == 0 { continue }
+            span[kept] = span[index]
             kept += 1
         }
-        fields.removeLast(fields.count - kept)
+        let removed = span.count - kept
+        _ = consume span
+        fields.removeLast(removed)
     }
 
     /// Byte order of two fields' keys: negative, zero or positive.
