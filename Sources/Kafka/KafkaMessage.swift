@@ -30,6 +30,10 @@ public struct KafkaHeader: Sendable, Equatable {
 public struct KafkaMessage: Sendable {
     private final class Storage: Sendable {
         let topicPartition: TopicPartition
+        /// `byteCount`, worked out once where the record is made (the poll thread, whose cache
+        /// holds it), not in the pipeline's actor per record. An `Int32` fits the padding after
+        /// `topicPartition`: the object stays 80 bytes.
+        let byteCount: Int32
         let offset: Int64
         /// `Int64.min` when the record has none: an optional here would take the object from
         /// jemalloc's 80-byte size class to the 96-byte one, per record in flight.
@@ -40,6 +44,8 @@ public struct KafkaMessage: Sendable {
 
         init(topicPartition: TopicPartition, offset: Int64, timestampMs: Int64?, key: [UInt8]?, value: [UInt8]?, headers: [KafkaHeader]) {
             self.topicPartition = topicPartition
+            let bytes = (key?.count ?? 0) + (value?.count ?? 0) + headers.reduce(0) { $0 + $1.key.utf8.count + ($1.value?.count ?? 0) }
+            self.byteCount = Int32(clamping: bytes)
             self.offset = offset
             self.timestampMs = timestampMs ?? .min
             self.key = key
@@ -73,9 +79,7 @@ public struct KafkaMessage: Sendable {
     public var partition: Int32 { topicPartition.partition }
 
     /// Bytes this message holds in memory, for in-flight accounting.
-    public var byteCount: Int {
-        (key?.count ?? 0) + (value?.count ?? 0) + headers.reduce(0) { $0 + $1.key.utf8.count + ($1.value?.count ?? 0) }
-    }
+    public var byteCount: Int { Int(storage.byteCount) }
 
     /// The first header with this key.
     public func header(_ key: String) -> KafkaHeader? {
