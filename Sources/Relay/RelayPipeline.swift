@@ -283,6 +283,9 @@ public actor RelayPipeline {
     private func handle(_ messages: [KafkaMessage], outcomes: consuming [[RecordTransform.Outcome]], wallNow: Int64) {
         defer { source.handled(messages.count) }
         guard !stopping else { return }
+        // A record without an outcome would never be tracked, and the watermark would pass it as
+        // a gap: better to stop than to commit past an undelivered record.
+        precondition(outcomes.reduce(0) { $0 + $1.count } == messages.count, "every record has an outcome")
         if let topic = messages.first?.topic, messages.allSatisfy({ $0.topic == topic }) {
             stats.consumed(records: messages.count, topic: topic)
         } else {
