@@ -452,9 +452,9 @@ extension RecordIndex {
             let ones: UInt64 = 0x0101_0101_0101_0101
             let quote = word ^ (ones &* UInt64(UInt8(ascii: "\"")))
             let backslash = word ^ (ones &* UInt64(UInt8(ascii: "\\")))
-            // x &- ones & ~x has a byte's high bit set where that byte of x is zero (or below a
-            // zero byte); word &- 0x20 per byte, likewise, where it is below 0x20. `word` itself
-            // has the high bit of every byte beyond ASCII.
+            // x &- ones & ~x has a byte's high bit set where that byte of x is zero (and, through
+            // the borrow, possibly in bytes above a zero byte); word &- 0x20 per byte, likewise,
+            // where it is below 0x20. `word` itself has the high bit of every byte beyond ASCII.
             let isQuote = (quote &- ones) & ~quote
             let isBackslash = (backslash &- ones) & ~backslash
             let isControl = (word &- ones &* 0x20) & ~word

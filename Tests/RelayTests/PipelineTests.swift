@@ -123,6 +123,23 @@ final class ScriptedAPI: EventsAPI {
         }
     }
 
+    /// What `handle`'s precondition guards: the transform stage gives every record of a batch
+    /// one outcome, in record order, on both sides of the split into two tasks (at 64 records),
+    /// and the hand-off passes them over whole, once.
+    @Test(arguments: [0, 1, 63, 64, 65, 1_000])
+    func everyRecordOfABatchGetsItsOutcomeInOrder(records: Int) async {
+        let mapper = EventMapper(environment: .production, identityKey: "customerid",
+                                 router: FeedRouter(configuredFeeds: [.unbound], apps: [:]), selection: EventSelection())
+        let transform = RecordTransform(mapper: mapper, maxAgeMs: .max, historicalAfterMs: .max)
+        let messages = (0..<records).map { message(Int64($0), envelope("e\($0)")) }
+        let handOff = OutcomeHandOff()
+        await Task { handOff.put(await RelayPipeline.apply(transform, to: messages, wallNow: 1_700_000_000_000)) }.value
+        let outcomes = handOff.take().joined()
+        #expect(outcomes.count == records)
+        #expect(outcomes.map { $0.sends.first?.eventID } == (0..<records).map { "e\($0)" })
+        #expect(handOff.take().isEmpty, "a second take finds nothing")
+    }
+
     @Test func noOffsetIsStoredUntilMParticleAccepts() async throws {
         let source = FakeSource()
         let api = ScriptedAPI()
