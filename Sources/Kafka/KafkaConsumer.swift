@@ -47,6 +47,9 @@ public final class KafkaConsumer: @unchecked Sendable {
     // Poll-thread only.
     private var pending: [KafkaMessage] = []
     private var topicNames: [OpaquePointer: String] = [:]
+    /// The topic of the last record taken: records come in runs of one topic, and looking the
+    /// name up in `topicNames` hashed the handle for every record.
+    private var lastTopic: (handle: OpaquePointer, name: String)?
     /// Poll thread only.
     private var fetcherWake: FetcherWake
 
@@ -365,11 +368,15 @@ public final class KafkaConsumer: @unchecked Sendable {
         }
         let topic: String
         if let rkt = raw.rkt {
-            if let cached = topicNames[rkt] {
+            if let last = lastTopic, last.handle == rkt {
+                topic = last.name
+            } else if let cached = topicNames[rkt] {
                 topic = cached
+                lastTopic = (rkt, topic)
             } else {
                 topic = String(cString: rd_kafka_topic_name(rkt))
                 topicNames[rkt] = topic
+                lastTopic = (rkt, topic)
             }
         } else {
             topic = ""
