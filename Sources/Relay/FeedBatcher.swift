@@ -159,7 +159,7 @@ public struct FeedBatcher: Sendable {
     public mutating func add(header: consuming [UInt8], headerHash: Int? = nil, event: consuming [UInt8], unit: consuming EventUnit, now: UInt64) -> BulkRequest? {
         pendingEvents += 1
         let hash = headerHash ?? HeaderTable.hash(of: header)
-        let position = openByHeader.find(hash: hash) { pool[$0 - firstID].batch.header == header }
+        let position = openByHeader.find(hash: hash) { HeaderTable.sameBytes(pool[$0 - firstID].batch.header, header) }
         if let id = position.id {
             let slot = id - firstID
             let grown = pool[slot].bytes + event.count + 1

@@ -103,12 +103,8 @@ struct HeaderTable {
     static func hash(of bytes: [UInt8]) -> Int {
         var hasher = Hasher()
         var index = 0
-        // Eight bytes to a word, spelled out so the optimizer can check the bounds once per word.
         while index + 8 <= bytes.count {
-            let word = UInt64(bytes[index]) << 56 | UInt64(bytes[index + 1]) << 48 | UInt64(bytes[index + 2]) << 40
-                | UInt64(bytes[index + 3]) << 32 | UInt64(bytes[index + 4]) << 24 | UInt64(bytes[index + 5]) << 16
-                | UInt64(bytes[index + 6]) << 8 | UInt64(bytes[index + 7])
-            hasher.combine(word)
+            hasher.combine(word(bytes, at: index))
             index += 8
         }
         var rest: UInt64 = 0
@@ -119,5 +115,32 @@ struct HeaderTable {
         hasher.combine(rest)
         hasher.combine(bytes.count)
         return hasher.finalize()
+    }
+
+    /// Whether two headers are the same bytes, compared eight at a time.
+    ///
+    /// The batcher compares an event's header with its open batch's (a hash match) for every
+    /// event; `[UInt8]`'s `==` compares them a byte at a time, ~200 bytes.
+    static func sameBytes(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        guard a.count == b.count else { return false }
+        var index = 0
+        while index + 8 <= a.count {
+            if word(a, at: index) != word(b, at: index) { return false }
+            index += 8
+        }
+        while index < a.count {
+            if a[index] != b[index] { return false }
+            index += 1
+        }
+        return true
+    }
+
+    /// Eight bytes from `index` (which has eight after it), the first in the highest bits: spelled
+    /// out so the optimizer checks the bounds once and reads them with one load.
+    @inline(__always)
+    private static func word(_ bytes: [UInt8], at index: Int) -> UInt64 {
+        UInt64(bytes[index]) << 56 | UInt64(bytes[index + 1]) << 48 | UInt64(bytes[index + 2]) << 40
+            | UInt64(bytes[index + 3]) << 32 | UInt64(bytes[index + 4]) << 24 | UInt64(bytes[index + 5]) << 16
+            | UInt64(bytes[index + 6]) << 8 | UInt64(bytes[index + 7])
     }
 }

@@ -31,6 +31,20 @@ import Testing
         }
     }
 
+    /// Header equality reads every byte (whole words and the tail) and the length, as `==` does.
+    @Test func headerEqualityCoversEveryByteAndTheLength() {
+        for count in [0, 1, 7, 8, 9, 16, 150, 151] {
+            let header = (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
+            #expect(HeaderTable.sameBytes(header, Array(header)))
+            #expect(!HeaderTable.sameBytes(header, header + [0]) && !HeaderTable.sameBytes(header + [0], header), "length \(count)")
+            for position in 0..<count {
+                var changed = header
+                changed[position] ^= 0x01
+                #expect(!HeaderTable.sameBytes(changed, header), "length \(count), byte \(position)")
+            }
+        }
+    }
+
     /// Two users whose headers hash alike (forced here) still get a batch each: the hash only
     /// finds candidates, the header's bytes decide.
     @Test func headersWithEqualHashesDoNotShareABatch() throws {
