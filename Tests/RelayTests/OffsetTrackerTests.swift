@@ -132,6 +132,42 @@ import Testing
         }
     }
 
+    /// A record is found by its offset whether its partition has gaps or not (runs of offsets
+    /// and gaps of random lengths); an offset the tracker does not hold (in a gap, before the
+    /// first, after the last) settles nothing.
+    @Test func everyOffsetIsFoundWithOrWithoutGapsAndNoOtherIs() {
+        var generator = SystemRandomNumberGenerator()
+        for round in 0..<40 {
+            var tracker = OffsetTracker()
+            var offsets: [Int64] = []
+            var next = Int64.random(in: 0...1_000, using: &generator)
+            while offsets.count < 300 {
+                // No gaps at all in the first rounds; then runs broken by gaps of 1 to 40.
+                if round >= 10, Int.random(in: 0..<8, using: &generator) == 0 { next += Int64.random(in: 1...40, using: &generator) }
+                offsets.append(next)
+                next += 1
+            }
+            var acks = offsets.map { tracker.add(p0, offset: $0) }
+            let held = Set(offsets)
+            let template = acks[0]
+            for offset in (offsets[0] - 3)...(next + 3) where !held.contains(offset) {
+                let stranger = RecordAck(slot: template.slot, epoch: template.epoch, offset: offset)
+                #expect(tracker.remaining(stranger) == 0 && tracker.settle(stranger) == nil, "offset \(offset)")
+            }
+            #expect(tracker.pendingRecords == offsets.count)
+            acks.shuffle(using: &generator)
+            var settled = Set<Int64>()
+            for ack in acks {
+                #expect(tracker.remaining(ack) == 1)
+                _ = tracker.settle(ack)
+                settled.insert(ack.offset)
+                #expect(tracker.remaining(ack) == 0)
+                #expect(tracker.watermark(p0) == (offsets.first { !settled.contains($0) } ?? next))
+            }
+            #expect(tracker.pendingRecords == 0)
+        }
+    }
+
     @Test func movedWatermarksAreTakenOncePerPartition() {
         var tracker = OffsetTracker()
         let a = tracker.add(p0, offset: 0)
