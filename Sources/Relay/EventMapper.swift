@@ -21,8 +21,14 @@ public enum UnknownEventTypePolicy: String, Sendable {
 /// Turns Currents events into mParticle events exactly as Braze's mParticle export does
 /// (SPEC.md §4). Pure: no I/O, no clock.
 public struct EventMapper: Sendable {
-    public var environment: MParticleEnvironment
-    public var identityKey: String
+    public var environment: MParticleEnvironment {
+        didSet { headerOpening = HeaderParts.Opening(environment: environment, identityKey: identityKey) }
+    }
+    public var identityKey: String {
+        didSet { headerOpening = HeaderParts.Opening(environment: environment, identityKey: identityKey) }
+    }
+    /// The start of every header, encoded once (`encodedHeader` runs per event).
+    private var headerOpening: HeaderParts.Opening
     public var router: FeedRouter
     public var selection: EventSelection
     public var unknownTypes: UnknownEventTypePolicy
@@ -52,6 +58,7 @@ public struct EventMapper: Sendable {
         self.unknownTypes = unknownTypes
         self.environment = environment
         self.identityKey = identityKey
+        headerOpening = HeaderParts.Opening(environment: environment, identityKey: identityKey)
         self.router = router
         self.selection = selection
     }
@@ -103,7 +110,7 @@ public struct EventMapper: Sendable {
 
     /// The plan's header encoded, as `header(plan).encoded()` would be.
     public func encodedHeader(_ plan: Plan) -> [UInt8] {
-        plan.parts.encoded(environment: environment, identityKey: identityKey, sourceRequestID: plan.sourceRequestID)
+        plan.parts.encoded(headerOpening, sourceRequestID: plan.sourceRequestID)
     }
 
     /// The mParticle event for a Currents type: `uninstall`, or a custom event named by the

@@ -59,17 +59,53 @@ public struct HeaderParts: Sendable, Equatable {
     /// arrays of pairs `JSONWriter.object(pairs:)` would sort: every key but two is fixed, so
     /// the sorted order is written out here (once per event, on the hot path).
     public func encoded(environment: MParticleEnvironment, identityKey: String, sourceRequestID: String?) -> [UInt8] {
-        var writer = JSONWriter(capacity: 192)
+        encoded(Opening(environment: environment, identityKey: identityKey), sourceRequestID: sourceRequestID)
+    }
+
+    /// What starts every header of one mapper: the same for every event (the environment and the
+    /// identity key are configuration), so it is encoded once, not key by key for every event.
+    public struct Opening: Sendable {
+        public let environment: MParticleEnvironment
+        public let identityKey: String
+        /// `"environment":…,"schema_version":2,"user_identities":{`, when there is no `source_request_id`.
+        let start: [UInt8]
+        /// `"<identityKey>":`
+        let identityKeyBytes: [UInt8]
+
+        public init(environment: MParticleEnvironment, identityKey: String) {
+            self.environment = environment
+            self.identityKey = identityKey
+            var writer = JSONWriter(capacity: 96)
+            HeaderParts.writeStart(into: &writer, environment: environment, sourceRequestID: nil)
+            start = writer.bytes
+            var key = JSONWriter(capacity: 32)
+            key.key(identityKey)
+            identityKeyBytes = key.bytes
+        }
+    }
+
+    private static func writeStart(into writer: inout JSONWriter, environment: MParticleEnvironment, sourceRequestID: String?) {
         BatchHeader.writeOpening(into: &writer, environment: environment, sourceRequestID: sourceRequestID)
         writer.key("user_identities")
         writer.raw("{")
+    }
+
+    /// `encoded(environment:identityKey:sourceRequestID:)` with the opening encoded already.
+    public func encoded(_ opening: Opening, sourceRequestID: String?) -> [UInt8] {
+        let identityKey = opening.identityKey
+        var writer = JSONWriter(capacity: 192)
+        if let sourceRequestID {
+            Self.writeStart(into: &writer, environment: opening.environment, sourceRequestID: sourceRequestID)
+        } else {
+            writer.raw(opening.start)
+        }
         if let email, identityKey != "email" {
             let emailFirst = "email" < identityKey
             writer.key(emailFirst ? "email" : identityKey); writer.string(emailFirst ? email : externalUserID)
             writer.raw(",")
             writer.key(emailFirst ? identityKey : "email"); writer.string(emailFirst ? externalUserID : email)
         } else {
-            writer.key(identityKey); writer.string(identityKey == "email" ? email ?? externalUserID : externalUserID)
+            writer.raw(opening.identityKeyBytes); writer.string(identityKey == "email" ? email ?? externalUserID : externalUserID)
         }
         writer.raw("}")
         if let mobile {

@@ -44,4 +44,25 @@ import Testing
         #expect(String(decoding: parts.encoded(environment: .production, identityKey: "customerid", sourceRequestID: nil), as: UTF8.self)
             == #""environment":"production","schema_version":2,"user_identities":{"customerid":"u1","email":"a@b.c"},"device_info":{}"#)
     }
+
+    /// The mapper encodes its headers' start once; changing its environment or identity key
+    /// changes what it encodes.
+    @Test func aMapperEncodesWithItsCurrentEnvironmentAndIdentityKey() throws {
+        var mapper = EventMapper(environment: .production, identityKey: "customerid",
+                                 router: FeedRouter(configuredFeeds: [.unbound], apps: [:]), selection: EventSelection())
+        var parts = HeaderParts(externalUserID: "u1")
+        parts.email = "a@b.c"
+        let plan = EventMapper.Plan(mapping: try #require(MappingTable.mapping(for: "users.messages.email.Send")), feed: .unbound,
+                                    parts: parts, moved: [], sourceRequestID: nil)
+        func text() -> String { String(decoding: mapper.encodedHeader(plan), as: UTF8.self) }
+        #expect(text() == #""environment":"production","schema_version":2,"user_identities":{"customerid":"u1","email":"a@b.c"},"device_info":{}"#)
+        mapper.environment = .development
+        #expect(text() == #""environment":"development","schema_version":2,"user_identities":{"customerid":"u1","email":"a@b.c"},"device_info":{}"#)
+        mapper.identityKey = "email"
+        #expect(text() == #""environment":"development","schema_version":2,"user_identities":{"email":"a@b.c"},"device_info":{}"#)
+        parts.email = nil
+        let withoutEmail = EventMapper.Plan(mapping: plan.mapping, feed: .unbound, parts: parts, moved: [], sourceRequestID: "r")
+        #expect(String(decoding: mapper.encodedHeader(withoutEmail), as: UTF8.self)
+            == #""environment":"development","source_request_id":"r","schema_version":2,"user_identities":{"email":"u1"},"device_info":{}"#)
+    }
 }
