@@ -1,4 +1,4 @@
-// swift-tools-version:6.1
+// swift-tools-version:6.2
 import PackageDescription
 
 // The executable allocates with jemalloc (Debian's libjemalloc, `scripts/setup` installs it; see
@@ -9,6 +9,11 @@ let systemMalloc = Context.environment["CURRENTS_RELAY_SYSTEM_MALLOC"] != nil ||
 let mallocLinkerSettings: [LinkerSetting] = systemMalloc ? [] : [
     .linkedLibrary("jemalloc", .when(platforms: [.linux])),
 ]
+
+// Unsafe pointers live only in the Kafka target, the one layer over librdkafka's C API. Every
+// other Swift target is compiled with strict memory safety, and its warnings are errors: an
+// unsafe construct anywhere else does not build.
+let memorySafe: [SwiftSetting] = [.strictMemorySafety(), .treatWarning("StrictMemorySafety", as: .error)]
 
 let package = Package(
     name: "currents-relay",
@@ -47,7 +52,7 @@ let package = Package(
             ]
         ),
         // Braze Currents: event model, input decoding, the event-type catalogue.
-        .target(name: "Currents"),
+        .target(name: "Currents", swiftSettings: memorySafe),
         // mParticle Events API: model, JSON encoding, limits, HTTP client, response classes.
         .target(
             name: "MParticle",
@@ -57,7 +62,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
-            ]
+            ],
+            swiftSettings: memorySafe
         ),
         // The pipeline: routing, mapping, batching, delivery, offset tracking, configuration.
         .target(
@@ -71,7 +77,8 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+            ],
+            swiftSettings: memorySafe
         ),
         // A local mParticle Events API that behaves like the real one.
         .target(
@@ -84,15 +91,18 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-            ]
+            ],
+            swiftSettings: memorySafe
         ),
         // jemalloc's settings (the executable is linked against jemalloc; see malloc_conf.c).
         .target(name: "MallocConfiguration"),
+        // CPU clocks for bench-stages (C, so the executable passes no pointer to clock_gettime).
+        .target(name: "CPUClock"),
         // The command line: it wires, it does not decide.
         .executableTarget(
             name: "currents-relay",
             dependencies: [
-                "Relay", "Kafka", "MParticleSimulator", "MallocConfiguration",
+                "Relay", "Kafka", "MParticleSimulator", "MallocConfiguration", "CPUClock",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -102,6 +112,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
+            swiftSettings: memorySafe,
             linkerSettings: mallocLinkerSettings
         ),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka"]),

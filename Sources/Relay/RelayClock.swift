@@ -15,9 +15,8 @@ public struct SystemRelayClock: RelayClock {
     public init() {}
 
     public func monotonicNanoseconds() -> UInt64 {
-        var spec = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &spec)
-        return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
+        // CLOCK_MONOTONIC on Linux, read without handing a pointer to C.
+        DispatchTime.now().uptimeNanoseconds
     }
 
     public func wallMilliseconds() -> Int64 {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CPUClock
 import Currents
 import Foundation
 import Glibc
@@ -77,11 +78,11 @@ struct BenchStages: AsyncParsableCommand {
     func transform(_ messages: [KafkaMessage], mapper: EventMapper) -> Double {
         let transform = RecordTransform(mapper: mapper, maxAgeMs: 48 * 3_600_000, historicalAfterMs: 30 * 86_400_000)
         let wallNow = Int64(Date().timeIntervalSince1970 * 1000)
-        let start = Self.cpu(CLOCK_THREAD_CPUTIME_ID)
+        let start = currents_relay_thread_cpu_microseconds()
         var sends = 0
         for message in messages { sends += transform.apply(message, wallNow: wallNow).sends.count }
         precondition(sends > 0, "the sample records map to events")
-        return Self.cpu(CLOCK_THREAD_CPUTIME_ID) - start
+        return currents_relay_thread_cpu_microseconds() - start
     }
 
     /// CPU microseconds of the whole process while a pipeline takes every record and settles it.
@@ -95,7 +96,7 @@ struct BenchStages: AsyncParsableCommand {
                                 maxBatchesPerSecond: 1_000_000)
         let relay = RelayPipeline(source: source, mapper: mapper, sender: sender, deadLetters: DiscardingDeadLetters(), settings: .init(),
                                   stats: stats, logger: logger)
-        let start = Self.cpu(CLOCK_PROCESS_CPUTIME_ID)
+        let start = currents_relay_process_cpu_microseconds()
         let running = Task { await relay.run() }
         // Chunks of 500, as the poll thread hands them over, held back while the pipeline is paused.
         var index = 0
@@ -109,7 +110,7 @@ struct BenchStages: AsyncParsableCommand {
         while await relay.pendingRecords > 0 || source.taken.withLockedValue({ $0 }) < messages.count {
             try? await Task.sleep(for: .milliseconds(2))
         }
-        let microseconds = Self.cpu(CLOCK_PROCESS_CPUTIME_ID) - start
+        let microseconds = currents_relay_process_cpu_microseconds() - start
         source.continuation.finish()
         await running.value
         return microseconds
@@ -148,12 +149,6 @@ struct BenchStages: AsyncParsableCommand {
         for row in rows { print(String(format: "%15d  %13.3f", row.window, row.batchesPerEvent)) }
         let list = rows.map { String(format: "{\"events\": %d, \"batches_per_event\": %.4f}", $0.window, $0.batchesPerEvent) }
         print("GROUPING {\"records\": \(messages.count), \"events\": \(keys.count), \"windows\": [\(list.joined(separator: ", "))]}")
-    }
-
-    static func cpu(_ clock: clockid_t) -> Double {
-        var time = timespec()
-        clock_gettime(clock, &time)
-        return Double(time.tv_sec) * 1e6 + Double(time.tv_nsec) / 1e3
     }
 }
 
