@@ -87,7 +87,7 @@ public struct HeaderParts: Sendable, Equatable {
     private static func writeStart(into writer: inout JSONWriter, environment: MParticleEnvironment, sourceRequestID: String?) {
         BatchHeader.writeOpening(into: &writer, environment: environment, sourceRequestID: sourceRequestID)
         writer.key("user_identities")
-        writer.raw("{")
+        writer.byte(UInt8(ascii: "{"))
     }
 
     /// `encoded(environment:identityKey:sourceRequestID:)` with the opening encoded already.
@@ -102,22 +102,22 @@ public struct HeaderParts: Sendable, Equatable {
         if let email, identityKey != "email" {
             let emailFirst = "email" < identityKey
             writer.key(emailFirst ? "email" : identityKey); writer.string(emailFirst ? email : externalUserID)
-            writer.raw(",")
+            writer.byte(UInt8(ascii: ","))
             writer.key(emailFirst ? identityKey : "email"); writer.string(emailFirst ? externalUserID : email)
         } else {
             writer.raw(opening.identityKeyBytes); writer.string(identityKey == "email" ? email ?? externalUserID : externalUserID)
         }
-        writer.raw("}")
+        // Literals merged across parts: each append is a call and a capacity check, per event.
         if let mobile {
-            writer.raw(",\"user_attributes\":{\"$mobile\":"); writer.string(mobile); writer.raw("}")
+            writer.raw("},\"user_attributes\":{\"$mobile\":"); writer.string(mobile)
         }
-        writer.raw(",\"device_info\":{")
+        writer.raw("},\"device_info\":{")
         // The fixed keys in sorted order; the advertising id's key (one of a table) goes before
         // the first fixed key it sorts before.
         var first = true
         var advertising = advertisingKey.flatMap { key in advertisingID.map { (key, $0) } }
         func separate() {
-            if !first { writer.raw(",") }
+            if !first { writer.byte(UInt8(ascii: ",")) }
             first = false
         }
         func writeAdvertising(before key: String?) {
@@ -134,7 +134,7 @@ public struct HeaderParts: Sendable, Equatable {
         writeAdvertising(before: "platform")
         if let platform { separate(); writer.raw("\"platform\":"); writer.string(platform) }
         writeAdvertising(before: nil)
-        writer.raw("}")
+        writer.byte(UInt8(ascii: "}"))
         return writer.bytes
     }
 }
