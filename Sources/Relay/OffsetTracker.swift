@@ -27,7 +27,8 @@ public struct RecordAck: Hashable, Sendable {
 /// order. A record may carry several events; it settles when all of them have.
 ///
 /// Everything an event's settle touches is found by index: the partition's state by the ack's
-/// slot, the entry by binary search over offsets, the kept record by the entry's record slot.
+/// slot, the entry by its distance from the first offset (binary search below a gap), and the
+/// kept record in the entry itself.
 /// Dictionaries keyed by partition or by (epoch, offset) cost a hash per event and were a
 /// measurable share of the pipeline actor's time.
 public struct OffsetTracker: Sendable {
@@ -35,8 +36,11 @@ public struct OffsetTracker: Sendable {
         var offset: Int64
         var remaining: Int32
         var bytes: Int32
-        /// Where the record is kept in `records` while unsettled; -1 when it is not kept.
-        var record: Int32
+        /// The record, while any of its events is unsettled: a failed event is parked in the
+        /// dead-letter topic as the record it came in. Released when the record settles, so a
+        /// settled entry waiting for the watermark holds no record. (A `KafkaMessage` is one
+        /// reference: the entry is 24 bytes, as it was with an index into a separate slab.)
+        var message: KafkaMessage?
     }
 
     struct PartitionState {
@@ -57,12 +61,6 @@ public struct OffsetTracker: Sendable {
     private var slots: [TopicPartition: Int32] = [:]
     /// The slot `add` found last: records come in runs of one partition.
     private var lastAdded: (topicPartition: TopicPartition, slot: Int32)?
-
-    /// The records with events still unsettled: a failed event is parked in the dead-letter topic
-    /// as the record it came in. One slab for all partitions, so its size follows the unsettled
-    /// records (the in-flight cap), not how far each partition's entries reach.
-    private var records: [KafkaMessage?] = []
-    private var freeRecords: [Int32] = []
 
     /// Slots whose watermark changed since `takeMovedWatermarks`.
     private var moved: [Int32] = []
@@ -87,13 +85,11 @@ public struct OffsetTracker: Sendable {
         let count = Int32(clamping: max(events, 0))
         // A Kafka record is far below 2 GiB; clamped, the counts stay consistent regardless.
         let size = Int32(clamping: bytes)
-        var record: Int32 = -1
         if count > 0 {
             pendingRecords += 1
             pendingBytes += Int(size)
-            if let message { record = keep(message) }
         }
-        states[Int(index)]!.entries.append(Entry(offset: offset, remaining: count, bytes: size, record: record))
+        states[Int(index)]!.entries.append(Entry(offset: offset, remaining: count, bytes: size, message: count > 0 ? message : nil))
         states[Int(index)]!.next = offset + 1
         return RecordAck(slot: index, epoch: states[Int(index)]!.epoch, offset: offset)
     }
@@ -108,8 +104,7 @@ public struct OffsetTracker: Sendable {
         if left == 0 {
             pendingRecords -= 1
             pendingBytes -= Int(states[slot]!.entries[entry].bytes)
-            forgetRecord(states[slot]!.entries[entry].record)
-            states[slot]!.entries[entry].record = -1
+            states[slot]!.entries[entry].message = nil
         }
         return advance(slot: slot)
     }
@@ -173,8 +168,7 @@ public struct OffsetTracker: Sendable {
     /// The record of `ack`, added with it, while any of its events is unsettled.
     public func message(_ ack: RecordAck) -> KafkaMessage? {
         guard let slot = live(ack), let index = Self.index(of: ack.offset, in: states[slot]!.entries) else { return nil }
-        let record = states[slot]!.entries[index].record
-        return record >= 0 ? records[Int(record)] : nil
+        return states[slot]!.entries[index].message
     }
 
     /// Unsettled records of one partition.
@@ -188,10 +182,8 @@ public struct OffsetTracker: Sendable {
         if let slot = slots[topicPartition] { release(slot) }
     }
 
-    /// Records kept now (for tests: the slab must not hold settled records).
-    var keptRecords: Int { records.count - freeRecords.count }
-    /// Places in the slab, kept or free (for tests: it follows the unsettled records).
-    var recordSlots: Int { records.count }
+    /// Records kept now (for tests: settled records must not be).
+    var keptRecords: Int { states.reduce(0) { $0 + ($1?.entries.count { $0.message != nil } ?? 0) } }
 
     // MARK: - Slots
 
@@ -237,23 +229,7 @@ public struct OffsetTracker: Sendable {
         for entry in state.entries where entry.remaining > 0 {
             pendingRecords -= 1
             pendingBytes -= Int(entry.bytes)
-            forgetRecord(entry.record)
         }
-    }
-
-    private mutating func keep(_ message: KafkaMessage) -> Int32 {
-        if let free = freeRecords.popLast() {
-            records[Int(free)] = message
-            return free
-        }
-        records.append(message)
-        return Int32(records.count - 1)
-    }
-
-    private mutating func forgetRecord(_ record: Int32) {
-        guard record >= 0 else { return }
-        records[Int(record)] = nil
-        freeRecords.append(record)
     }
 
     /// The entry of `offset`. Offsets in `entries` strictly increase, so the entry is at most
