@@ -2,7 +2,10 @@ import Currents
 import MParticle
 
 /// How Braze's own mParticle export shapes one Currents event type (SPEC.md §4), as data.
-public struct EventMapping: Sendable {
+///
+/// A class, made once per type: every event's plan carries its mapping, and as a struct each
+/// copy retained and released its name, drops, omitted keys and payload head one by one.
+public final class EventMapping: Sendable {
     /// Which device_info fields the export sends.
     public enum DeviceInfo: Sendable {
         /// `{}`
@@ -28,13 +31,13 @@ public struct EventMapping: Sendable {
         case sender
     }
 
-    public var eventName: String?
-    public var isUninstall = false
-    public var deviceInfo: DeviceInfo
-    public var emailIdentity = false
-    public var phone: Phone = .none
+    public let eventName: String?
+    public let isUninstall: Bool
+    public let deviceInfo: DeviceInfo
+    public let emailIdentity: Bool
+    public let phone: Phone
     public let drops: Set<String>
-    public var renameCardID = false
+    public let renameCardID: Bool
     /// Every field that never becomes a custom attribute of this type (`EventMapper.excludedFields`
     /// and `drops`), sorted by bytes: the direct transcoder walks it in step with a record's sorted
     /// keys, and finding it here costs no lookup by type name per event.
