@@ -15,7 +15,7 @@ public struct SystemRelayClock: RelayClock {
     public init() {}
 
     public func monotonicNanoseconds() -> UInt64 {
-        // CLOCK_MONOTONIC on Linux, read without handing a pointer to C.
+        // libdispatch's monotonic uptime clock, read without handing a pointer to C.
         DispatchTime.now().uptimeNanoseconds
     }
 
