@@ -21,14 +21,17 @@ public enum UnknownEventTypePolicy: String, Sendable {
 /// Turns Currents events into mParticle events exactly as Braze's mParticle export does
 /// (SPEC.md §4). Pure: no I/O, no clock.
 public struct EventMapper: Sendable {
+    /// The start of every header, encoded once (`encodedHeader` runs per event). It holds the
+    /// environment and the identity key, so there is one copy of each to keep in step.
+    private var headerOpening: HeaderParts.Opening
     public var environment: MParticleEnvironment {
-        didSet { headerOpening = HeaderParts.Opening(environment: environment, identityKey: identityKey) }
+        get { headerOpening.environment }
+        set { headerOpening = HeaderParts.Opening(environment: newValue, identityKey: identityKey) }
     }
     public var identityKey: String {
-        didSet { headerOpening = HeaderParts.Opening(environment: environment, identityKey: identityKey) }
+        get { headerOpening.identityKey }
+        set { headerOpening = HeaderParts.Opening(environment: environment, identityKey: newValue) }
     }
-    /// The start of every header, encoded once (`encodedHeader` runs per event).
-    private var headerOpening: HeaderParts.Opening
     public var router: FeedRouter
     public var selection: EventSelection
     public var unknownTypes: UnknownEventTypePolicy
@@ -56,8 +59,6 @@ public struct EventMapper: Sendable {
     public init(environment: MParticleEnvironment, identityKey: String, router: FeedRouter, selection: EventSelection,
                 unknownTypes: UnknownEventTypePolicy = .skip) {
         self.unknownTypes = unknownTypes
-        self.environment = environment
-        self.identityKey = identityKey
         headerOpening = HeaderParts.Opening(environment: environment, identityKey: identityKey)
         self.router = router
         self.selection = selection

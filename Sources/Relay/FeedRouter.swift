@@ -4,18 +4,20 @@ import MParticle
 /// Chooses the feed of an event (SPEC.md §3): its platform, else its app in the `apps` map, else
 /// Unbound; a platform feed without credentials falls back to Unbound.
 public struct FeedRouter: Sendable {
-    public var configuredFeeds: Set<Feed> {
-        didSet { configured = Self.bits(configuredFeeds) }
-    }
-    public var apps: [String: Feed]
-    /// `configuredFeeds` as one bit per feed (`Feed.ordinal`): `route` runs once per event, and
-    /// `Set.contains` hashed the feed every time.
+    /// The credentialed feeds, one bit per feed (`Feed.ordinal`): `route` runs once per event,
+    /// and a `Set<Feed>` hashed the feed for every lookup.
     private var configured: UInt8
+    public var apps: [String: Feed]
+
+    /// The feeds that have credentials.
+    public var configuredFeeds: Set<Feed> {
+        get { Set(Feed.allCases.filter(isConfigured)) }
+        set { configured = Self.bits(newValue) }
+    }
 
     public init(configuredFeeds: Set<Feed>, apps: [String: Feed]) {
-        self.configuredFeeds = configuredFeeds
-        self.apps = apps
         configured = Self.bits(configuredFeeds)
+        self.apps = apps
     }
 
     private static func bits(_ feeds: Set<Feed>) -> UInt8 {

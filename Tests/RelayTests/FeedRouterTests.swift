@@ -39,6 +39,7 @@ struct RoutedEvent: EventFieldReading {
         var checked = 0
         for feeds in Self.feedSets {
             let router = FeedRouter(configuredFeeds: feeds, apps: apps)
+            #expect(router.configuredFeeds == feeds, "the set reads back from its bits")
             for event in Self.events {
                 #expect(router.route(event) == Self.expected(event, configured: feeds, apps: apps), "\(feeds.sorted()) \(event)")
                 checked += 1
