@@ -7,10 +7,19 @@ public struct JSONWriter: Sendable {
         bytes.reserveCapacity(capacity)
     }
 
-    /// Text already valid as JSON (the writers' literals: a literal `String` is stored in the
-    /// binary, so this copies its bytes with no allocation).
-    public mutating func raw(_ text: String) {
-        append(text.utf8.span)
+    /// A literal already valid as JSON (the writers' keys and punctuation). Only a literal can
+    /// be one, so text from a record can never be written unescaped through `raw`.
+    public struct Literal: ExpressibleByStringLiteral, Sendable {
+        /// A literal `String` is stored in the binary: no allocation.
+        let text: String
+
+        public init(stringLiteral text: String) {
+            self.text = text
+        }
+    }
+
+    public mutating func raw(_ literal: Literal) {
+        append(literal.text.utf8.span)
     }
 
     /// Copies bytes in place through an output span. For the short strings written per event,

@@ -38,17 +38,17 @@ public struct RequestBody: Sendable {
 protocol BatchSink {
     mutating func append(_ byte: UInt8)
     mutating func append(_ bytes: [UInt8])
-    mutating func append(_ text: String)
+    mutating func append(_ text: JSONWriter.Literal)
 }
 
 extension JSONWriter: BatchSink {
     mutating func append(_ byte: UInt8) { self.byte(byte) }
     mutating func append(_ bytes: [UInt8]) { raw(bytes) }
-    mutating func append(_ text: String) { raw(text) }
+    mutating func append(_ text: JSONWriter.Literal) { raw(text) }
 }
 
 extension ByteBuffer: BatchSink {
     mutating func append(_ byte: UInt8) { writeInteger(byte) }
     mutating func append(_ bytes: [UInt8]) { writeBytes(bytes) }
-    mutating func append(_ text: String) { writeString(text) }
+    mutating func append(_ text: JSONWriter.Literal) { writeString(text.text) }
 }
