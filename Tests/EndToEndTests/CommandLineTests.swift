@@ -160,7 +160,7 @@ import Testing
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let process = Process()
         process.executableURL = root.appendingPathComponent("scripts/bench")
-        process.arguments = ["--events", "20000", "--partitions", "16", "--build", "debug"]
+        process.arguments = ["--events", "20000", "--partitions", "16", "--build", "debug", "--in-flight", "5000"]
         process.environment = ProcessInfo.processInfo.environment.merging(["CURRENTS_RELAY_BIN": executable.path]) { $1 }
         let output = Pipe()
         process.standardOutput = output
@@ -181,6 +181,8 @@ import Testing
             #expect((result[key] as? Double ?? 0) > 0, "\(key) in \(line)")
         }
         #expect((result["batches_per_event"] as? Double ?? 2) <= 1)
+        // The settings it ran with, as given (the relay refuses a configuration it cannot read).
+        #expect(result["in_flight"] as? Int == 5000 && result["linger_ms"] as? Int == 250, "\(line)")
         #expect(text.contains("events/s") && text.contains("relay/kcat"), "the table")
     }
 }
