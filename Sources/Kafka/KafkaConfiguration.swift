@@ -50,12 +50,15 @@ public struct KafkaConsumerConfiguration: Sendable {
             ("enable.partition.eof", "false"),
             // Lag and broker state for /metrics and /health/ready.
             ("statistics.interval.ms", "5000"),
-            // librdkafka's prefetch queue (64 MB by default) is part of the relay's memory bound.
-            // 8 MB: at 16 MB the queue filling while the pipeline filled at the start of a drain
-            // took peak RSS to 151-160 MB in a quarter of the 1M-event bench runs (none of 17 at
-            // 8 MB), with no difference in speed (the fetcher's wake keeps the queue fed).
-            ("queued.max.messages.kbytes", "8192"),
-            ("fetch.max.bytes", "8388608"),
+            // librdkafka's prefetch (a 64 MB queue and 50 MB fetches by default) is part of the
+            // relay's memory bound, and buys no speed: the fetcher's wake keeps the queue fed.
+            // Bench (1M events, 20,000 in flight): peak RSS ~146 MB with an 8 MB queue and 8 MB
+            // fetches, ~129 MB with only the fetches at 2 MB, ~119 MB with 2 MB of each, at the same
+            // speed and CPU. (At a 16 MB queue, a quarter of the runs peaked at 151-160 MB.) A fetch
+            // of 2 MB per round trip to a leader is still ~200 MB/s at 10 ms; farther brokers may
+            // want more (`kafka.properties`).
+            ("queued.max.messages.kbytes", "2048"),
+            ("fetch.max.bytes", "2097152"),
         ]
         result += properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         // The commit rule itself; an override would silently break invariant 1.

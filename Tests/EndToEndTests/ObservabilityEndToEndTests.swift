@@ -65,7 +65,7 @@ import Testing
         #expect(metric(metrics, "currents_relay_consumer_lag_total") == 0)
         #expect(metrics.contains("currents_relay_consumer_lag{"), "per-partition lag from librdkafka's statistics")
         #expect(metric(metrics, "currents_relay_rebalances_total") >= 1)
-        // 200 records never fill the 8 MB prefetch queue: no wake-up requests.
+        // 200 records never fill the 2 MB prefetch queue: no wake-up requests.
         #expect(metrics.contains("currents_relay_kafka_fetcher_wakeups_total"))
         #expect(metric(metrics, "currents_relay_kafka_fetcher_wakeups_total") == 0)
         #expect(metric(metrics, "currents_relay_in_flight_records") == 0)
