@@ -64,7 +64,7 @@ public struct RelayConfiguration: Sendable {
         public var lingerMs = 250
         public var maxInFlightRequestsPerFeed = 4
         /// Records taken from Kafka and not yet settled; above it, partitions are paused.
-        public var maxInFlightMessages = 20_000
+        public var maxInFlightMessages = 30_000
         public var maxInFlightBytes = 64 * 1024 * 1024
         public var retryBaseMs = 100
         public var retryMaxMs = 30_000

@@ -36,7 +36,7 @@ public actor RelayPipeline {
         /// send only the one event a per-event record was parked for.
         public var redrive = false
 
-        public init(lingerMs: Int = 250, maxInFlightRequestsPerFeed: Int = 4, maxInFlightMessages: Int = 20_000,
+        public init(lingerMs: Int = 250, maxInFlightRequestsPerFeed: Int = 4, maxInFlightMessages: Int = 30_000,
                     maxInFlightBytes: Int = 64 * 1024 * 1024, maxAge: Duration = .seconds(48 * 3600),
                     authProbeInterval: Duration = .seconds(30)) {
             self.lingerMs = lingerMs
