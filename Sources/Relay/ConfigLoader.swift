@@ -91,6 +91,19 @@ public enum ConfigLoader {
         return configuration
     }
 
+    /// Records smaller than this fill `max_in_flight_bytes` before `max_in_flight_messages` are
+    /// unusual for Currents: its events are ~0.5–1 KB (the bench's average ~620 bytes).
+    static let typicalRecordBytes = 1024
+
+    /// A warning when the byte cap binds long before the record cap: someone who raised
+    /// `max_in_flight_messages` for a larger grouping window (fewer batches per event) and left
+    /// `max_in_flight_bytes` alone gets a window the byte cap sets, with nothing saying so.
+    static func byteCapWarning(_ delivery: RelayConfiguration.DeliverySettings) -> String? {
+        let perRecord = delivery.maxInFlightBytes / delivery.maxInFlightMessages
+        guard perRecord < typicalRecordBytes else { return nil }
+        return "delivery.max_in_flight_bytes (\(delivery.maxInFlightBytes)) allows \(perRecord) bytes for each of delivery.max_in_flight_messages (\(delivery.maxInFlightMessages)); Currents records are ~0.5-1 KB, so the byte cap pauses partitions first and holds fewer records (a smaller grouping window, more batches per event). Raise max_in_flight_bytes to at least \(delivery.maxInFlightMessages * typicalRecordBytes) with it"
+    }
+
     /// The keys of `tree` that hold a non-empty secret value (their names, never their values).
     static func secretKeys(in node: Node, path: String) -> [String] {
         switch node {
@@ -274,6 +287,7 @@ public enum ConfigLoader {
         if let cap = try integer("delivery.max_in_flight_requests_per_feed", 1...256) { configuration.delivery.maxInFlightRequestsPerFeed = cap }
         if let cap = try integer("delivery.max_in_flight_messages", 100...10_000_000) { configuration.delivery.maxInFlightMessages = cap }
         if let cap = try integer("delivery.max_in_flight_bytes", 1_048_576...Int.max) { configuration.delivery.maxInFlightBytes = cap }
+        if let warning = byteCapWarning(configuration.delivery) { configuration.warnings.append(warning) }
         if let base = try integer("delivery.retry_base_ms", 1...600_000) { configuration.delivery.retryBaseMs = base }
         if let cap = try integer("delivery.retry_max_ms", 1...3_600_000) { configuration.delivery.retryMaxMs = cap }
         if let timeout = try integer("delivery.request_timeout_ms", 100...600_000) { configuration.delivery.requestTimeoutMs = timeout }

@@ -93,6 +93,20 @@ import Testing
         #expect(configuration.deadLetter.maxAge == .seconds(48 * 3600))
     }
 
+    /// A record cap raised without the byte cap (or a byte cap lowered under it) is named in a
+    /// warning with the byte cap that would let it hold; the defaults and a matched pair are quiet.
+    @Test func aRecordCapTheByteCapCannotHoldIsAWarning() async throws {
+        let raised = try await ConfigLoader.load(path: try write("delivery:\n  max_in_flight_messages: 100000\n"), environment: [:])
+        let warning = try #require(raised.warnings.first { $0.contains("max_in_flight_bytes") }, "\(raised.warnings)")
+        #expect(warning.contains("671 bytes for each") && warning.contains("at least 102400000"), "\(warning)")
+        let lowered = try await ConfigLoader.load(path: try write(""), environment: ["CURRENTS_RELAY_DELIVERY_MAX_IN_FLIGHT_BYTES": "8388608"])
+        #expect(lowered.warnings.contains { $0.contains("279 bytes for each of delivery.max_in_flight_messages (30000)") }, "\(lowered.warnings)")
+        let defaults = try await ConfigLoader.load(path: try write(""), environment: [:])
+        #expect(!defaults.warnings.contains { $0.contains("max_in_flight_bytes") }, "\(defaults.warnings)")
+        let matched = try await ConfigLoader.load(path: try write("delivery:\n  max_in_flight_messages: 100000\n  max_in_flight_bytes: 102400000\n"), environment: [:])
+        #expect(!matched.warnings.contains { $0.contains("max_in_flight_bytes") }, "\(matched.warnings)")
+    }
+
     @Test func errorsNameTheKeyAndTheProblem() async throws {
         #expect(try await loadError("kafka:\n  bootstrap: x\n").contains("unknown key kafka.bootstrap"))
         #expect(try await loadError("mparticle:\n  feeds:\n    ipad: {key: a, secret: b}\n").contains("mparticle.feeds.ipad"))
