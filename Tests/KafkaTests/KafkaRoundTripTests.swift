@@ -167,6 +167,31 @@ import Testing
         return (cluster, configuration)
     }
 
+    /// The consumer's prefetch is capped at 2 MB of queue and 2 MB per fetch. A record larger than
+    /// both (5 MB here) still comes through whole and in order: the broker returns the first
+    /// batch of a fetch whatever its size, and librdkafka queues it.
+    @Test func aRecordLargerThanAFetchAndThePrefetchQueueComesThroughWhole() async throws {
+        let cluster = try MockCluster(brokers: 1, logger: logger)
+        try cluster.createTopic("large", partitions: 1, replicationFactor: 1)
+        var producerConfiguration = KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers)
+        producerConfiguration.properties = ["message.max.bytes": "10000000"]
+        let producer = try KafkaProducer(configuration: producerConfiguration, logger: logger)
+        let large = (0..<5_000_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        try await producer.send(topic: "large", partition: 0, key: nil, value: Array("before".utf8))
+        try await producer.send(topic: "large", partition: 0, key: nil, value: large)
+        try await producer.send(topic: "large", partition: 0, key: nil, value: Array("after".utf8))
+        await producer.close()
+
+        let configuration = consumerConfiguration(cluster, group: "g-large", topics: ["large"])
+        #expect(configuration.librdkafkaProperties.contains { $0 == ("fetch.max.bytes", "2097152") })
+        let consumer = try KafkaConsumer(configuration: configuration, logger: logger)
+        try consumer.start()
+        let messages = await collect(consumer, count: 3, timeout: scaled(.seconds(60)))
+        #expect(messages.map(\.offset) == [0, 1, 2])
+        #expect(messages.count == 3 && messages[1].value == large && messages[2].value == Array("after".utf8))
+        await consumer.close()
+    }
+
     @Test func aPrefetchQueueThatFillsAndRunsDryWakesTheFetchersAndLosesNothing() async throws {
         let perPartition = 900
         let (cluster, configuration) = try await backlogThroughASmallQueue(topic: "backlog", perPartition: perPartition)
