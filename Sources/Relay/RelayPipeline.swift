@@ -36,9 +36,14 @@ public actor RelayPipeline {
         /// send only the one event a per-event record was parked for.
         public var redrive = false
 
-        public init(lingerMs: Int = 250, maxInFlightRequestsPerFeed: Int = 4, maxInFlightMessages: Int = 30_000,
-                    maxInFlightBytes: Int = 64 * 1024 * 1024, maxAge: Duration = .seconds(48 * 3600),
-                    authProbeInterval: Duration = .seconds(30)) {
+        /// The defaults are the configuration's (`RelayConfiguration.DeliverySettings`), written
+        /// once there: this copy of them had to be changed in step.
+        public init(lingerMs: Int = RelayConfiguration.DeliverySettings().lingerMs,
+                    maxInFlightRequestsPerFeed: Int = RelayConfiguration.DeliverySettings().maxInFlightRequestsPerFeed,
+                    maxInFlightMessages: Int = RelayConfiguration.DeliverySettings().maxInFlightMessages,
+                    maxInFlightBytes: Int = RelayConfiguration.DeliverySettings().maxInFlightBytes,
+                    maxAge: Duration = RelayConfiguration.DeadLetterSettings().maxAge,
+                    authProbeInterval: Duration = .milliseconds(RelayConfiguration.DeliverySettings().authProbeIntervalMs)) {
             self.lingerMs = lingerMs
             self.maxInFlightRequestsPerFeed = maxInFlightRequestsPerFeed
             self.maxInFlightMessages = maxInFlightMessages

@@ -107,6 +107,17 @@ import Testing
         #expect(!matched.warnings.contains { $0.contains("max_in_flight_bytes") }, "\(matched.warnings)")
     }
 
+    /// The pipeline's own defaults (tests and tools build it without a configuration) are the
+    /// configuration's: an empty file and `RelayPipeline.Settings()` run the same pipeline.
+    @Test func thePipelinesDefaultsAreTheConfigurationsDefaults() async throws {
+        let configured = RelayPipeline.Settings(try await ConfigLoader.load(path: try write(""), environment: [:]))
+        let plain = RelayPipeline.Settings()
+        #expect(plain.lingerMs == configured.lingerMs && plain.maxInFlightRequestsPerFeed == configured.maxInFlightRequestsPerFeed)
+        #expect(plain.maxInFlightMessages == configured.maxInFlightMessages && plain.maxInFlightMessages == 30_000)
+        #expect(plain.maxInFlightBytes == configured.maxInFlightBytes)
+        #expect(plain.maxAge == configured.maxAge && plain.authProbeInterval == configured.authProbeInterval)
+    }
+
     @Test func errorsNameTheKeyAndTheProblem() async throws {
         #expect(try await loadError("kafka:\n  bootstrap: x\n").contains("unknown key kafka.bootstrap"))
         #expect(try await loadError("mparticle:\n  feeds:\n    ipad: {key: a, secret: b}\n").contains("mparticle.feeds.ipad"))
