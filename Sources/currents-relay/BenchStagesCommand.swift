@@ -39,12 +39,16 @@ struct BenchStages: AsyncParsableCommand {
     @Option(name: .long, help: "Rounds (the fastest shows what the code costs; the others show the machine's noise).")
     var rounds: Int = 5
 
+    /// Warnings and above unless `--log-level` says otherwise: the stages' results go to stdout.
+    @OptionGroup var logging: LoggingOptions
+
     func validate() throws {
         guard events >= 1 else { throw ValidationError("--events must be at least 1") }
         guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
     }
 
     func run() async throws {
+        _ = logging.bootstrap(defaultLevel: "warning")
         let sample = SampleEvents(seed: 42, anonymousPercent: 5, users: 100_000, zipfExponent: 1.1)
         let partition = TopicPartition("braze.currents", 0)
         let messages = sample.records(count: events).enumerated().map {
@@ -87,8 +91,7 @@ struct BenchStages: AsyncParsableCommand {
 
     /// CPU microseconds of the whole process while a pipeline takes every record and settles it.
     func pipeline(_ messages: [KafkaMessage], mapper: EventMapper) async -> Double {
-        var logger = Logger(label: "bench-stages")
-        logger.logLevel = .warning
+        let logger = Logger(label: "bench-stages")
         let source = HandFedSource()
         let stats = RelayStats(name: "bench-stages")
         let sender = FeedSender(api: AcceptingEventsAPI(), baseURL: "http://in-process", credentials: { FeedCredentials(key: "k-\($0)", secret: "s") },

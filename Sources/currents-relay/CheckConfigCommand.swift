@@ -11,7 +11,12 @@ struct CheckConfig: AsyncParsableCommand {
     @Option(name: .long, help: "The YAML configuration file.")
     var config: String
 
+    /// Taken like every command's (scripts pass them to all): check-config's report and its
+    /// `warning:` lines are its output, not log records, so the level does not hide them.
+    @OptionGroup var logging: LoggingOptions
+
     func run() async throws {
+        _ = logging.bootstrap()
         let configuration = try await ConfigLoader.load(path: config)
         for warning in configuration.warnings {
             FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))

@@ -24,8 +24,9 @@ struct Demo: AsyncParsableCommand {
     @Option(name: .long, help: "Give up after this many seconds.")
     var timeout: Int = 120
 
-    @Option(name: .long, help: "trace, debug, info, notice, warning, error or critical.")
-    var logLevel: String = "warning"
+    /// Without `--log-level` or `CURRENTS_RELAY_LOG_LEVEL`, warnings and above: the demo's own
+    /// progress lines are the story, and every component's info logs would bury them.
+    @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
         guard (1...200_000).contains(events) else { throw ValidationError("--events must be in 1...200000 (the embedded broker keeps ~5 MB per partition)") }
@@ -34,7 +35,7 @@ struct Demo: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let logger = LoggingSetup.bootstrap(level: logLevel)
+        let logger = logging.bootstrap(defaultLevel: "warning")
         let started = ContinuousClock.now
         let topic = "braze.currents"
 

@@ -17,8 +17,9 @@ struct LoggingOptions: ParsableArguments {
         }
     }
 
-    func bootstrap() -> Logger {
-        LoggingSetup.bootstrap(level: logLevel, format: logFormat)
+    /// `defaultLevel` when neither `--log-level` nor `CURRENTS_RELAY_LOG_LEVEL` says (else info).
+    func bootstrap(defaultLevel: String? = nil) -> Logger {
+        LoggingSetup.bootstrap(level: logLevel ?? ProcessInfo.processInfo.environment["CURRENTS_RELAY_LOG_LEVEL"] ?? defaultLevel, format: logFormat)
     }
 }
 

@@ -39,8 +39,7 @@ struct Simulate: AsyncParsableCommand {
     @Option(name: .long, help: "The private key (PEM) for --tls-cert.")
     var tlsKey: String?
 
-    @Option(name: .long, help: "trace, debug, info, notice, warning, error or critical.")
-    var logLevel: String?
+    @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be in 0...65535") }
@@ -53,7 +52,7 @@ struct Simulate: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let logger = LoggingSetup.bootstrap(level: logLevel)
+        let logger = logging.bootstrap()
         var feeds = SimulatorConfiguration.demoFeeds
         if let config {
             let relayConfiguration = try await ConfigLoader.load(path: config)

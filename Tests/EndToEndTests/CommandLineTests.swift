@@ -81,6 +81,23 @@ import Testing
         #expect(usage.errors.contains("--config"))
     }
 
+    /// The README: "Every command takes `--log-level` and `--log-format`". check-config did not,
+    /// and refused them as unknown options (found when `scripts/bench` passed one).
+    @Test func everyCommandTakesTheLoggingOptions() throws {
+        let commands: [[String]] = [["run"], ["check-config"], ["replay"], ["offsets", "show"], ["offsets", "reset"],
+                                    ["dlq", "inspect"], ["dlq", "redrive"], ["seed"], ["demo"], ["simulate"], ["dev-broker"],
+                                    ["bench-stages"]]
+        for command in commands {
+            let help = try run(command + ["--help"])
+            #expect(help.status == 0, "\(command)")
+            #expect(help.output.contains("--log-level") && help.output.contains("--log-format"), "\(command.joined(separator: " ")) --help:\n\(help.output)")
+        }
+        let path = try file("mparticle:\n  feeds:\n    ios: { key: ios-key, secret: ios-secret }\n")
+        let quiet = try run(["check-config", "--config", path, "--log-level", "error", "--log-format", "json"])
+        #expect(quiet.status == 0, "\(quiet.errors)")
+        #expect(quiet.output.contains("ios: { key: \"ios-key\""))
+    }
+
     @Test func checkConfigPrintsTheEffectiveConfigurationWithoutSecrets() throws {
         let path = try file("mparticle:\n  feeds:\n    ios: { key: ios-key }\n")
         let outcome = try run(["check-config", "--config", path], environment: ["CURRENTS_RELAY_MPARTICLE_FEEDS_IOS_SECRET": "very-secret-value"])
