@@ -172,6 +172,26 @@ import Testing
 /// `scripts/bench` on a small backlog: it runs and prints a well-formed result. Speed is the
 /// benchmark's business, not the test's.
 @Suite(.serialized) struct BenchScriptTests {
+    /// An option the relay cannot take fails before the backlog is seeded, with the relay's own
+    /// message (not after a minute of seeding, as a relay that exits at start).
+    @Test func anOptionTheRelayRefusesFailsBeforeSeeding() throws {
+        let executable = try #require(CommandLineTests.executable, "build the executable first (swift build)")
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let process = Process()
+        process.executableURL = root.appendingPathComponent("scripts/bench")
+        process.arguments = ["--events", "20000", "--partitions", "16", "--build", "debug", "--in-flight", "lots"]
+        process.environment = ProcessInfo.processInfo.environment.merging(["CURRENTS_RELAY_BIN": executable.path]) { $1 }
+        let errors = Pipe()
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = errors
+        try process.run()
+        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 2, "\(text)")
+        #expect(text.contains("refuses the relay configuration") && text.contains("delivery.max_in_flight_messages"), "\(text)")
+        #expect(!text.contains("seeding"), "nothing seeded: \(text)")
+    }
+
     @Test func theBenchRunsOnASmallBacklogAndPrintsAWellFormedResult() throws {
         let executable = try #require(CommandLineTests.executable, "build the executable first (swift build)")
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
