@@ -172,40 +172,39 @@ import Testing
 /// `scripts/bench` on a small backlog: it runs and prints a well-formed result. Speed is the
 /// benchmark's business, not the test's.
 @Suite(.serialized) struct BenchScriptTests {
-    /// An option the relay cannot take fails before the backlog is seeded, with the relay's own
-    /// message (not after a minute of seeding, as a relay that exits at start).
-    @Test func anOptionTheRelayRefusesFailsBeforeSeeding() throws {
+    /// Runs `scripts/bench` on the test build with `arguments` after a small backlog's options:
+    /// its exit status, stdout and stderr (kept in a file, so neither pipe can fill and stall it).
+    func bench(_ arguments: [String]) throws -> (status: Int32, output: String, errors: String) {
         let executable = try #require(CommandLineTests.executable, "build the executable first (swift build)")
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let errorsFile = FileManager.default.temporaryDirectory.appendingPathComponent("bench-stderr-\(UUID().uuidString)")
+        try #require(FileManager.default.createFile(atPath: errorsFile.path, contents: nil))
+        defer { try? FileManager.default.removeItem(at: errorsFile) }
         let process = Process()
         process.executableURL = root.appendingPathComponent("scripts/bench")
-        process.arguments = ["--events", "20000", "--partitions", "16", "--build", "debug", "--in-flight", "lots"]
-        process.environment = ProcessInfo.processInfo.environment.merging(["CURRENTS_RELAY_BIN": executable.path]) { $1 }
-        let errors = Pipe()
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = errors
-        try process.run()
-        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 2, "\(text)")
-        #expect(text.contains("refuses the relay configuration") && text.contains("delivery.max_in_flight_messages"), "\(text)")
-        #expect(!text.contains("seeding"), "nothing seeded: \(text)")
-    }
-
-    @Test func theBenchRunsOnASmallBacklogAndPrintsAWellFormedResult() throws {
-        let executable = try #require(CommandLineTests.executable, "build the executable first (swift build)")
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let process = Process()
-        process.executableURL = root.appendingPathComponent("scripts/bench")
-        process.arguments = ["--events", "20000", "--partitions", "16", "--build", "debug", "--in-flight", "5000"]
+        process.arguments = ["--events", "20000", "--partitions", "16", "--build", "debug"] + arguments
         process.environment = ProcessInfo.processInfo.environment.merging(["CURRENTS_RELAY_BIN": executable.path]) { $1 }
         let output = Pipe()
         process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
+        process.standardError = try FileHandle(forWritingTo: errorsFile)
         try process.run()
         let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(text)")
+        return (process.terminationStatus, text, (try? String(contentsOf: errorsFile, encoding: .utf8)) ?? "")
+    }
+
+    /// An option the relay cannot take fails before the backlog is seeded, with the relay's own
+    /// message (not after a minute of seeding, as a relay that exits at start).
+    @Test func anOptionTheRelayRefusesFailsBeforeSeeding() throws {
+        let refused = try bench(["--in-flight", "lots"])
+        #expect(refused.status == 2, "\(refused.errors)")
+        #expect(refused.errors.contains("refuses the relay configuration") && refused.errors.contains("delivery.max_in_flight_messages"), "\(refused.errors)")
+        #expect(!refused.errors.contains("seeding"), "nothing seeded: \(refused.errors)")
+    }
+
+    @Test func theBenchRunsOnASmallBacklogAndPrintsAWellFormedResult() throws {
+        let (status, text, errors) = try bench(["--in-flight", "5000"])
+        #expect(status == 0, "\(text)\n\(errors.suffix(2000))")
         let line = try #require(text.split(separator: "\n").first { $0.hasPrefix("BENCH ") }, "a BENCH line in\n\(text)")
         let result = try #require(try JSONSerialization.jsonObject(with: Data(line.dropFirst(6).utf8)) as? [String: Any])
         #expect(result["events"] as? Int == 20000)
