@@ -48,7 +48,7 @@ struct BenchStages: AsyncParsableCommand {
     }
 
     func run() async throws {
-        _ = logging.bootstrap(defaultLevel: "warning")
+        _ = logging.bootstrap(defaultLevel: .warning)
         let sample = SampleEvents(seed: 42, anonymousPercent: 5, users: 100_000, zipfExponent: 1.1)
         let partition = TopicPartition("braze.currents", 0)
         let messages = sample.records(count: events).enumerated().map {

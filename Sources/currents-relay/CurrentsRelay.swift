@@ -50,3 +50,10 @@ struct CurrentsRelay: AsyncParsableCommand {
 func printError(_ text: String) {
     FileHandle.standardError.write(Data((text + "\n").utf8))
 }
+
+/// Writes a line to standard output at once. `print` buffers when the output is a pipe or a
+/// file, so a long-running command's "where to reach me" line (the simulator's URL, the
+/// broker's bootstrap list) reached a script only when the command exited.
+func printNow(_ text: String) {
+    FileHandle.standardOutput.write(Data((text + "\n").utf8))
+}

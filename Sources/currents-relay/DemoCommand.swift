@@ -35,20 +35,20 @@ struct Demo: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let logger = logging.bootstrap(defaultLevel: "warning")
+        let logger = logging.bootstrap(defaultLevel: .warning)
         let started = ContinuousClock.now
         let topic = "braze.currents"
 
-        print("1/4 starting an embedded Kafka cluster (\(brokers) brokers, topic \(topic) with \(partitions) partitions)")
+        printNow("1/4 starting an embedded Kafka cluster (\(brokers) brokers, topic \(topic) with \(partitions) partitions)")
         let cluster = try MockCluster(brokers: brokers, logger: logger)
         try cluster.createTopic(topic, partitions: partitions, replicationFactor: min(3, brokers))
-        print("    bootstrap: \(cluster.bootstrapServers)")
+        printNow("    bootstrap: \(cluster.bootstrapServers)")
 
-        print("2/4 starting the mParticle simulator")
+        printNow("2/4 starting the mParticle simulator")
         let simulator = try await SimulatorServer.start(SimulatorConfiguration(feeds: SimulatorConfiguration.demoFeeds), logger: logger)
-        print("    listening on \(simulator.baseURL)")
+        printNow("    listening on \(simulator.baseURL)")
 
-        print("3/4 seeding \(events) Braze Currents events (all \(SampleEvents.allTypes.count) types, every platform; some users without external_user_id)")
+        printNow("3/4 seeding \(events) Braze Currents events (all \(SampleEvents.allTypes.count) types, every platform; some users without external_user_id)")
         let records = SampleEvents().records(count: events)
         let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers, clientID: "demo-seeder"), logger: logger)
         try await Seeder.produce(records.map { ($0.key, $0.value) }, topic: topic, producer: producer)
@@ -68,7 +68,7 @@ struct Demo: AsyncParsableCommand {
         configuration.mparticle.apps = ["app-ios": .ios, "app-android": .android, "app-web": .web]
         configuration.delivery.lingerMs = 100
 
-        print("4/4 running the relay until every partition's committed offset reaches its end offset")
+        printNow("4/4 running the relay until every partition's committed offset reaches its end offset")
         let runner = try RelayRunner(configuration: configuration, logger: logger)
         let relayTask = Task { try await runner.run() }
         let inspector = try KafkaInspector(bootstrapServers: cluster.bootstrapServers, groupID: configuration.kafka.groupID, logger: logger)
@@ -89,7 +89,7 @@ struct Demo: AsyncParsableCommand {
             }
             if ContinuousClock.now - lastPrinted > .seconds(2) {
                 let stats = runner.stats.snapshot
-                print("    ... \(stats.recordsConsumed)/\(events) records consumed, \(stats.totalAccepted) events accepted")
+                printNow("    ... \(stats.recordsConsumed)/\(events) records consumed, \(stats.totalAccepted) events accepted")
                 lastPrinted = ContinuousClock.now
             }
             try await Task.sleep(for: .milliseconds(100))
@@ -106,30 +106,30 @@ struct Demo: AsyncParsableCommand {
         for event in simulator.state.acceptedEvents { acceptedByType[typeOf[event.sourceMessageID ?? ""] ?? "?", default: 0] += 1 }
         var seededByType: [String: Int] = [:]
         for record in records { seededByType[record.eventType, default: 0] += 1 }
-        print("")
-        print("Events per Currents type (seeded → accepted by mParticle; the rest had no external_user_id)")
+        printNow("")
+        printNow("Events per Currents type (seeded → accepted by mParticle; the rest had no external_user_id)")
         for type in seededByType.keys.sorted() {
             let name = type.padding(toLength: 52, withPad: " ", startingAt: 0)
-            print("  \(name) \(String(format: "%5d", seededByType[type]!)) → \(String(format: "%5d", acceptedByType[type] ?? 0))")
+            printNow("  \(name) \(String(format: "%5d", seededByType[type]!)) → \(String(format: "%5d", acceptedByType[type] ?? 0))")
         }
-        print("")
-        print("Summary")
-        print("  events seeded:          \(events)")
+        printNow("")
+        printNow("Summary")
+        printNow("  events seeded:          \(events)")
         for feed in Feed.allCases {
             let count = counts[feed.rawValue]
-            print("  \(feed.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)) accepted:       \(count?.events ?? 0) events in \(count?.batches ?? 0) batches, \(count?.requests ?? 0) requests")
+            printNow("  \(feed.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)) accepted:       \(count?.events ?? 0) events in \(count?.batches ?? 0) batches, \(count?.requests ?? 0) requests")
         }
         let skipped = stats.skipped.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-        print("  skipped:                \(stats.totalSkipped)\(skipped.isEmpty ? "" : " (\(skipped))")")
-        print("  refused by mParticle:   \(simulator.state.rejectedRequests.values.reduce(0, +)) requests")
-        print("  mParticle requests:     \(stats.totalRequests) (responses: \(stats.responses.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }.joined(separator: " ")))")
-        print("  committed offsets:      " + topicPartitions.map { "p\($0.partition)=\((committed[$0] ?? nil).map(String.init) ?? "-")/\(ends[$0]!)" }.joined(separator: " "))
-        print("  time:                   \(String(format: "%.1f", Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)) s")
+        printNow("  skipped:                \(stats.totalSkipped)\(skipped.isEmpty ? "" : " (\(skipped))")")
+        printNow("  refused by mParticle:   \(simulator.state.rejectedRequests.values.reduce(0, +)) requests")
+        printNow("  mParticle requests:     \(stats.totalRequests) (responses: \(stats.responses.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }.joined(separator: " ")))")
+        printNow("  committed offsets:      " + topicPartitions.map { "p\($0.partition)=\((committed[$0] ?? nil).map(String.init) ?? "-")/\(ends[$0]!)" }.joined(separator: " "))
+        printNow("  time:                   \(String(format: "%.1f", Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)) s")
         let expected = records.filter { $0.externalUserID != nil }.count
         guard stats.totalAccepted == expected, simulator.state.totalAcceptedEvents == expected, simulator.state.rejectedRequests.isEmpty else {
             throw DemoFailure("expected \(expected) events accepted, the relay reports \(stats.totalAccepted) and the simulator \(simulator.state.totalAcceptedEvents)")
         }
-        print("  result:                 every event with an external_user_id was accepted; every offset committed")
+        printNow("  result:                 every event with an external_user_id was accepted; every offset committed")
     }
 }
 

@@ -45,8 +45,8 @@ struct DevBroker: AsyncParsableCommand {
         if let bootstrapFile {
             try cluster.bootstrapServers.write(toFile: bootstrapFile, atomically: true, encoding: .utf8)
         }
-        FileHandle.standardOutput.write(Data((cluster.bootstrapServers + "\n").utf8))
-        FileHandle.standardError.write(Data("embedded broker: \(brokers) broker(s), topics \(names.joined(separator: ", ")) with \(partitions) partitions each; bootstrap \(cluster.bootstrapServers); SIGINT stops it\n".utf8))
+        printNow(cluster.bootstrapServers)
+        printError("embedded broker: \(brokers) broker(s), topics \(names.joined(separator: ", ")) with \(partitions) partitions each; bootstrap \(cluster.bootstrapServers); SIGINT stops it")
         let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint)
         for await _ in signals { break }
         withExtendedLifetime(cluster) {}

@@ -6,18 +6,47 @@ import NIOConcurrencyHelpers
 /// format (`text` or `json`, one object per line for log shippers) from `--log-format` or
 /// `CURRENTS_RELAY_LOG_FORMAT`.
 enum LoggingSetup {
-    static func bootstrap(level: String?, format: String? = nil) -> Logger {
-        let environment = ProcessInfo.processInfo.environment
-        let chosen = Logger.Level(rawValue: (level ?? environment["CURRENTS_RELAY_LOG_LEVEL"] ?? "info").lowercased()) ?? .info
-        let json = (format ?? environment["CURRENTS_RELAY_LOG_FORMAT"] ?? "text").lowercased() == "json"
+    /// The levels swift-log knows, in its order.
+    static let levels = Logger.Level.allCases.map(\.rawValue)
+    static let levelVariable = "CURRENTS_RELAY_LOG_LEVEL"
+    static let formatVariable = "CURRENTS_RELAY_LOG_FORMAT"
+
+    /// A setting from its flag, else from its environment variable, with where it came from: the
+    /// one rule both the check (`problem`) and the setup (`bootstrap`) follow.
+    static func chosen(_ flag: String?, _ flagName: String, _ environment: [String: String], _ variable: String) -> (value: String, source: String)? {
+        if let flag { return (flag, flagName) }
+        if let value = environment[variable] { return (value, variable) }
+        return nil
+    }
+
+    /// What is wrong with the level or format a command would use, or nil. The message names
+    /// where the value came from.
+    static func problem(level: String?, format: String?, environment: [String: String]) -> String? {
+        if let (value, source) = chosen(level, "--log-level", environment, levelVariable),
+           Logger.Level(rawValue: value.lowercased()) == nil {
+            return "\(source): expected one of \(levels.joined(separator: ", ")), found \"\(value)\""
+        }
+        if let (value, source) = chosen(format, "--log-format", environment, formatVariable),
+           !["text", "json"].contains(value.lowercased()) {
+            return "\(source): expected text or json, found \"\(value)\""
+        }
+        return nil
+    }
+
+    /// Bootstraps swift-log with the flag's level, else the variable's, else `defaultLevel`;
+    /// likewise the format (text by default). `problem` has refused anything else by then.
+    static func bootstrap(level: String?, format: String?, defaultLevel: Logger.Level = .info,
+                          environment: [String: String] = ProcessInfo.processInfo.environment) -> Logger {
+        let chosenLevel = chosen(level, "--log-level", environment, levelVariable).flatMap { Logger.Level(rawValue: $0.value.lowercased()) } ?? defaultLevel
+        let json = chosen(format, "--log-format", environment, formatVariable)?.value.lowercased() == "json"
         LoggingSystem.bootstrap { label in
             if json {
                 var handler = JSONLogHandler(label: label)
-                handler.logLevel = chosen
+                handler.logLevel = chosenLevel
                 return handler
             }
             var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = chosen
+            handler.logLevel = chosenLevel
             return handler
         }
         return Logger(label: "currents-relay")

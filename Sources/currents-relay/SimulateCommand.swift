@@ -63,7 +63,7 @@ struct Simulate: AsyncParsableCommand {
                                    behaviour: .init(failStatus: failStatus, latencyMs: latencyMs, countOnly: countOnly),
                                    tls: tlsCert.map { SimulatorTLS(certificatePath: $0, privateKeyPath: tlsKey!) }),
             logger: logger)
-        print("mParticle simulator listening on \(server.baseURL) (feeds: \(feeds.map(\.name).sorted().joined(separator: ", ")))")
+        printNow("mParticle simulator listening on \(server.baseURL) (feeds: \(feeds.map(\.name).sorted().joined(separator: ", ")))")
         let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint)
         for await _ in signals { break }
         await server.stop()

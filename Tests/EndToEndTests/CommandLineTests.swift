@@ -98,6 +98,80 @@ import Testing
         #expect(quiet.output.contains("ios: { key: \"ios-key\""))
     }
 
+    /// An unknown level fell back to info, silently: `--log-level warn` gave every info line, and
+    /// a typo in `CURRENTS_RELAY_LOG_LEVEL` went unnoticed. Each is refused, named by its source.
+    @Test func anUnknownLogLevelOrFormatIsRefusedWhereverItComesFrom() throws {
+        let path = try file("mparticle:\n  feeds:\n    ios: { key: ios-key, secret: ios-secret }\n")
+        let levels = "trace, debug, info, notice, warning, error, critical"
+        let cases: [(arguments: [String], environment: [String: String], message: String)] = [
+            (["--log-level", "warn"], [:], "--log-level: expected one of \(levels), found \"warn\""),
+            ([], ["CURRENTS_RELAY_LOG_LEVEL": "loud"], "CURRENTS_RELAY_LOG_LEVEL: expected one of \(levels), found \"loud\""),
+            (["--log-format", "xml"], [:], "--log-format: expected text or json, found \"xml\""),
+            ([], ["CURRENTS_RELAY_LOG_FORMAT": "logfmt"], "CURRENTS_RELAY_LOG_FORMAT: expected text or json, found \"logfmt\""),
+        ]
+        for command in [["check-config", "--config", path], ["simulate", "--port", "0"], ["dev-broker"]] {
+            for (arguments, environment, message) in cases {
+                let outcome = try run(command + arguments, environment: environment)
+                #expect(outcome.status == 2, "\(command[0]) \(arguments) \(environment): \(outcome.status)")
+                #expect(outcome.errors.contains(message), "\(command[0]) \(arguments) \(environment):\n\(outcome.errors)")
+            }
+        }
+        // The flag wins over the environment, as it does for the level used; case does not matter.
+        let flagWins = try run(["check-config", "--config", path, "--log-level", "WARNING"], environment: ["CURRENTS_RELAY_LOG_LEVEL": "loud"])
+        #expect(flagWins.status == 0, "\(flagWins.errors)")
+    }
+
+    /// The level and format a command runs with: the flag, else the variable, else the
+    /// command's default (info for `simulate`). The simulator logs its web server's start at info.
+    @Test func theLevelAndFormatComeFromTheFlagThenTheVariable() throws {
+        let cases: [(arguments: [String], environment: [String: String], logsStart: Bool, json: Bool)] = [
+            ([], [:], true, false),
+            (["--log-level", "warning"], [:], false, false),
+            ([], ["CURRENTS_RELAY_LOG_LEVEL": "error"], false, false),
+            (["--log-level", "info"], ["CURRENTS_RELAY_LOG_LEVEL": "error", "CURRENTS_RELAY_LOG_FORMAT": "json"], true, true),
+            ([], ["CURRENTS_RELAY_LOG_FORMAT": "json"], true, true),
+            (["--log-format", "text"], ["CURRENTS_RELAY_LOG_FORMAT": "json"], true, false),
+        ]
+        for (arguments, environment, logsStart, json) in cases {
+            let errors = try simulatorStartLog(arguments, environment: environment)
+            let line = errors.split(separator: "\n").first { $0.contains("Server started") }
+            #expect((line != nil) == logsStart, "\(arguments) \(environment):\n\(errors)")
+            if let line { #expect(line.hasPrefix("{\"ts\":") == json, "\(arguments) \(environment): \(line)") }
+        }
+    }
+
+    /// Starts `simulate`, waits for it to say where it listens (through a pipe: the line must
+    /// not wait in a buffer until exit), stops it, and returns its standard error.
+    func simulatorStartLog(_ arguments: [String], environment: [String: String]) throws -> String {
+        let process = Process()
+        process.executableURL = try #require(CommandLineTests.executable as URL?, "build the executable first (swift build)")
+        process.arguments = ["simulate", "--port", "0"] + arguments
+        process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("CURRENTS_RELAY_LOG_") }.merging(environment) { $1 }
+        let output = Pipe()
+        let errors = ScratchDirectory.path("simulate", "err")
+        _ = FileManager.default.createFile(atPath: errors, contents: nil)
+        process.standardOutput = output
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errors))
+        try process.run()
+        // Read on a thread of its own, so that a line stuck in a buffer fails the test in 30 s
+        // instead of hanging it.
+        let listening = DispatchSemaphore(value: 0)
+        Thread {
+            var printed = Data()
+            while !String(decoding: printed, as: UTF8.self).contains("listening on") {
+                let chunk = output.fileHandleForReading.availableData
+                if chunk.isEmpty { return }
+                printed += chunk
+            }
+            listening.signal()
+        }.start()
+        let said = listening.wait(timeout: .now() + .seconds(30)) == .success
+        process.terminate()
+        #expect(said, "simulate did not say where it listens within 30 s (\(arguments))")
+        process.waitUntilExit()
+        return (try? String(contentsOfFile: errors, encoding: .utf8)) ?? ""
+    }
+
     @Test func checkConfigPrintsTheEffectiveConfigurationWithoutSecrets() throws {
         let path = try file("mparticle:\n  feeds:\n    ios: { key: ios-key }\n")
         let outcome = try run(["check-config", "--config", path], environment: ["CURRENTS_RELAY_MPARTICLE_FEEDS_IOS_SECRET": "very-secret-value"])
