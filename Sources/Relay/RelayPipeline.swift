@@ -602,13 +602,13 @@ public actor RelayPipeline {
         stats.inFlight(records: pending, bytes: bytes, pausedPartitions: paused ? assigned.count : 0)
         if !paused && (pending >= settings.maxInFlightMessages || bytes >= settings.maxInFlightBytes) {
             paused = true
-            logger.info("in-flight cap reached; pausing partitions", metadata: ["records": "\(pending)", "bytes": "\(bytes)"])
+            logger.debug("in-flight cap reached; pausing partitions", metadata: ["records": "\(pending)", "bytes": "\(bytes)"])
             source.setPaused(true)
             // Nothing more can join the open batches: send them as slots allow, not at the next tick.
             for feed in Feed.allCases { dispatch(feed) }
         } else if paused && pending <= settings.maxInFlightMessages / 2 && bytes <= settings.maxInFlightBytes / 2 {
             paused = false
-            logger.info("below low-water mark; resuming partitions", metadata: ["records": "\(pending)", "bytes": "\(bytes)"])
+            logger.debug("below low-water mark; resuming partitions", metadata: ["records": "\(pending)", "bytes": "\(bytes)"])
             source.setPaused(false)
         }
     }

@@ -143,7 +143,8 @@ import Testing
         let config = try relayConfigFile(harness, group: "e2e-stall", dedup: "grouped",
                                     extraProperties: "\n    max.poll.interval.ms: \"8000\"\n    queued.max.messages.kbytes: \"8192\"",
                                     extraDelivery: "\n  max_in_flight_messages: 5000\n  max_in_flight_bytes: 8388608")
-        let relay = try spawnRelay(config: config, log: log, logLevel: "info")
+        // Pauses and resumes are logged at debug (several a second while a backlog drains).
+        let relay = try spawnRelay(config: config, log: log, logLevel: "debug")
         // Longer than max.poll.interval.ms, with every request stalled.
         var peak = 0
         var samples: [Int] = []
