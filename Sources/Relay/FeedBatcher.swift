@@ -237,6 +237,48 @@ public struct FeedBatcher: Sendable {
         firstID += 1
     }
 
+    /// Takes out every batch holding an event for which `holds` is true, whole, as requests
+    /// within the request limits, oldest batch first. A batch taken out keeps its place, empty,
+    /// and its header, until it reaches the front (as with `takeExpired`); the others stay open.
+    ///
+    /// A revocation sends the revoked partitions' events this way, ahead of everything else
+    /// (`RelayPipeline.drain`). A batch goes whole: its other events only leave sooner, and
+    /// splitting it would cost mParticle one more batch.
+    public mutating func takeBatches(holding holds: (EventUnit) -> Bool) -> [BulkRequest] {
+        var requests: [BulkRequest] = []
+        var batches: [EncodedBatch] = []
+        var units: [EventUnit] = []
+        var bytes = 2
+        var taken = 0
+        for slot in pool.indices where pool[slot].units.contains(where: holds) {
+            let open = pool[slot]
+            if !batches.isEmpty && (batches.count == maxBatches || bytes + 1 + open.bytes > maxRequestBytes) {
+                requests.append(BulkRequest(feed: feed, batches: batches, units: units, historical: historical))
+                batches = []
+                units = []
+                bytes = 2
+            }
+            bytes += open.bytes + (batches.isEmpty ? 0 : 1)
+            batches.append(open.batch)
+            units += open.units
+            taken += open.units.count
+            keep([], units: [], at: slot)
+        }
+        if !batches.isEmpty { requests.append(BulkRequest(feed: feed, batches: batches, units: units, historical: historical)) }
+        pendingEvents -= taken
+        dropEmptyFront()
+        return requests
+    }
+
+    /// Leaves only these events in the batch at `slot`, counting its bytes as `add` does (the
+    /// first event, then each next one with its comma), so that the next event of its header,
+    /// if it is emptied, joins it as a first event.
+    private mutating func keep(_ events: [[UInt8]], units: [EventUnit], at slot: Int) {
+        pool[slot].bytes = EncodedBatch.overhead + pool[slot].batch.header.count + events.reduce(0) { $0 + $1.count } + events.count - 1
+        pool[slot].batch.events = events
+        pool[slot].units = units
+    }
+
     /// Takes every event whose age base is before `cutoffMs` (the 48-hour rule) out of the open
     /// batches, as one request to park, not to send: it may exceed the request limits. A batch it
     /// empties keeps its place, and its header, until it reaches the front.
@@ -244,28 +286,33 @@ public struct FeedBatcher: Sendable {
     /// Batches wait in the pool until their feed can send, which may be long: a blocked feed, or a
     /// feed whose every send slot is held by retries. The age sweep must see them there.
     public mutating func takeExpired(before cutoffMs: Int64) -> BulkRequest? {
-        guard pool.contains(where: { $0.units.contains { $0.ageBaseMs < cutoffMs } }) else { return nil }
+        takeEvents { $0.ageBaseMs < cutoffMs }
+    }
+
+    /// Takes every event for which `matches` is true out of the open batches, as one request
+    /// that is not for sending (it may exceed the request limits): to park (`takeExpired`) or to
+    /// drop (a revoked partition's). The other events stay, in their batches; a batch it empties
+    /// keeps its place, and its header, until it reaches the front.
+    public mutating func takeEvents(where matches: (EventUnit) -> Bool) -> BulkRequest? {
+        guard pool.contains(where: { $0.units.contains(where: matches) }) else { return nil }
         var batches: [EncodedBatch] = []
         var units: [EventUnit] = []
-        for slot in pool.indices where pool[slot].units.contains(where: { $0.ageBaseMs < cutoffMs }) {
+        for slot in pool.indices where pool[slot].units.contains(where: matches) {
             let open = pool[slot]
-            var expired = EncodedBatch(header: open.batch.header, events: [])
+            var taken = EncodedBatch(header: open.batch.header, events: [])
             var kept: [[UInt8]] = []
             var keptUnits: [EventUnit] = []
             for (event, unit) in zip(open.batch.events, open.units) {
-                if unit.ageBaseMs < cutoffMs {
-                    expired.events.append(event)
+                if matches(unit) {
+                    taken.events.append(event)
                     units.append(unit)
                 } else {
                     kept.append(event)
                     keptUnits.append(unit)
                 }
             }
-            batches.append(expired)
-            pool[slot].batch.events = kept
-            pool[slot].units = keptUnits
-            // As `add` counts: the first event, then each next one with its comma.
-            pool[slot].bytes = EncodedBatch.overhead + open.batch.header.count + kept.reduce(0) { $0 + $1.count } + kept.count - 1
+            batches.append(taken)
+            keep(kept, units: keptUnits, at: slot)
         }
         pendingEvents -= units.count
         dropEmptyFront()

@@ -171,6 +171,9 @@ public struct OffsetTracker: Sendable {
         return states[slot]!.entries[index].message
     }
 
+    /// Where `topicPartition`'s records are kept now (`RecordAck.slot`), if it has any state.
+    public func slot(for topicPartition: TopicPartition) -> Int32? { slots[topicPartition] }
+
     /// Unsettled records of one partition.
     public func pending(_ topicPartition: TopicPartition) -> Int {
         guard let slot = slots[topicPartition] else { return 0 }

@@ -175,6 +175,47 @@ import Testing
         #expect(batcher.isEmpty && batcher.openBatches == 0 && batcher.takeRequest() == nil)
     }
 
+    /// A revocation takes out the batches that hold a revoked partition's events, whole (with
+    /// their other events), oldest first and within the request limits. The other batches stay
+    /// open in their order, and a taken batch's user still has a batch to join.
+    @Test func batchesHoldingARevokedPartitionsEventsLeaveWholeAndTheRestStay() throws {
+        func unit(_ slot: Int32, _ offset: Int64) -> EventUnit {
+            EventUnit(ack: RecordAck(slot: slot, epoch: 1, offset: offset), ageBaseMs: 0, eventID: "e\(offset)")
+        }
+        var batcher = FeedBatcher(feed: .unbound, maxBatches: 2)
+        // Users a to e open their batches in that order. Slot 1 is revoked: it has events in the
+        // batches of b, c (beside one of slot 0) and e.
+        let adds: [(user: String, slot: Int32, offset: Int64)] = [
+            ("a", 0, 0), ("b", 1, 0), ("c", 0, 1), ("d", 0, 2), ("c", 1, 1), ("e", 1, 2), ("a", 0, 3),
+        ]
+        for (user, slot, offset) in adds {
+            #expect(batcher.add(header: header(user), event: event("\(user)\(offset)"), unit: unit(slot, offset), now: 0) == nil)
+        }
+        let taken = batcher.takeBatches { $0.ack.slot == 1 }
+        #expect(taken.map { $0.batches.map(\.header) } == [[header("b"), header("c")], [header("e")]])
+        #expect(taken.flatMap { $0.units.map { "\($0.ack.slot)/\($0.ack.offset)" } } == ["1/0", "0/1", "1/1", "1/2"])
+        #expect(batcher.pendingEvents == 3)
+        #expect(batcher.takeBatches { $0.ack.slot == 1 }.isEmpty)
+        #expect(batcher.openBatchSizes.filter { !$0.batch.events.isEmpty }.allSatisfy { $0.counted == $0.batch.byteCount })
+        // c's next event joins c's old place; a and d stayed open, in their order.
+        #expect(batcher.add(header: header("c"), event: event("c9"), unit: unit(0, 9), now: 0) == nil)
+        #expect(batcher.openBatchSizes.filter { !$0.batch.events.isEmpty }.allSatisfy { $0.counted == $0.batch.byteCount })
+        let rest = batcher.takeAll()
+        #expect(rest.flatMap { $0.batches.map(\.header) } == [header("a"), header("c"), header("d")])
+        #expect(rest.flatMap { $0.units.map(\.ack.offset) } == [0, 3, 9, 2])
+        #expect(batcher.isEmpty && batcher.openBatches == 0)
+
+        // 100 KB batches: two fit a 256 KB request, three do not.
+        var large = FeedBatcher(feed: .unbound)
+        for index in 0..<3 {
+            #expect(large.add(header: header("u\(index)"), event: event("\(index)", padding: 100_000), unit: unit(1, Int64(index)), now: 0) == nil)
+        }
+        let requests = large.takeBatches { _ in true }
+        #expect(requests.map(\.batches.count) == [2, 1])
+        #expect(requests.allSatisfy { $0.body.count <= EventsAPILimits.maxRequestBytes })
+        #expect(large.isEmpty)
+    }
+
     @Test func thePoolOverflowsIntoFullRequestsAndLaterEventsJoinOpenBatches() {
         var batcher = FeedBatcher(feed: .ios, maxOpenBatches: 300)
         var requests: [BulkRequest] = []

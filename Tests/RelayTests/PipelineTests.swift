@@ -107,9 +107,9 @@ final class ScriptedAPI: EventsAPI {
         return "{\"event_type\":\"\(type)\",\"id\":\"\(id)\",\"time\":1700000000,\"user\":{\(userPart)},\"properties\":{\"email_address\":\"a@b.c\"}}"
     }
 
-    func message(_ offset: Int64, _ value: String?) -> KafkaMessage {
+    func message(_ offset: Int64, _ value: String?, in topicPartition: TopicPartition? = nil) -> KafkaMessage {
         // Produced now: the events' own `time` (2023) would make them older than the 48-hour limit.
-        KafkaMessage(topicPartition: partition, offset: offset, timestampMs: Int64(Date().timeIntervalSince1970 * 1000), key: nil,
+        KafkaMessage(topicPartition: topicPartition ?? partition, offset: offset, timestampMs: Int64(Date().timeIntervalSince1970 * 1000), key: nil,
                      value: value.map { Array($0.utf8) })
     }
 
@@ -224,6 +224,76 @@ final class ScriptedAPI: EventsAPI {
         await run.value
     }
 
+    /// A revocation sends the revoked partition's batched events first, and only those: the
+    /// other partition's batches stay open. Flushing every batch to the back of the queue made
+    /// the drain wait for the whole window, past its timeout under a rate limit.
+    /// Also for events older than 30 days, which wait in the feed's historical pool.
+    @Test(arguments: [false, true])
+    func aRevocationSendsTheRevokedPartitionsEventsFirstAndOnlyThose(historical: Bool) async throws {
+        let source = FakeSource()
+        let api = ScriptedAPI()
+        let pipeline = makeTestPipeline(source: source, api: api, feeds: [.unbound],
+                                        settings: .init(lingerMs: 600_000, maxInFlightRequestsPerFeed: 1, maxInFlightMessages: 1000))
+        let run = Task { await pipeline.run() }
+        let kept = TopicPartition("braze.currents", 1)
+        source.continuation.yield(.assigned([partition, kept]))
+        // The kept partition's batches are the oldest in the pool: flushed in order, they would go first.
+        let time = Int64(Date().timeIntervalSince1970) - (historical ? 40 * 86_400 : 60)
+        source.continuation.yield(.messages((0..<2).map { message(Int64($0), envelope("k-\($0)", time: time, user: "u-k\($0)"), in: kept) }))
+        source.continuation.yield(.messages((0..<2).map { message(Int64($0), envelope("r-\($0)", time: time, user: "u-r\($0)")) }))
+        try await waitFor("4 records in the pipeline") { await pipeline.pendingRecords >= 4 }
+        await pipeline.drain([partition], timeout: scaled(.seconds(30)))
+        #expect(api.acceptedIDs.withLockedValue { $0 }.sorted() == ["r-0", "r-1"])
+        #expect(api.historicalIDs.withLockedValue { $0 }.sorted() == (historical ? ["r-0", "r-1"] : []))
+        #expect(source.storedOffsets[partition] == 2)
+        #expect(source.storedOffsets[kept] == nil)
+        #expect(await pipeline.pendingRecords == 2)
+        await pipeline.shutdown(timeout: .seconds(5))
+        await run.value
+        #expect(api.acceptedIDs.withLockedValue { $0 }.sorted() == ["k-0", "k-1", "r-0", "r-1"])
+        #expect(source.storedOffsets[kept] == 2)
+    }
+
+    /// Work of a revoked partition that was never sent is dropped when the revocation lands:
+    /// queued by a drain that timed out, or still in the pool when partitions are lost without
+    /// one. The new owner sends those events from the committed offset, so sending them as well
+    /// only spent the rate limit on duplicates.
+    /// Both for recent events and for events older than 30 days (the feed's historical pool).
+    @Test(arguments: [true, false], [false, true])
+    func aRevokedPartitionsUnsentEventsAreNotSentAfterTheRevocation(drained: Bool, historical: Bool) async throws {
+        let time = Int64(Date().timeIntervalSince1970) - (historical ? 40 * 86_400 : 60)
+        let source = FakeSource()
+        let api = GatedAPI()
+        let pipeline = makeTestPipeline(source: source, api: api, feeds: [.unbound],
+                                        settings: .init(lingerMs: 10, maxInFlightRequestsPerFeed: 1, maxInFlightMessages: 1000))
+        let run = Task { await pipeline.run() }
+        let kept = TopicPartition("braze.currents", 1)
+        source.continuation.yield(.assigned([partition, kept]))
+        source.continuation.yield(.messages([message(0, envelope("r-0", time: time, user: "u-0"))]))
+        try await waitFor("the first request to hold the feed's one send slot") { api.received.count == 1 }
+        // Behind it, in the pool: r-1 alone, and r-2 in the kept partition's batch of user u-2.
+        source.continuation.yield(.messages([message(1, envelope("r-1", time: time, user: "u-1"))]))
+        source.continuation.yield(.messages([message(0, envelope("k-0", time: time, user: "u-2"), in: kept)]))
+        source.continuation.yield(.messages([message(2, envelope("r-2", time: time, user: "u-2"))]))
+        try await waitFor("4 records in the pipeline") { await pipeline.pendingRecords >= 4 }
+        if drained {
+            // The drain queues the revoked partition's batches (u-2's whole) and times out: the
+            // one send slot stays taken.
+            await pipeline.drain([partition], timeout: .milliseconds(50))
+        }
+        source.continuation.yield(.revoked([partition]))
+        try await waitFor("the revocation") { pipeline.stats.snapshot.rebalances >= 2 }
+        api.isOpen.withLockedValue { $0 = true }
+        try await waitFor("the kept partition's event to settle") { source.storedOffsets[kept] == 1 }
+        try await Task.sleep(for: .milliseconds(100))
+        // r-0 was in flight and went; r-1 and r-2 were not sent, and are not sent now.
+        let sent = api.received.flatMap { $0.flatMap { $0 } }
+        #expect(sent.sorted() == ["k-0", "r-0"])
+        #expect(await pipeline.pendingRecords == 0)
+        await pipeline.shutdown(timeout: .seconds(1))
+        await run.value
+    }
+
     /// A batch that has lingered while the feed could not send stays open: later events of its
     /// user join it instead of waiting in sealed requests of their own (the grouping that matters
     /// under mParticle's rate limit).
@@ -330,8 +400,8 @@ final class ScriptedAPI: EventsAPI {
 
 /// Replay and redrive settings of the pipeline.
 extension PipelineTests {
-    func envelope(_ id: String, time: Int64) -> String {
-        "{\"event_type\":\"users.messages.email.Send\",\"id\":\"\(id)\",\"time\":\(time),\"user\":{\"external_user_id\":\"u-1\"},\"properties\":{\"email_address\":\"a@b.c\"}}"
+    func envelope(_ id: String, time: Int64, user: String = "u-1") -> String {
+        "{\"event_type\":\"users.messages.email.Send\",\"id\":\"\(id)\",\"time\":\(time),\"user\":{\"external_user_id\":\"\(user)\"},\"properties\":{\"email_address\":\"a@b.c\"}}"
     }
 
     @Test func eventsOlderThanThirtyDaysGoToTheHistoricalEndpoint() async throws {
