@@ -201,26 +201,45 @@ public struct FeedBatcher: Sendable {
 
     /// One request of the oldest batches, within the request limits.
     public mutating func takeRequest() -> BulkRequest? {
-        var batches: [EncodedBatch] = []
-        var units: [EventUnit] = []
-        var bytes = 2
-        while let open = pool.first, batches.count < maxBatches {
+        var packing = Packing()
+        while let open = pool.first {
             if open.units.isEmpty {
                 // Emptied by `takeExpired`: it leaves the pool and goes in no request.
                 removeFirst()
                 continue
             }
-            let added = open.bytes + (batches.isEmpty ? 0 : 1)
-            if !batches.isEmpty && bytes + added > maxRequestBytes { break }
+            guard admits(open, to: packing) else { break }
             removeFirst()
-            batches.append(open.batch)
-            units += open.units
-            bytes += added
+            packing.add(open)
         }
         dropEmptyFront()
-        guard !batches.isEmpty else { return nil }
-        pendingEvents -= units.count
-        return BulkRequest(feed: feed, batches: batches, units: units, historical: historical)
+        guard !packing.batches.isEmpty else { return nil }
+        pendingEvents -= packing.units.count
+        return request(packing)
+    }
+
+    /// Batches gathered for one request: `takeRequest` fills one, `takeBatches` as many as it needs.
+    struct Packing {
+        var batches: [EncodedBatch] = []
+        var units: [EventUnit] = []
+        /// The request body's bytes so far: the brackets, the batches and the commas between them.
+        var bytes = 2
+
+        mutating func add(_ open: OpenBatch) {
+            bytes += open.bytes + (batches.isEmpty ? 0 : 1)
+            batches.append(open.batch)
+            units += open.units
+        }
+    }
+
+    /// Whether `open` may join the request: within the request limits, and always as its first
+    /// batch (a batch alone fits a request, as `add` makes sure).
+    private func admits(_ open: OpenBatch, to packing: Packing) -> Bool {
+        packing.batches.isEmpty || (packing.batches.count < maxBatches && packing.bytes + 1 + open.bytes <= maxRequestBytes)
+    }
+
+    private func request(_ packing: Packing) -> BulkRequest {
+        BulkRequest(feed: feed, batches: packing.batches, units: packing.units, historical: historical)
     }
 
     /// Batches emptied by `takeExpired` leave once they are the oldest, so the oldest batch in
@@ -246,25 +265,19 @@ public struct FeedBatcher: Sendable {
     /// splitting it would cost mParticle one more batch.
     public mutating func takeBatches(holding holds: (EventUnit) -> Bool) -> [BulkRequest] {
         var requests: [BulkRequest] = []
-        var batches: [EncodedBatch] = []
-        var units: [EventUnit] = []
-        var bytes = 2
+        var packing = Packing()
         var taken = 0
         for slot in pool.indices where pool[slot].units.contains(where: holds) {
             let open = pool[slot]
-            if !batches.isEmpty && (batches.count == maxBatches || bytes + 1 + open.bytes > maxRequestBytes) {
-                requests.append(BulkRequest(feed: feed, batches: batches, units: units, historical: historical))
-                batches = []
-                units = []
-                bytes = 2
+            if !admits(open, to: packing) {
+                requests.append(request(packing))
+                packing = Packing()
             }
-            bytes += open.bytes + (batches.isEmpty ? 0 : 1)
-            batches.append(open.batch)
-            units += open.units
+            packing.add(open)
             taken += open.units.count
             keep([], units: [], at: slot)
         }
-        if !batches.isEmpty { requests.append(BulkRequest(feed: feed, batches: batches, units: units, historical: historical)) }
+        if !packing.batches.isEmpty { requests.append(request(packing)) }
         pendingEvents -= taken
         dropEmptyFront()
         return requests
