@@ -274,6 +274,37 @@ import Testing
         #expect(refused.status == 2, "\(refused.errors)")
         #expect(refused.errors.contains("refuses the relay configuration") && refused.errors.contains("delivery.max_in_flight_messages"), "\(refused.errors)")
         #expect(!refused.errors.contains("seeding"), "nothing seeded: \(refused.errors)")
+        for rounds in ["0", "two"] {
+            let badRounds = try bench(["--rounds", rounds])
+            #expect(badRounds.status == 2 && badRounds.errors.contains("--rounds must be a whole number of at least 1"), "\(badRounds.errors)")
+            #expect(!badRounds.errors.contains("seeding"), "nothing seeded: \(badRounds.errors)")
+        }
+    }
+
+    /// With --rounds and --compare, each build drains the backlog once per round (taking turns
+    /// to go first): a row per run, a median row per build, the per-round ratios, and one BENCH
+    /// line per build with the medians and each figure's range.
+    @Test func roundsReportTheMedianAndRangeOfEachBuildAndTheirRatios() throws {
+        let executable = try #require(CommandLineTests.executable, "build the executable first (swift build)")
+        let (status, text, errors) = try bench(["--rounds", "2", "--compare", executable.path])
+        #expect(status == 0, "\(text)\n\(errors.suffix(2000))")
+        for row in ["current#1", "compare#1", "current#2", "compare#2", "current~", "compare~"] {
+            #expect(text.split(separator: "\n").contains { $0.hasPrefix(row + " ") }, "a row \(row) in\n\(text)")
+        }
+        #expect(text.contains("compare/current CPU per event, per round: "), "\(text)")
+        let lines = text.split(separator: "\n").filter { $0.hasPrefix("BENCH ") }
+        let results = try lines.map { try #require(try JSONSerialization.jsonObject(with: Data($0.dropFirst(6).utf8)) as? [String: Any]) }
+        #expect(results.map { $0["label"] as? String } == ["current", "compare"], "\(text)")
+        for result in results {
+            #expect(result["rounds"] as? Int == 2 && result["events"] as? Int == 20000)
+            let range = try #require(result["cpu_us_per_event_range"] as? [Double], "\(result)")
+            let median = try #require(result["cpu_us_per_event"] as? Double)
+            #expect(range.count == 2 && range[0] > 0 && range[0] <= median && median <= range[1], "\(result)")
+            // The same binary and backlog: every run sends the same events.
+            #expect(result["events_sent_range"] as? [Int] == [result["events_sent"] as? Int ?? -1, result["events_sent"] as? Int ?? -2], "\(result)")
+        }
+        // Each round is announced on standard error.
+        #expect(errors.contains("round 2 of 2"), "\(errors.suffix(2000))")
     }
 
     @Test func theBenchRunsOnASmallBacklogAndPrintsAWellFormedResult() throws {
