@@ -300,6 +300,10 @@ import Testing
             let range = try #require(result["cpu_us_per_event_range"] as? [Double], "\(result)")
             let median = try #require(result["cpu_us_per_event"] as? Double)
             #expect(range.count == 2 && range[0] > 0 && range[0] <= median && median <= range[1], "\(result)")
+            // Counts stay whole numbers, though the median of two rounds is a mean.
+            for key in ["events_sent", "requests", "batches", "events_per_s", "kcat_events_per_s"] {
+                #expect(result[key] is Int, "\(key) in \(result)")
+            }
             // The same binary and backlog: every run sends the same events.
             #expect(result["events_sent_range"] as? [Int] == [result["events_sent"] as? Int ?? -1, result["events_sent"] as? Int ?? -2], "\(result)")
         }
