@@ -243,12 +243,15 @@ public actor RelayPipeline {
     private func sendFirst(_ partitions: [TopicPartition]) {
         guard let holds = eventTest(partitions) else { return }
         for feed in Feed.allCases {
-            let queue = queued[feed] ?? []
-            var first = Deque(queue.filter { $0.units.contains(where: holds) })
+            // One pass over the queue, each request tested once, both parts in their order.
+            var first: Deque<BulkRequest> = [], rest: Deque<BulkRequest> = []
+            for request in queued[feed] ?? [] {
+                if request.units.contains(where: holds) { first.append(request) } else { rest.append(request) }
+            }
             first += batchers[feed].takeBatches(holding: holds)
             first += historicalBatchers[feed].takeBatches(holding: holds)
             guard !first.isEmpty else { continue }
-            queued[feed] = first + queue.filter { !$0.units.contains(where: holds) }
+            queued[feed] = first + rest
             dispatch(feed)
         }
     }
