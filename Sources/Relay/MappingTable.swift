@@ -63,8 +63,12 @@ public final class EventMapping: Sendable {
 
 /// The catalogue of supported Currents types, keyed by canonical type name.
 public enum MappingTable {
-    private static let apiIDFields: Set<String> = [
-        "campaign_api_id", "canvas_api_id", "canvas_variation_api_id", "canvas_step_api_id", "message_variation_api_id",
+    /// The deprecated `*_api_id` identifiers that Braze's payload for the two canvas exit types
+    /// leaves out: all four of Braze's (`app_group_api_id` with the canvas ones; `app_group_id`
+    /// stays), and the campaign ones should a record carry them.
+    static let apiIDFields: Set<String> = [
+        "app_group_api_id", "campaign_api_id", "canvas_api_id", "canvas_variation_api_id", "canvas_step_api_id",
+        "message_variation_api_id",
     ]
 
     public static let entries: [String: EventMapping] = {

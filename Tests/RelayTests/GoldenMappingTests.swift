@@ -1,5 +1,6 @@
 import Currents
 import Foundation
+import Kafka
 import MParticle
 import Testing
 @testable import Relay
@@ -89,6 +90,29 @@ import Testing
                 --- actual
                 \(Self.pretty(actual))
                 """)
+        }
+    }
+
+    /// Braze's payload for the two canvas exit types leaves out all four deprecated identifiers.
+    /// Checked on both paths a record can take (the direct transcoder and the general mapper),
+    /// with every identifier present in the record, and `app_group_id` kept.
+    @Test(arguments: ["users.canvas.exit.MatchedAudience", "users.canvas.exit.PerformedEvent"])
+    func canvasExitsDropTheDeprecatedIdentifiers(_ eventType: String) throws {
+        let deprecated = ["app_group_api_id", "canvas_api_id", "canvas_variation_api_id", "canvas_step_api_id"]
+        let properties = (["app_group_id"] + deprecated).map { "\"\($0)\":\"v-\($0)\"" }.joined(separator: ",")
+        let record = #"{"event_type":"\#(eventType)","id":"e1","time":1767225000,"user":{"user_id":"u1","external_user_id":"x1"},"properties":{\#(properties)}}"#
+        let message = KafkaMessage(topicPartition: TopicPartition("braze.currents", 0), offset: 0, timestampMs: 1_767_225_000_000,
+                                   key: nil, value: Array(record.utf8))
+        for direct in [true, false] {
+            var transform = RecordTransform(mapper: Self.mapper, maxAgeMs: 48 * 3_600_000, historicalAfterMs: 30 * 86_400_000)
+            transform.direct = direct
+            let outcome = transform.apply(message, wallNow: 1_767_225_000_000)
+            try #require(outcome.sends.count == 1, "\(eventType) (direct: \(direct)): \(outcome.sends.count) sends")
+            let payload = String(decoding: outcome.sends[0].payload, as: UTF8.self)
+            for field in deprecated {
+                #expect(!payload.contains("\"\(field)\""), "\(eventType) (direct: \(direct)) sends \(field): \(payload)")
+            }
+            #expect(payload.contains(#""app_group_id":"v-app_group_id""#), "\(eventType) (direct: \(direct)): \(payload)")
         }
     }
 
