@@ -42,7 +42,14 @@ public struct SimulatorConfiguration: Sendable {
     }
 
     /// The four Braze feed inputs with well-known demo credentials.
-    public static let demoFeeds: [SimulatedFeed] = ["ios", "android", "web", "unbound"].map {
-        SimulatedFeed(name: $0, key: "demo-\($0)-key", secret: "demo-\($0)-secret")
+    public static let demoFeeds: [SimulatedFeed] = ["ios", "android", "web", "unbound"].map(demoFeed)
+
+    /// A second iOS app's input (`ios-tablet`, key `demo-ios-tablet-key`): an app-level input, as
+    /// Braze models a workspace with two iOS apps. The demo and `simulate` serve it beside
+    /// `demoFeeds`.
+    public static let demoTabletFeed = demoFeed("ios-tablet")
+
+    public static func demoFeed(_ name: String) -> SimulatedFeed {
+        SimulatedFeed(name: name, key: "demo-\(name)-key", secret: "demo-\(name)-secret")
     }
 }

@@ -26,10 +26,8 @@ public enum ConfigLoader {
         ]),
         "mparticle": .object([
             "base_url": .scalar, "environment": .scalar, "identity": .scalar, "insecure_skip_tls_verify": .scalar,
-            "feeds": .object(Dictionary(uniqueKeysWithValues: Feed.allCases.map {
-                ($0.rawValue, Schema.object(["key": .scalar, "secret": .scalar]))
-            })),
-            "apps": .map(.scalar),
+            "feeds": .map(.object(["key": .scalar, "secret": .scalar, "platform": .scalar])),
+            "apps": .map(.scalar), "workspace_feed": .scalar,
             "events": .object(["include": .list, "exclude": .list, "unknown_types": .scalar]),
         ]),
         "delivery": .object([
@@ -257,22 +255,22 @@ public enum ConfigLoader {
             configuration.mparticle.environment = value
         }
         if let identity = string("mparticle.identity") { configuration.mparticle.identity = identity }
-        for feed in Feed.allCases {
-            let key = string("mparticle.feeds.\(feed.rawValue).key")
-            let secret = string("mparticle.feeds.\(feed.rawValue).secret", secret: true)
-            switch (key, secret) {
-            case let (key?, secret?): configuration.mparticle.feeds[feed] = FeedCredentials(key: key, secret: secret)
-            case (.some, nil): throw ConfigError("mparticle.feeds.\(feed.rawValue): a key without a secret (set secret, or \(environmentPrefix)MPARTICLE_FEEDS_\(feed.rawValue.uppercased())_SECRET)")
-            case (nil, .some): throw ConfigError("mparticle.feeds.\(feed.rawValue): a secret without a key")
-            case (nil, nil): break
-            }
-        }
+        try readInputs(into: &configuration.mparticle, declared: Array((maps["mparticle.feeds"] ?? [:]).keys), environment: environment, string: string)
+        let inputs = configuration.mparticle.inputs
         for (appID, _) in maps["mparticle.apps"] ?? [:] {
-            let platform = reader.string(forKey: ConfigKey(["mparticle", "apps", appID])) ?? ""
-            guard let feed = Feed(rawValue: platform.lowercased()) ?? Feed.forPlatform(platform) else {
-                throw ConfigError("mparticle.apps.\(appID): unknown platform \"\(platform)\" (expected ios, android, web or unbound)")
+            let name = reader.string(forKey: ConfigKey(["mparticle", "apps", appID])) ?? ""
+            // An input's name; for today's files also a built-in input in any case, or a Currents
+            // platform value (tvos, kindle, roku) that names one.
+            guard let feed = inputs.feed(named: name) ?? Feed(rawValue: name.lowercased()) ?? Feed.forPlatform(name) else {
+                throw ConfigError("mparticle.apps.\(appID): unknown input \"\(name)\" (known inputs: \(inputs.feeds.map(\.name).joined(separator: ", ")))")
             }
             configuration.mparticle.apps[appID] = feed
+        }
+        if let name = string("mparticle.workspace_feed") {
+            guard let feed = inputs.feed(named: name) else {
+                throw ConfigError("mparticle.workspace_feed: unknown input \"\(name)\" (known inputs: \(inputs.feeds.map(\.name).joined(separator: ", ")))")
+            }
+            configuration.mparticle.workspaceFeed = feed
         }
         if let include = list("mparticle.events.include") { configuration.mparticle.include = include }
         if let exclude = list("mparticle.events.exclude") { configuration.mparticle.exclude = exclude }

@@ -30,11 +30,15 @@ public enum ConfigPrinter {
             lines.append("  feeds: {}")
         } else {
             lines.append("  feeds:")
-            for feed in Feed.allCases {
+            let shared = configuration.mparticle.sharedKeys
+            for feed in configuration.mparticle.inputs.feeds {
                 guard let credentials = configuration.mparticle.feeds[feed] else { continue }
-                lines.append("    \(feed.rawValue): { key: \(quote(credentials.key)), secret: \(quote("<redacted>")) }")
+                let platform = feed.ordinal < Feed.allCases.count ? "" : "platform: \(quote(configuration.mparticle.inputs.platform(of: feed).rawValue)), "
+                let note = shared[feed].map { "  # the key of \($0.name): one mParticle feed, sent as \($0.name)" } ?? ""
+                lines.append("    \(feed.rawValue): { \(platform)key: \(quote(credentials.key)), secret: \(quote("<redacted>")) }\(note)")
             }
         }
+        lines.append("  workspace_feed: \(quote(configuration.mparticle.workspaceFeed.name))")
         if configuration.mparticle.apps.isEmpty {
             lines.append("  apps: {}")
         } else {

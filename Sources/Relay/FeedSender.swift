@@ -33,7 +33,7 @@ public struct FeedSender: Sendable {
 
     public init(api: any EventsAPI, baseURL: String, credentials: @escaping @Sendable (Feed) -> FeedCredentials?,
                 backoff: Backoff, clock: any RelayClock, stats: RelayStats, logger: Logger,
-                maxBatchesPerSecond: Double = 270, maxAgeMs: Int64 = 48 * 3_600_000) {
+                maxBatchesPerSecond: Double = 270, maxAgeMs: Int64 = 48 * 3_600_000, feeds: [Feed] = Feed.allCases) {
         self.api = api
         self.baseURL = baseURL
         self.credentials = credentials
@@ -42,7 +42,8 @@ public struct FeedSender: Sendable {
         self.stats = stats
         self.logger = logger
         self.maxAgeMs = maxAgeMs
-        limiters = Dictionary(uniqueKeysWithValues: Feed.allCases.map { ($0, FeedRateLimiter(maxBatchesPerSecond: maxBatchesPerSecond, clock: clock)) })
+        // One limiter per input: mParticle's batch rate limit is per feed.
+        limiters = Dictionary(uniqueKeysWithValues: feeds.map { ($0, FeedRateLimiter(maxBatchesPerSecond: maxBatchesPerSecond, clock: clock)) })
     }
 
     public func deliver(_ request: BulkRequest) async throws -> DeliveryOutcome {

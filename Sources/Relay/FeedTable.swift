@@ -5,9 +5,14 @@
 /// relay's CPU; here it is an index.
 struct FeedTable<Value> {
     private var values: [Value]
+    /// The feeds, in position order (a catalogue's `feeds`).
+    let feeds: [Feed]
 
-    init(_ make: (Feed) -> Value) {
-        values = Feed.allCases.map(make)
+    /// A value for each of `feeds` (every input of a catalogue, in position order).
+    init(feeds: [Feed] = Feed.allCases, _ make: (Feed) -> Value) {
+        precondition(feeds.map(\.ordinal) == Array(feeds.indices), "a catalogue's feeds, in position order")
+        self.feeds = feeds
+        values = feeds.map(make)
     }
 
     subscript(feed: Feed) -> Value {
@@ -16,7 +21,7 @@ struct FeedTable<Value> {
         _modify { yield &values[feed.ordinal] }
     }
 
-    /// The values, in `Feed.allCases` order.
+    /// The values, in position order.
     var all: [Value] { values }
 }
 

@@ -50,14 +50,32 @@ public struct RelayConfiguration: Sendable {
         public var environment = MParticleEnvironment.production
         /// The identity key that carries `external_user_id`.
         public var identity = "customerid"
+        /// The credentials of each input that has them (`mparticle.feeds`), inputs that share a
+        /// key included (`FeedRouter` sends those as one).
         public var feeds: [Feed: FeedCredentials] = [:]
-        /// Braze app_id to feed, for events without a platform field.
+        /// Every input: the built-in four and the named ones of `mparticle.feeds`.
+        public var inputs = FeedCatalog.builtIn
+        /// Braze app_id to its app-level input: the app's events go there, whatever their
+        /// platform field says.
         public var apps: [String: Feed] = [:]
+        /// The workspace-level input: events not tied to an app, and the fallback of an input
+        /// without credentials (`mparticle.workspace_feed`).
+        public var workspaceFeed = Feed.unbound
         public var include = ["*"]
         public var exclude: [String] = []
         /// Currents types outside the catalogue: skipped (`unsupported_event_type`) or sent.
         public var unknownTypes = UnknownEventTypePolicy.skip
         public init() {}
+
+        /// The router these settings describe.
+        public var router: FeedRouter {
+            FeedRouter(catalog: inputs, credentials: feeds, apps: apps, workspaceFeed: workspaceFeed)
+        }
+
+        /// Inputs that share a key with an earlier one, each with the input that sends for both.
+        public var sharedKeys: [Feed: Feed] {
+            FeedRouter.sharedKeys(catalog: inputs, credentials: feeds)
+        }
     }
 
     public struct DeliverySettings: Sendable {

@@ -35,6 +35,9 @@ public actor RelayPipeline {
         /// The records are dead-letter records: decode with the source topic from their headers, and
         /// send only the one event a per-event record was parked for.
         public var redrive = false
+        /// Every input the relay may send to, in position order (its catalogue's feeds): one
+        /// batcher, queue and send window each.
+        public var feeds: [Feed] = Feed.allCases
 
         /// The defaults are the configuration's (`RelayConfiguration.DeliverySettings`), written
         /// once there: this copy of them had to be changed in step.
@@ -57,6 +60,7 @@ public actor RelayPipeline {
             self.init(lingerMs: delivery.lingerMs, maxInFlightRequestsPerFeed: delivery.maxInFlightRequestsPerFeed,
                       maxInFlightMessages: delivery.maxInFlightMessages, maxInFlightBytes: delivery.maxInFlightBytes,
                       maxAge: configuration.deadLetter.maxAge, authProbeInterval: .milliseconds(delivery.authProbeIntervalMs))
+            feeds = configuration.mparticle.inputs.feeds
         }
     }
 
@@ -110,8 +114,8 @@ public actor RelayPipeline {
         // A pool may hold as many open batches as the in-flight cap has records: that cap is the
         // memory bound, and a smaller pool would seal batches that could still grow.
         let maxOpenBatches = max(5_000, settings.maxInFlightMessages)
-        batchers = FeedTable { FeedBatcher(feed: $0, maxOpenBatches: maxOpenBatches) }
-        historicalBatchers = FeedTable { FeedBatcher(feed: $0, maxOpenBatches: maxOpenBatches, historical: true) }
+        batchers = FeedTable(feeds: settings.feeds) { FeedBatcher(feed: $0, maxOpenBatches: maxOpenBatches) }
+        historicalBatchers = FeedTable(feeds: settings.feeds) { FeedBatcher(feed: $0, maxOpenBatches: maxOpenBatches, historical: true) }
     }
 
     private var maxAgeMs: Int64 { settings.maxAge.milliseconds }
@@ -242,7 +246,7 @@ public actor RelayPipeline {
     /// past the 10 s drain timeout), and the next owner sent again whatever had not settled.
     private func sendFirst(_ partitions: [TopicPartition]) {
         guard let holds = eventTest(partitions) else { return }
-        for feed in Feed.allCases {
+        for feed in batchers.feeds {
             // One pass over the queue, each request tested once, both parts in their order.
             var first: Deque<BulkRequest> = [], rest: Deque<BulkRequest> = []
             for request in queued[feed] ?? [] {
@@ -263,7 +267,7 @@ public actor RelayPipeline {
     /// partitions' slots, which a later assignment may reuse.
     private func dropUnsentWork(of partitions: [TopicPartition]) {
         guard let holds = eventTest(partitions) else { return }
-        for feed in Feed.allCases {
+        for feed in batchers.feeds {
             if let queue = queued[feed], queue.contains(where: { $0.units.contains(where: holds) }) {
                 queued[feed] = Deque(queue.compactMap { $0.units.contains(where: holds) ? $0.partitioned(by: holds).rest : $0 })
             }
@@ -281,7 +285,7 @@ public actor RelayPipeline {
     }
 
     private func flushBatchers() {
-        for feed in Feed.allCases {
+        for feed in batchers.feeds {
             for request in batchers[feed].takeAll() { enqueue(request) }
             for request in historicalBatchers[feed].takeAll() { enqueue(request) }
         }
@@ -474,14 +478,14 @@ public actor RelayPipeline {
             lastSweep = now
             sweepExpired()
         }
-        for feed in Feed.allCases { dispatch(feed) }
+        for feed in batchers.feeds { dispatch(feed) }
     }
 
     /// Parks events that passed the age limit while waiting to be sent: queued, or still in a
     /// feed's pool (a blocked feed holds both; so does a feed whose send slots are all taken).
     private func sweepExpired() {
         let cutoff = clock.wallMilliseconds() - maxAgeMs
-        for feed in Feed.allCases {
+        for feed in batchers.feeds {
             let message = "not accepted by mParticle within \(Self.describeAge(maxAgeMs))\(blocked[feed] != nil ? " (the \(feed) feed is blocked: credentials refused)" : "")"
             for expired in [batchers[feed].takeExpired(before: cutoff), historicalBatchers[feed].takeExpired(before: cutoff)].compactMap({ $0 }) {
                 park(expired, reason: .expired, status: blocked[feed]?.status, message: message)
@@ -653,7 +657,7 @@ public actor RelayPipeline {
             logger.debug("in-flight cap reached; pausing partitions", metadata: ["records": "\(pending)", "bytes": "\(bytes)"])
             source.setPaused(true)
             // Nothing more can join the open batches: send them as slots allow, not at the next tick.
-            for feed in Feed.allCases { dispatch(feed) }
+            for feed in batchers.feeds { dispatch(feed) }
         } else if paused && pending <= settings.maxInFlightMessages / 2 && bytes <= settings.maxInFlightBytes / 2 {
             paused = false
             logger.debug("below low-water mark; resuming partitions", metadata: ["records": "\(pending)", "bytes": "\(bytes)"])

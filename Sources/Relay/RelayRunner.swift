@@ -9,6 +9,8 @@ public final class RelayRunner: Sendable {
     public let pipeline: RelayPipeline
     public let stats: RelayStats
     public let credentials: CredentialStore
+    /// The inputs this relay started with (reloaded credentials are matched to them by name).
+    public let inputs: FeedCatalog
     private let consumer: KafkaConsumer
     private let deadLetters: any DeadLetterSink
     private let ownedClient: HTTPEventsAPIClient?
@@ -48,7 +50,7 @@ public final class RelayRunner: Sendable {
         var logger = logger
         logger[metadataKey: "name"] = "\(configuration.name)"
         self.logger = logger
-        let stats = RelayStats(name: configuration.name)
+        let stats = RelayStats(name: configuration.name, feeds: configuration.mparticle.inputs.feeds)
         self.stats = stats
 
         var consumerConfiguration = KafkaConsumerConfiguration(
@@ -95,6 +97,7 @@ public final class RelayRunner: Sendable {
             ownedClient = http
         }
         let credentials = CredentialStore(configuration.mparticle.feeds)
+        inputs = configuration.mparticle.inputs
         self.credentials = credentials
         let sender = FeedSender(
             api: client, baseURL: configuration.mparticle.baseURL,
@@ -102,15 +105,17 @@ public final class RelayRunner: Sendable {
             backoff: Backoff(baseMs: configuration.delivery.retryBaseMs, capMs: configuration.delivery.retryMaxMs),
             clock: clock, stats: stats, logger: logger,
             maxBatchesPerSecond: Double(configuration.delivery.maxBatchesPerSecondPerFeed),
-            maxAgeMs: configuration.deadLetter.maxAge.milliseconds)
+            maxAgeMs: configuration.deadLetter.maxAge.milliseconds, feeds: configuration.mparticle.inputs.feeds)
         var mapper = EventMapper(
             environment: configuration.mparticle.environment, identityKey: configuration.mparticle.identity,
-            router: FeedRouter(configuredFeeds: Set(configuration.mparticle.feeds.keys), apps: configuration.mparticle.apps),
+            router: configuration.mparticle.router,
             selection: EventSelection(include: configuration.mparticle.include, exclude: configuration.mparticle.exclude),
             unknownTypes: configuration.mparticle.unknownTypes)
         mapper.perEventBatches = configuration.delivery.dedup == .perEvent
+        var pipelineSettings = settings ?? .init(configuration)
+        pipelineSettings.feeds = configuration.mparticle.inputs.feeds
         pipeline = RelayPipeline(source: recordSource, mapper: mapper, sender: sender, deadLetters: self.deadLetters,
-                                 settings: settings ?? .init(configuration), clock: clock, stats: stats, logger: logger)
+                                 settings: pipelineSettings, clock: clock, stats: stats, logger: logger)
         // On revoke, the poll thread waits (bounded) for the revoked partitions' work to settle.
         let pipeline = self.pipeline
         let drainTimeout = Duration.milliseconds(configuration.kafka.drainTimeoutMs)
@@ -125,8 +130,12 @@ public final class RelayRunner: Sendable {
         if configuration.mparticle.feeds.isEmpty {
             logger.warning("no mParticle feed has credentials: every event will be skipped as no_feed")
         }
+        let workspace = configuration.mparticle.workspaceFeed
         for feed in Feed.allCases where configuration.mparticle.feeds[feed] == nil {
-            logger.info("feed not configured; its events go to unbound if configured", metadata: ["feed": "\(feed)"])
+            logger.info("feed not configured; its events go to the workspace-level input if configured", metadata: ["feed": "\(feed)", "workspace_feed": "\(workspace)"])
+        }
+        for (feed, first) in configuration.mparticle.sharedKeys.sorted(by: { $0.key < $1.key }) {
+            logger.info("inputs share a key: one mParticle feed, sent as the first", metadata: ["feed": "\(feed)", "sent_as": "\(first)"])
         }
     }
 
@@ -160,11 +169,24 @@ public final class RelayRunner: Sendable {
     }
 
     /// New credentials (a reload after a key rotation) take effect on the next attempt.
+    ///
+    /// Matched to the running inputs by name: a reloaded file's catalogue numbers its inputs
+    /// afresh, so an input added before another would otherwise hand that one's position, and
+    /// credentials, to the wrong feed. Inputs added or removed in the file, and a changed app
+    /// map or shared key, take effect at the next start (said in the log).
     public func updateCredentials(_ feeds: [Feed: FeedCredentials]) {
-        credentials.replace(with: feeds)
+        var matched: [Feed: FeedCredentials] = [:]
+        var unknown: [String] = []
+        for (feed, pair) in feeds {
+            if let running = inputs.feed(named: feed.name) { matched[running] = pair } else { unknown.append(feed.name) }
+        }
+        credentials.replace(with: matched)
         logger.notice("credentials reloaded", metadata: [
-            "feeds": "\(feeds.keys.sorted().map { "\($0)=\(feeds[$0]!.redactedKey)" }.joined(separator: " "))",
+            "feeds": "\(matched.keys.sorted().map { "\($0)=\(matched[$0]!.redactedKey)" }.joined(separator: " "))",
         ])
+        if !unknown.isEmpty {
+            logger.warning("inputs added to the configuration take effect at the next start", metadata: ["feeds": "\(unknown.sorted().joined(separator: ","))"])
+        }
     }
 }
 

@@ -78,11 +78,12 @@ public final class RelayStats: Sendable {
     private let pausedGauge: Gauge
     private let lagTotalGauge: Gauge
 
-    public init(name: String) {
+    /// Metrics for `feeds`: every input of the relay's catalogue (the built-in four by default).
+    public init(name: String, feeds: [Feed] = Feed.allCases) {
         self.name = name
         let base: [(String, String)] = [("name", name)]
         func perFeed<T>(_ make: (Feed) -> T) -> [Feed: T] {
-            Dictionary(uniqueKeysWithValues: Feed.allCases.map { ($0, make($0)) })
+            Dictionary(uniqueKeysWithValues: feeds.map { ($0, make($0)) })
         }
         skippedCounters = Dictionary(uniqueKeysWithValues: SkipReason.allCases.map {
             ($0, Counter(label: "currents_relay_events_skipped_total", dimensions: base + [("reason", $0.rawValue)]))
@@ -93,7 +94,7 @@ public final class RelayStats: Sendable {
         transportCounters = perFeed { Counter(label: "currents_relay_transport_errors_total", dimensions: base + [("feed", $0.rawValue)]) }
         retryCounters = perFeed { Counter(label: "currents_relay_retries_total", dimensions: base + [("feed", $0.rawValue)]) }
         var parked: [Feed?: [DeadLetterReason: Counter]] = [:]
-        for feed in Feed.allCases.map(Optional.some) + [nil] {
+        for feed in feeds.map(Optional.some) + [nil] {
             parked[feed] = Dictionary(uniqueKeysWithValues: DeadLetterReason.allCases.map {
                 ($0, Counter(label: "currents_relay_dead_lettered_total", dimensions: base + [("reason", $0.rawValue), ("feed", feed?.rawValue ?? "none")]))
             })

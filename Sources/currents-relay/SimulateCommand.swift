@@ -9,8 +9,10 @@ struct Simulate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the local mParticle Events API simulator until SIGINT or SIGTERM.",
         discussion: """
-        Feeds: with --config, the feeds of that relay configuration; otherwise the demo feeds \
-        (key demo-<feed>-key, secret demo-<feed>-secret for ios, android, web and unbound). \
+        Feeds: with --config, the inputs of that relay configuration; with --feeds, the inputs of \
+        a YAML file shaped like mparticle.feeds (name: {key: ..., secret: ...}, any number of \
+        them); otherwise the demo feeds (key demo-<feed>-key, secret demo-<feed>-secret for ios, \
+        ios-tablet, android, web and unbound). Requests are counted per input name. \
         GET /_sim/accepted reports what was accepted; POST /_sim/behaviour changes failures and latency.
         """
     )
@@ -23,6 +25,9 @@ struct Simulate: AsyncParsableCommand {
 
     @Option(name: .long, help: "Take the feeds' keys and secrets from this relay configuration.")
     var config: String?
+
+    @Option(name: .long, help: "Take the feeds from this YAML file: one entry per input, name: {key: K, secret: S}.")
+    var feeds: String?
 
     @Option(name: .long, help: "Answer every Events API request with this status (e.g. 503).")
     var failStatus: Int?
@@ -46,6 +51,7 @@ struct Simulate: AsyncParsableCommand {
         if let failStatus, !(100...599).contains(failStatus) { throw ValidationError("--fail-status must be an HTTP status") }
         guard latencyMs >= 0 else { throw ValidationError("--latency-ms must not be negative") }
         guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
+        guard config == nil || feeds == nil else { throw ValidationError("--config and --feeds both name the feeds; give one") }
         for path in [tlsCert, tlsKey].compactMap({ $0 }) where !FileManager.default.isReadableFile(atPath: path) {
             throw ValidationError("cannot read \(path)")
         }
@@ -53,10 +59,15 @@ struct Simulate: AsyncParsableCommand {
 
     func run() async throws {
         let logger = logging.bootstrap()
-        var feeds = SimulatorConfiguration.demoFeeds
+        var feeds = SimulatorConfiguration.demoFeeds + [SimulatorConfiguration.demoTabletFeed]
         if let config {
             let relayConfiguration = try await ConfigLoader.load(path: config)
-            feeds = relayConfiguration.mparticle.feeds.map { SimulatedFeed(name: $0.key.rawValue, key: $0.value.key, secret: $0.value.secret) }
+            // In position order: inputs that share a key land on the first of them, as the relay sends them.
+            feeds = relayConfiguration.mparticle.inputs.feeds.compactMap { feed in
+                relayConfiguration.mparticle.feeds[feed].map { SimulatedFeed(name: feed.name, key: $0.key, secret: $0.secret) }
+            }
+        } else if let path = self.feeds {
+            feeds = try SimulatedFeedsFile.load(path: path)
         }
         let server = try await SimulatorServer.start(
             SimulatorConfiguration(host: host, port: port, feeds: feeds,

@@ -1,4 +1,5 @@
 import Foundation
+import MParticle
 import Testing
 @testable import Relay
 
@@ -122,13 +123,84 @@ import Testing
         #expect(try await loadError("kafka:\n  bootstrap: x\n").contains("unknown key kafka.bootstrap"))
         #expect(try await loadError("mparticle:\n  feeds:\n    ipad: {key: a, secret: b}\n").contains("mparticle.feeds.ipad"))
         #expect(try await loadError("mparticle:\n  feeds:\n    ios: {key: a}\n").contains("mparticle.feeds.ios: a key without a secret"))
-        #expect(try await loadError("mparticle:\n  apps: {x: blackberry}\n").contains("mparticle.apps.x: unknown platform"))
+        #expect(try await loadError("mparticle:\n  apps: {x: blackberry}\n").contains("mparticle.apps.x: unknown input \"blackberry\""))
         #expect(try await loadError("dead_letter:\n  max_age: soon\n").contains("dead_letter.max_age"))
         #expect(try await loadError("delivery:\n  linger_ms: fast\n").contains("delivery.linger_ms"))
         #expect(try await loadError("kafka:\n  topics: [\"^(unclosed\"]\n").contains("not a valid regular expression"))
         #expect(try await loadError("kafka: [\n").contains("malformed YAML"))
         #expect(try await loadError("mparticle:\n  environment: staging\n").contains("mparticle.environment"))
         #expect(try await loadError("name: x\n", environment: ["CURRENTS_RELAY_HTTP_PORT": "99999"]).contains("http.port"))
+    }
+
+    /// Named inputs: app-level credentials for a second iOS app, a workspace-level input, and
+    /// the environment override of a named input's secret.
+    @Test func namedInputsAppsAndTheWorkspaceFeed() async throws {
+        let path = try write("""
+        mparticle:
+          feeds:
+            ios: { key: "ios-key", secret: "ios-secret" }
+            ios-tablet: { platform: ios, key: "tablet-key" }
+            Workspace_1: { platform: UNBOUND, key: "ws-key", secret: "ws-secret" }
+          apps: { "app-phone": ios, "app-tablet": ios-tablet, "app-tv": tvos }
+          workspace_feed: Workspace_1
+        """)
+        let configuration = try await ConfigLoader.load(path: path, environment: ["CURRENTS_RELAY_MPARTICLE_FEEDS_IOS_TABLET_SECRET": "tablet-secret"])
+        let inputs = configuration.mparticle.inputs
+        #expect(inputs.feeds.map(\.name) == ["ios", "android", "web", "unbound", "Workspace_1", "ios-tablet"])
+        let tablet = try #require(inputs.feed(named: "ios-tablet"))
+        let workspace = try #require(inputs.feed(named: "Workspace_1"))
+        #expect(inputs.platform(of: tablet) == .ios && inputs.platform(of: workspace) == .unbound)
+        #expect(configuration.mparticle.feeds[tablet] == FeedCredentials(key: "tablet-key", secret: "tablet-secret"))
+        #expect(configuration.mparticle.feeds.count == 3)
+        #expect(configuration.mparticle.apps == ["app-phone": .ios, "app-tablet": tablet, "app-tv": .ios])
+        #expect(configuration.mparticle.workspaceFeed == workspace)
+        #expect(configuration.mparticle.sharedKeys.isEmpty)
+        let rendered = ConfigPrinter.render(configuration)
+        #expect(rendered.contains(#"ios-tablet: { platform: "ios", key: "tablet-key", secret: "<redacted>" }"#), "\(rendered)")
+        #expect(rendered.contains(#"workspace_feed: "Workspace_1""#) && !rendered.contains("tablet-secret"))
+    }
+
+    /// Today's files: the four names without `platform`, and credentials from the environment
+    /// alone, load as they did.
+    @Test func theBuiltInInputsNeedNoDeclaration() async throws {
+        let configuration = try await ConfigLoader.load(path: try write("name: x\n"), environment: [
+            "CURRENTS_RELAY_MPARTICLE_FEEDS_WEB_KEY": "w", "CURRENTS_RELAY_MPARTICLE_FEEDS_WEB_SECRET": "ws",
+        ])
+        #expect(configuration.mparticle.inputs == .builtIn)
+        #expect(configuration.mparticle.feeds == [.web: FeedCredentials(key: "w", secret: "ws")])
+        #expect(configuration.mparticle.workspaceFeed == .unbound)
+    }
+
+    @Test func inputsWithOneKeyAreOneFeed() async throws {
+        let configuration = try await ConfigLoader.load(path: try write("""
+        mparticle:
+          feeds:
+            ios: { key: "k", secret: "s" }
+            ipad: { platform: ios, key: "k", secret: "s" }
+        """), environment: [:])
+        let ipad = try #require(configuration.mparticle.inputs.feed(named: "ipad"))
+        #expect(configuration.mparticle.sharedKeys == [ipad: .ios])
+        #expect(ConfigPrinter.render(configuration).contains("# the key of ios: one mParticle feed, sent as ios"))
+    }
+
+    @Test func badInputsAreRefusedNamingTheKey() async throws {
+        let feeds = "mparticle:\n  feeds:\n"
+        #expect(try await loadError(feeds + "    ipad: {platform: ios, key: a, secret: b}\n  apps: {x: tablet}\n")
+            .contains("mparticle.apps.x: unknown input \"tablet\" (known inputs: ios, android, web, unbound, ipad)"))
+        #expect(try await loadError(feeds + "    ipad: {platform: blackberry, key: a, secret: b}\n").contains("mparticle.feeds.ipad.platform: unknown platform \"blackberry\""))
+        #expect(try await loadError(feeds + "    ipad: {key: a, secret: b}\n").contains("mparticle.feeds.ipad.platform: a named input needs its platform"))
+        #expect(try await loadError(feeds + "    ipad: {platform: ios, key: a, secret: b}\n    IPad: {platform: ios, key: c, secret: d}\n")
+            .contains("differs from the input"))
+        #expect(try await loadError(feeds + "    IOS: {platform: ios, key: a, secret: b}\n").contains("mparticle.feeds.IOS: differs from the input ios only in case"))
+        #expect(try await loadError(feeds + "    ipad: {platform: ios, key: a}\n").contains("mparticle.feeds.ipad: a key without a secret (set secret, or CURRENTS_RELAY_MPARTICLE_FEEDS_IPAD_SECRET)"))
+        #expect(try await loadError(feeds + "    ipad: {platform: ios}\n").contains("mparticle.feeds.ipad: an input without a key and secret"))
+        #expect(try await loadError(feeds + "    ipad.x: {platform: ios, key: a, secret: b}\n").contains("may hold only letters, digits, - and _"))
+        #expect(try await loadError(feeds + "    a-b: {platform: ios, key: a, secret: b}\n    a_b: {platform: ios, key: c, secret: d}\n")
+            .contains("same environment name"))
+        #expect(try await loadError(feeds + "    ios: {platform: android, key: a, secret: b}\n").contains("mparticle.feeds.ios.platform: the built-in input ios"))
+        #expect(try await loadError(feeds + "    ios: {key: k, secret: s}\n    ipad: {platform: ios, key: k, secret: t}\n")
+            .contains("mparticle.feeds.ipad: has the key of mparticle.feeds.ios with another secret"))
+        #expect(try await loadError("mparticle:\n  workspace_feed: everything\n").contains("mparticle.workspace_feed: unknown input \"everything\""))
     }
 
     @Test func aMissingFileIsAnError() async {

@@ -1,0 +1,83 @@
+import Foundation
+import MParticle
+
+/// `mparticle.feeds`: the named inputs and their credentials.
+extension ConfigLoader {
+    /// The environment variable part of an input's name: upper case, anything but a letter or
+    /// digit as `_` (so `ipad-app` is `CURRENTS_RELAY_MPARTICLE_FEEDS_IPAD_APP_SECRET`).
+    public static func environmentName(ofInput name: String) -> String {
+        String(name.uppercased().map { $0.isASCII && ($0.isLetter || $0.isNumber) ? $0 : "_" })
+    }
+
+    /// Reads the inputs declared under `mparticle.feeds` (and the built-in four, which need no
+    /// declaration: their credentials may come from the environment alone), checks them, and
+    /// sets `settings.inputs` and `settings.feeds`.
+    ///
+    /// Refused, naming the key: a name with other characters than letters, digits, `-` and `_`;
+    /// two names that differ only in case, or that map to one environment name; an unknown
+    /// platform; a named input without `platform`, or without a key and secret; a key without a
+    /// secret or the reverse; two inputs with one key and different secrets.
+    static func readInputs(into settings: inout RelayConfiguration.MParticleSettings, declared: [String],
+                           environment: [String: String], string: (String, Bool) -> String?) throws {
+        let builtIn = Set(Feed.allCases.map(\.name))
+        var named: [(name: String, platform: FeedPlatform)] = []
+        var byFoldedName: [String: String] = Dictionary(uniqueKeysWithValues: builtIn.map { ($0, $0) })
+        var byEnvironmentName: [String: String] = Dictionary(uniqueKeysWithValues: builtIn.map { (environmentName(ofInput: $0), $0) })
+        for name in declared.sorted() {
+            let path = "mparticle.feeds.\(name)"
+            guard !name.isEmpty, name.unicodeScalars.allSatisfy({ $0.isASCII && (CharacterSet.nameCharacters.contains($0)) }) else {
+                throw ConfigError("\(path): an input's name may hold only letters, digits, - and _")
+            }
+            let platformText = string("\(path).platform", false)
+            if builtIn.contains(name) {
+                if let platformText, platformText.lowercased() != name {
+                    throw ConfigError("\(path).platform: the built-in input \(name) is an \(name) input; name another input for \(platformText) (e.g. \(name)-2 with platform: \(platformText))")
+                }
+                continue
+            }
+            if let other = byFoldedName[name.lowercased()] {
+                throw ConfigError("\(path): differs from the input \(other) only in case; input names are told apart regardless of case")
+            }
+            if let other = byEnvironmentName[environmentName(ofInput: name)] {
+                throw ConfigError("\(path): has the same environment name as the input \(other) (\(environmentPrefix)MPARTICLE_FEEDS_\(environmentName(ofInput: name))_...); rename one")
+            }
+            guard let platformText else {
+                throw ConfigError("\(path).platform: a named input needs its platform (ios, android, web or unbound)")
+            }
+            guard let platform = FeedPlatform(rawValue: platformText.lowercased()) else {
+                throw ConfigError("\(path).platform: unknown platform \"\(platformText)\" (expected ios, android, web or unbound)")
+            }
+            byFoldedName[name.lowercased()] = name
+            byEnvironmentName[environmentName(ofInput: name)] = name
+            named.append((name, platform))
+        }
+        settings.inputs = FeedCatalog(uniqueNamed: named)
+
+        var feeds: [Feed: FeedCredentials] = [:]
+        for feed in settings.inputs.feeds {
+            let path = "mparticle.feeds.\(feed.name)"
+            let variable = "\(environmentPrefix)MPARTICLE_FEEDS_\(environmentName(ofInput: feed.name))"
+            func value(_ part: String, secret: Bool) -> String? {
+                if let text = environment["\(variable)_\(part.uppercased())"], !text.isEmpty { return text }
+                return string("\(path).\(part)", secret)
+            }
+            switch (value("key", secret: false), value("secret", secret: true)) {
+            case let (key?, secret?): feeds[feed] = FeedCredentials(key: key, secret: secret)
+            case (.some, nil): throw ConfigError("\(path): a key without a secret (set secret, or \(variable)_SECRET)")
+            case (nil, .some): throw ConfigError("\(path): a secret without a key")
+            case (nil, nil):
+                if !builtIn.contains(feed.name) {
+                    throw ConfigError("\(path): an input without a key and secret (set them, or \(variable)_KEY and \(variable)_SECRET)")
+                }
+            }
+        }
+        for (feed, first) in FeedRouter.sharedKeys(catalog: settings.inputs, credentials: feeds) where feeds[feed]!.secret != feeds[first]!.secret {
+            throw ConfigError("mparticle.feeds.\(feed.name): has the key of mparticle.feeds.\(first.name) with another secret; one mParticle feed has one key and one secret")
+        }
+        settings.feeds = feeds
+    }
+}
+
+private extension CharacterSet {
+    static let nameCharacters = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
+}
