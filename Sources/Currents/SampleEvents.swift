@@ -55,6 +55,16 @@ public struct SampleEvents: Sendable {
     /// Restrict to these types (default: all 50, uniformly).
     public var types: [String]
 
+    /// When set, half of the iOS users use a second iOS app with this `app_id` (a tablet app with
+    /// an input of its own in mParticle, as the demo shows); the others keep `app-ios`.
+    public var tabletAppID: String?
+
+    /// The `app_id` of a user's app on `platform`.
+    func appID(platform: String, user: Int) -> String {
+        if platform == "ios", let tabletAppID, user % 2 == 1 { return tabletAppID }
+        return "app-\(platform)"
+    }
+
     /// When set, users are drawn from a Zipf distribution with this exponent (a few users send most
     /// events, as in real traffic) and anonymity is a property of the user, not of the event.
     public let zipfExponent: Double?
@@ -135,7 +145,7 @@ public struct SampleEvents: Sendable {
         }
         var appID: String?
         if let platform {
-            appID = "app-\(platform)"
+            appID = self.appID(platform: platform, user: userNumber)
             p["app_id"] = appID
             p["platform"] = platform
             p["os_version"] = platform == "ios" ? "iOS 17.1" : (platform == "android" ? "Android 14" : "Chrome 120")
@@ -147,7 +157,7 @@ public struct SampleEvents: Sendable {
             p["ad_tracking_enabled"] = userNumber % 4 != 0
         }
         if eventType == "users.behaviors.Uninstall" {
-            appID = "app-\(Self.platforms[userNumber % 3])"
+            appID = self.appID(platform: Self.platforms[userNumber % 3], user: userNumber)
             p["app_id"] = appID
         }
         if eventType.contains(".contentcard.") { p["content_card_id"] = "card-\(index % 9)" }
