@@ -160,6 +160,12 @@ public enum EventsAPILimits {
     public static let maxRequestBytes = 256 * 1024
     public static let maxNameLength = 256
     public static let maxAttributeValueLength = 4096
+    /// Custom attributes of one event. An event over it is refused or trimmed by mParticle out of
+    /// our control, so the relay keeps to it before batching (`EventMapper.map`).
+    public static let maxCustomAttributes = 100
+    /// User attributes of one batch. The relay sends at most `$mobile`, and only events with equal
+    /// user attributes share a batch, so it cannot be passed (tested in `GroupingTests`).
+    public static let maxUserAttributes = 100
 }
 
 /// The body of `POST /v2/bulkevents`: a JSON array of batches (see `RequestBody`, which the

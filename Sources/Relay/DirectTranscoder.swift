@@ -6,7 +6,9 @@ import MParticle
 ///
 /// The general path (`CurrentsDecoder` → `EventMapper.map` → `EventPayload.encoded`) stays the
 /// reference and takes every record this one declines (returns nil): anything but one ordinary
-/// envelope or flat event. The decisions (skip reasons, feed, header) come from the same
+/// envelope or flat event, and any event mParticle's per-event limits would cut (a long name or
+/// value, which `RecordIndex` declines, or more than 100 custom attributes, declined here): the
+/// general path alone decides what is cut, so this one never cuts. The decisions (skip reasons, feed, header) come from the same
 /// `EventMapper.plan`; only the custom attributes are written here, straight from the record's
 /// bytes, in the sorted order `JSONWriter.object` writes them. A differential test and the fuzzer
 /// check that both paths give the same bytes.
@@ -35,12 +37,14 @@ enum DirectTranscoder {
             return Event(eventType: eventType, id: id, time: time, result: .failure(reason))
         case .success(let plan):
             guard let payload = payload(index, plan, idRange: idField.valueRange, time: time) else { return nil }
-            let encoded = RecordTransform.Encoded(feed: plan.feed, header: mapper.encodedHeader(plan), payload: payload, truncations: 0)
+            let encoded = RecordTransform.Encoded(feed: plan.feed, header: mapper.encodedHeader(plan), payload: payload, truncations: AttributeTruncations())
             return Event(eventType: eventType, id: id, time: time, result: .success(encoded))
         }
     }
 
-    /// The encoded mParticle event, as `EventPayload.encoded()` writes the one `map` builds.
+    /// The encoded mParticle event, as `EventPayload.encoded()` writes the one `map` builds; nil
+    /// when it would have more than `EventsAPILimits.maxCustomAttributes` custom attributes (the
+    /// general path keeps which 100).
     ///
     /// `idRange` is the record's `id`, a plain string (checked by the caller): its bytes are
     /// already what `JSONWriter.string` writes, for `source_message_id` and `source_request_id`.
@@ -60,6 +64,9 @@ enum DirectTranscoder {
         }
         var pendingCard = card != nil
         var pendingRequestID = true
+        // Attributes written, for the limit. Counted as they are written rather than checked
+        // first from the field count: only the loop knows which fields are left out.
+        var written = 0
 
         // The payload stays in memory until mParticle accepts its batch, so its spare capacity
         // is held per event in flight. On the bench's mix a payload is the record's size within
@@ -110,10 +117,12 @@ enum DirectTranscoder {
             if pendingCard, let card, field.map({ index.compare($0, FieldKey.cardID) > 0 }) ?? true {
                 separate(); writer.raw("\"card_id\":"); writeValue(card)
                 pendingCard = false
+                written += 1
             }
             if pendingRequestID, field.map({ index.compare($0, FieldKey.sourceRequestID) > 0 }) ?? true {
                 separate(); writer.raw("\"source_request_id\":\""); writer.raw(bytes[idRange]); writer.byte(UInt8(ascii: "\""))
                 pendingRequestID = false
+                written += 1
             }
         }
 
@@ -125,6 +134,7 @@ enum DirectTranscoder {
             if index.has(field, key: FieldKey.sourceRequestID) { continue }
             if card != nil, index.has(field, key: FieldKey.contentCardID) || index.has(field, key: FieldKey.cardID) { continue }
             if pendingCard || pendingRequestID { writePending(before: field) }
+            written += 1
             // In a compact record the member is already what is written: `"key":"text"` for a
             // plain string (nothing but `":"` between the key and the text), `"key":12` for an
             // integer, boolean or null (nothing but `":`). Members that follow each other in the
@@ -161,6 +171,9 @@ enum DirectTranscoder {
             }
         }
         writePending(before: nil)
+        // Over the limit: written in vain, but such events are rare, and counting first would
+        // repeat every test of the loop for each ordinary record.
+        guard written <= EventsAPILimits.maxCustomAttributes else { return nil }
         flush()
         writer.raw("}}}")
         return writer.bytes

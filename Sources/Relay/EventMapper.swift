@@ -6,8 +6,8 @@ public struct MappedEvent: Sendable, Equatable {
     public var feed: Feed
     public var header: BatchHeader
     public var payload: EventPayload
-    /// Attribute names or values cut to mParticle's limits (counted, as mParticle would cut them).
-    public var truncations = 0
+    /// Attributes cut to mParticle's per-event limits, by kind (each is counted and logged).
+    public var truncations = AttributeTruncations()
 }
 
 /// What to do with Currents types outside the catalogue (Braze adds new ones over time).
@@ -127,6 +127,10 @@ public struct EventMapper: Sendable {
         isUninstall ? ("uninstall", nil, nil) : ("custom_event", eventName, "other")
     }
 
+    /// The event as mParticle receives it, within the Events API's per-event limits: names over
+    /// 256 characters and values over 4,096 are cut at a character boundary, and an event with
+    /// more than 100 custom attributes keeps 100 (`limitCount` says which). Every cut is counted
+    /// in `truncations`. An event within the limits is mapped exactly as before.
     public func map(_ event: CurrentsEvent) -> Result<MappedEvent, SkipReason> {
         let plan: Plan
         switch self.plan(eventType: event.eventType, id: event.id, event) {
@@ -138,7 +142,9 @@ public struct EventMapper: Sendable {
         let omitted = Self.omittedByType[event.eventType] ?? Self.excludedFields.union(mapping.drops)
         var attributes: [String: AttributeValue] = [:]
         attributes.reserveCapacity(event.fields.count + 1)
-        var truncations = 0
+        var truncations = AttributeTruncations()
+        // Values are cut after the count limit, so a value left out is not also counted as cut.
+        var longValues = false
         // The renamed `content_card_id` wins over a record's own `card_id` (as in the direct transcoder).
         let renamesCard = mapping.renameCardID && !omitted.contains("content_card_id")
             && event.fields["content_card_id"].flatMap(Self.attribute) != nil
@@ -148,17 +154,13 @@ public struct EventMapper: Sendable {
         for (name, value) in event.fields {
             if omitted.contains(name) || moved.contains(name: name) { continue }
             if renamesCard && name == "card_id" { continue }
-            guard var scalar = Self.attribute(value) else { continue }
+            guard let scalar = Self.attribute(value) else { continue }
             let outputName = (mapping.renameCardID && name == "content_card_id") ? "card_id" : name
-            if case .string(let text) = scalar, text.utf8.count > EventsAPILimits.maxAttributeValueLength,
-               text.count > EventsAPILimits.maxAttributeValueLength {
-                scalar = .string(String(text.prefix(EventsAPILimits.maxAttributeValueLength)))
-                truncations += 1
-            }
             // utf8.count is O(1) and never below the character count: count characters only when it might matter.
+            if case .string(let text) = scalar, text.utf8.count > EventsAPILimits.maxAttributeValueLength { longValues = true }
             if outputName.utf8.count > EventsAPILimits.maxNameLength && outputName.count > EventsAPILimits.maxNameLength {
                 cutNames.append((name, String(outputName.prefix(EventsAPILimits.maxNameLength)), scalar))
-                truncations += 1
+                truncations.nameLength += 1
                 continue
             }
             attributes[outputName] = scalar
@@ -168,6 +170,15 @@ public struct EventMapper: Sendable {
             attributes[cut.name] = cut.value
         }
         attributes["source_request_id"] = .string(event.id)
+        truncations.count = Self.limitCount(&attributes)
+        if longValues {
+            for (name, value) in attributes {
+                guard case .string(let text) = value, text.utf8.count > EventsAPILimits.maxAttributeValueLength,
+                      text.count > EventsAPILimits.maxAttributeValueLength else { continue }
+                attributes[name] = .string(String(text.prefix(EventsAPILimits.maxAttributeValueLength)))
+                truncations.valueLength += 1
+            }
+        }
         let payload = Self.payload(mapping, timestampMs: event.time &* 1000, id: event.id, attributes: attributes)
         return .success(MappedEvent(feed: plan.feed, header: header(plan), payload: payload, truncations: truncations))
     }

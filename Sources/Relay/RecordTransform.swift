@@ -38,8 +38,9 @@ public struct RecordTransform: Sendable {
         public var skips: InlineFirstArray<(reason: SkipReason, eventType: String)> = []
         /// Events read from the record (good or bad), for the `decoded` counter.
         public var decodedEvents = 0
-        /// Attributes shortened to mParticle's limits.
-        public var truncations = 0
+        /// The sent events whose attributes were cut to mParticle's per-event limits (nearly
+        /// always empty), with what the pipeline needs to count and log them.
+        public var truncations: [Truncated] = []
         /// Where the record's age counts from (ms); nil when neither the record nor its events say.
         public var ageBaseMs: Int64?
 
@@ -47,12 +48,21 @@ public struct RecordTransform: Sendable {
         public var unitCount: Int { sends.count + parks.count }
     }
 
+    /// One sent event's cuts to mParticle's per-event limits: counted by feed and kind, and
+    /// logged by event type.
+    public struct Truncated: Sendable, Equatable {
+        public var feed: Feed
+        public var eventType: String
+        public var eventID: String
+        public var cuts: AttributeTruncations
+    }
+
     /// One mapped event's encoded parts.
     public struct Encoded: Sendable {
         public var feed: Feed
         public var header: [UInt8]
         public var payload: [UInt8]
-        public var truncations: Int
+        public var truncations: AttributeTruncations
     }
 
     public var mapper: EventMapper
@@ -145,13 +155,18 @@ public struct RecordTransform: Sendable {
     func take(_ mapped: Result<Encoded, SkipReason>, id: ArraySlice<UInt8>, time: Int64, eventType: String, historicalBefore: Int64, into outcome: inout Outcome) {
         switch mapped {
         case .success(let encoded):
-            outcome.truncations += encoded.truncations
             if EncodedBatch.overhead + encoded.header.count + encoded.payload.count > EventsAPILimits.maxBatchBytes {
                 outcome.parks.append(DeadLetterDetails(
                     reason: .rejected,
                     message: "too_large: the event alone is \(encoded.header.count + encoded.payload.count) bytes; mParticle's batch limit is \(EventsAPILimits.maxBatchBytes)",
                     feed: encoded.feed, eventID: String(decoding: id, as: UTF8.self), parkedMs: 0))
             } else {
+                // Counted only for events sent: a parked event's record goes to the dead-letter
+                // topic as it was, so nothing of it was cut.
+                if !encoded.truncations.isEmpty {
+                    outcome.truncations.append(Truncated(feed: encoded.feed, eventType: eventType, eventID: String(decoding: id, as: UTF8.self),
+                                                         cuts: encoded.truncations))
+                }
                 let millis = time.multipliedReportingOverflow(by: 1000)
                 let historical = !millis.overflow && millis.partialValue < historicalBefore
                 outcome.sends.append(Send(feed: encoded.feed, header: encoded.header, headerHash: HeaderTable.hash(of: encoded.header),

@@ -97,6 +97,8 @@ public actor RelayPipeline {
     private var paused = false
     private var stopping = false
     private var reportedSkips: Set<SkipReason> = []
+    /// Cuts to mParticle's per-event limits are logged at most once a minute per event type.
+    private var truncationLog = TruncationLog()
     private var idleWaiters: [CheckedContinuation<Void, Never>] = []
     private var lastSweep: UInt64 = 0
 
@@ -377,7 +379,7 @@ public actor RelayPipeline {
             return
         }
         decoded += outcome.decodedEvents
-        if outcome.truncations > 0 { stats.truncated(outcome.truncations) }
+        if !outcome.truncations.isEmpty { truncated(outcome.truncations, now: now) }
         for (reason, eventType) in outcome.skips { skip(reason, message: message, detail: eventType) }
         let count = outcome.unitCount
         let ack = tracker.add(message.topicPartition, offset: message.offset, events: count, bytes: message.byteCount, message: message)
@@ -404,6 +406,19 @@ public actor RelayPipeline {
                 ? historicalBatchers[event.feed].add(header: consume header, headerHash: event.headerHash, event: consume payload, unit: unit, now: now)
                 : batchers[event.feed].add(header: consume header, headerHash: event.headerHash, event: consume payload, unit: unit, now: now)
             if let request { enqueue(request) }
+        }
+    }
+
+    /// Counts every cut (by feed and kind) and logs some (see `TruncationLog`).
+    private func truncated(_ events: [RecordTransform.Truncated], now: UInt64) {
+        for event in events {
+            stats.truncated(feed: event.feed, event.cuts)
+            guard let line = truncationLog.note(eventType: event.eventType, feed: event.feed, eventID: event.eventID, cuts: event.cuts, nowNs: now) else { continue }
+            logger.warning("cut custom attributes to mParticle's per-event limits (100 attributes, names ≤ 256, values ≤ 4,096 characters); logged at most once a minute per event type, every cut is counted in currents_relay_attributes_truncated_total", metadata: [
+                "event_type": "\(line.eventType.prefix(200))", "feed": "\(line.feed)", "event_id": "\(line.eventID.prefix(200))",
+                "events": "\(line.events)", "attributes_left_out": "\(line.cuts.count)",
+                "names_cut": "\(line.cuts.nameLength)", "values_cut": "\(line.cuts.valueLength)",
+            ])
         }
     }
 

@@ -23,7 +23,9 @@ public final class RelayStats: Sendable {
         public var retries = 0
         public var offsetsStored = 0
         public var resultsForRevokedPartitions = 0
+        /// Attributes cut to mParticle's per-event limits, all kinds (`attributesTruncatedByKind` splits them).
         public var attributesTruncated = 0
+        public var attributesTruncatedByKind: [TruncationKind: Int] = [:]
         public var parked: [DeadLetterReason: Int] = [:]
         public var blockedFeeds: Set<Feed> = []
         /// When each blocked feed was blocked (wall milliseconds).
@@ -67,7 +69,7 @@ public final class RelayStats: Sendable {
     private let blockedGauges: [Feed: Gauge]
     private let requestLatency: [Feed: Timer]
     private let deliveryLatency: [Feed: Timer]
-    private let truncatedCounter: Counter
+    private let truncatedCounters: [Feed: [TruncationKind: Counter]]
     private let decodedCounter: Counter
     private let deadLetterFailures: Counter
     private let revokedResults: Counter
@@ -103,7 +105,13 @@ public final class RelayStats: Sendable {
         blockedGauges = perFeed { Gauge(label: "currents_relay_feed_blocked", dimensions: base + [("feed", $0.rawValue)]) }
         requestLatency = perFeed { Timer(label: "currents_relay_request_duration_seconds", dimensions: base + [("feed", $0.rawValue)], preferredDisplayUnit: .seconds) }
         deliveryLatency = perFeed { Timer(label: "currents_relay_delivery_latency_seconds", dimensions: base + [("feed", $0.rawValue)], preferredDisplayUnit: .seconds) }
-        truncatedCounter = Counter(label: "currents_relay_attributes_truncated_total", dimensions: base)
+        // Labelled by feed and kind since the 100-attribute limit joined the length cuts; a
+        // query summing the metric (the only way to read it before) sums the same cuts.
+        truncatedCounters = perFeed { feed in
+            Dictionary(uniqueKeysWithValues: TruncationKind.allCases.map {
+                ($0, Counter(label: "currents_relay_attributes_truncated_total", dimensions: base + [("feed", feed.rawValue), ("kind", $0.rawValue)]))
+            })
+        }
         decodedCounter = Counter(label: "currents_relay_events_decoded_total", dimensions: base)
         deadLetterFailures = Counter(label: "currents_relay_dead_letter_write_failures_total", dimensions: base)
         revokedResults = Counter(label: "currents_relay_results_for_revoked_partitions_total", dimensions: base)
@@ -189,9 +197,15 @@ public final class RelayStats: Sendable {
         for latency in latenciesMs { timer.recordNanoseconds(max(0, latency) * 1_000_000) }
     }
 
-    func truncated(_ count: Int) {
-        state.withLockedValue { $0.attributesTruncated += count }
-        truncatedCounter.increment(by: count)
+    /// One event's (or several of one feed's) cuts to mParticle's per-event limits.
+    func truncated(feed: Feed, _ cuts: AttributeTruncations) {
+        guard !cuts.isEmpty else { return }
+        state.withLockedValue {
+            $0.attributesTruncated += cuts.total
+            for kind in TruncationKind.allCases where cuts[kind] > 0 { $0.attributesTruncatedByKind[kind, default: 0] += cuts[kind] }
+        }
+        let counters = truncatedCounters[feed]!
+        for kind in TruncationKind.allCases where cuts[kind] > 0 { counters[kind]!.increment(by: cuts[kind]) }
     }
 
     func parked(_ reason: DeadLetterReason, feed: Feed?) {

@@ -62,6 +62,51 @@ import Testing
         }
     }
 
+    /// mParticle takes at most 100 user attributes per batch. The relay sends only `$mobile`, and
+    /// events share a batch only when their user attributes are equal, so a batch carries its
+    /// events' one `$mobile` and never more: 300 SMS sends of one user to 150 numbers (two each)
+    /// give batches whose user attributes are their events' own, never merged across numbers.
+    @Test func aBatchNeverCarriesMoreThanOneHundredUserAttributes() async throws {
+        let source = FakeSource()
+        let api = ScriptedAPI()
+        let pipeline = makeTestPipeline(source: source, api: api, feeds: [.unbound],
+                                        settings: .init(lingerMs: 3_600_000, maxInFlightRequestsPerFeed: 4, maxInFlightMessages: 10_000),
+                                        maxBatchesPerSecond: 1_000_000)
+        let run = Task { await pipeline.run() }
+        let partition = TopicPartition("braze.currents", 0)
+        source.continuation.yield(.assigned([partition]))
+        let now = Int64(Date().timeIntervalSince1970)
+        var phoneOf: [String: String] = [:]
+        let messages = (0..<300).map { index -> KafkaMessage in
+            let id = "sms-\(index)", phone = "+1555000\(index % 150)"
+            phoneOf[id] = phone
+            let value = "{\"event_type\":\"users.messages.sms.Send\",\"id\":\"\(id)\",\"time\":\(now),\"user\":{\"external_user_id\":\"one-user\",\"device_id\":\"d\"},\"properties\":{\"to_phone_number\":\"\(phone)\"}}"
+            return KafkaMessage(topicPartition: partition, offset: Int64(index), timestampMs: nil, key: nil, value: Array(value.utf8))
+        }
+        source.continuation.yield(.messages(messages))
+        let deadline = ContinuousClock.now + scaled(.seconds(60))
+        while pipeline.stats.snapshot.recordsConsumed < 300 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        await pipeline.shutdown(timeout: scaled(.seconds(30)))
+        await run.value
+        #expect(source.storedOffsets[partition] == 300)
+
+        let batches = try api.bodies.withLockedValue { $0 }.flatMap { try JSONSerialization.jsonObject(with: Data($0)) as! [[String: Any]] }
+        var events = 0
+        for batch in batches {
+            let userAttributes = batch["user_attributes"] as? [String: Any] ?? [:]
+            #expect(userAttributes.count <= EventsAPILimits.maxUserAttributes)
+            #expect(Set(userAttributes.keys) == ["$mobile"])
+            for event in batch["events"] as! [[String: Any]] {
+                let id = (event["data"] as! [String: Any])["source_message_id"] as! String
+                #expect(userAttributes["$mobile"] as? String == phoneOf[id], "event \(id) is in a batch with another number")
+                events += 1
+            }
+        }
+        #expect(events == 300)
+        // Events to the same number did share batches: grouping was at work, not one event per batch.
+        #expect(batches.count == 150)
+    }
+
     @Test func anEventTooLargeForABatchIsParkedAsRejected() async throws {
         let source = FakeSource()
         let api = ScriptedAPI()
