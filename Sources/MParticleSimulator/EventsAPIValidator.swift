@@ -20,6 +20,12 @@ public enum EventsAPIValidator {
     static let maxRequestBytes = 256 * 1024
     static let maxBatchBytes = 128 * 1024
     static let maxBatches = 100
+    /// Per-event and per-batch attribute limits (SPEC.md §1). Lengths are in characters (Swift
+    /// `Character`s), as the relay counts them when it cuts.
+    static let maxCustomAttributes = 100
+    static let maxUserAttributes = 100
+    static let maxNameLength = 256
+    static let maxValueLength = 4096
 
     /// Validates `/v2/bulkevents` (an array of batches) or `/v2/events` (one batch).
     public static func validate(body: [UInt8], bulk: Bool, feed: String, rejectEventIDs: Set<String> = []) -> Result<(batches: Int, events: [SimulatorState.AcceptedEvent]), Refusal> {
@@ -67,6 +73,14 @@ public enum EventsAPIValidator {
                   identities.values.allSatisfy({ $0 is String }) else {
                 return .failure(Refusal(status: 400, message: "batch \(index): user_identities must be an object with at least one identity"))
             }
+            if let userAttributes = batch["user_attributes"] {
+                guard let object = userAttributes as? [String: Any] else {
+                    return .failure(Refusal(status: 400, message: "batch \(index): user_attributes must be an object"))
+                }
+                if let problem = attributeProblem(object, limit: maxUserAttributes, what: "user attributes", per: "batch") {
+                    return .failure(Refusal(status: 400, message: "batch \(index): \(problem)"))
+                }
+            }
             guard let events = batch["events"] as? [Any] else {
                 return .failure(Refusal(status: 400, message: "batch \(index): events must be an array"))
             }
@@ -92,6 +106,7 @@ public enum EventsAPIValidator {
                 if let timestamp = data["timestamp_unixtime_ms"], !isInteger(timestamp) {
                     return .failure(Refusal(status: 400, message: "\(place): timestamp_unixtime_ms must be an integer"))
                 }
+                var attributeCount = 0
                 if let attributes = data["custom_attributes"] {
                     guard let object = attributes as? [String: Any] else {
                         return .failure(Refusal(status: 400, message: "\(place): custom_attributes must be an object"))
@@ -99,6 +114,10 @@ public enum EventsAPIValidator {
                     for (key, value) in object where value is [Any] || value is [String: Any] {
                         return .failure(Refusal(status: 400, message: "\(place): custom attribute \(key) must be a scalar"))
                     }
+                    if let problem = attributeProblem(object, limit: maxCustomAttributes, what: "custom attributes", per: "event") {
+                        return .failure(Refusal(status: 400, message: "\(place): \(problem)"))
+                    }
+                    attributeCount = object.count
                 }
                 let messageID = data["source_message_id"] as? String
                 if let messageID, rejectEventIDs.contains(messageID) {
@@ -106,11 +125,29 @@ public enum EventsAPIValidator {
                 }
                 let timestampMs = (data["timestamp_unixtime_ms"] as? NSNumber)?.int64Value
                 batchEvents.append(SimulatorState.AcceptedEvent(feed: feed, sourceMessageID: messageID, eventType: type, eventName: name,
-                                                                timestampMs: timestampMs))
+                                                                timestampMs: timestampMs, customAttributeCount: attributeCount))
             }
             accepted.append(SimulatorBatch(sourceRequestID: batch["source_request_id"] as? String, events: batchEvents))
         }
         return .success(accepted)
+    }
+
+    /// Why an attribute object breaks the Events API's limits (too many attributes, a name over
+    /// 256 characters, a string value over 4,096), or nil. mParticle refuses or trims such data
+    /// out of the sender's control; the simulator refuses it, so a relay that sends it fails its tests.
+    static func attributeProblem(_ attributes: [String: Any], limit: Int, what: String, per: String) -> String? {
+        if attributes.count > limit {
+            return "\(attributes.count) \(what); the limit is \(limit) per \(per)"
+        }
+        for (name, value) in attributes {
+            if name.count > maxNameLength {
+                return "\(what): a name of \(name.count) characters (\(name.prefix(32))…); the limit is \(maxNameLength)"
+            }
+            if let text = value as? String, text.count > maxValueLength {
+                return "\(what): the value of \(name.prefix(64)) has \(text.count) characters; the limit is \(maxValueLength)"
+            }
+        }
+        return nil
     }
 
     /// Byte sizes of the elements of a top-level JSON array, measured on the bytes as sent (the

@@ -13,6 +13,9 @@ public final class SimulatorState: Sendable {
         public var timestampMs: Int64?
         /// Accepted on `/v2/bulkevents/historical`.
         public var historical = false
+        /// How many custom attributes it carried (the limit is 100): what a test can check of
+        /// them without the simulator keeping every attribute of every event.
+        public var customAttributeCount = 0
     }
 
     public struct FeedCounts: Sendable, Equatable, Codable {

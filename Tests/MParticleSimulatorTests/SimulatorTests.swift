@@ -136,6 +136,73 @@ import Testing
     }
 }
 
+/// The Events API's attribute limits (SPEC.md §1): 100 custom attributes per event, 100 user
+/// attributes per batch, names ≤ 256 and values ≤ 4,096 characters. Each is checked at the limit
+/// (accepted) and one past it (refused), so neither side of the boundary can drift.
+@Suite struct AttributeLimitValidatorTests {
+    /// A batch with one event carrying `custom` and the batch carrying `user` attributes.
+    static func batch(custom: [String: String] = [:], user: [String: String]? = nil) -> String {
+        func object(_ pairs: [String: String]) -> String {
+            String(decoding: try! JSONSerialization.data(withJSONObject: pairs, options: [.sortedKeys]), as: UTF8.self)
+        }
+        let userPart = user.map { ",\"user_attributes\":\(object($0))" } ?? ""
+        return "{\"environment\":\"production\",\"user_identities\":{\"customerid\":\"u\"}\(userPart),\"events\":[{\"event_type\":\"custom_event\",\"data\":{\"event_name\":\"E\",\"custom_event_type\":\"other\",\"source_message_id\":\"m\",\"custom_attributes\":\(object(custom))}}]}"
+    }
+
+    static func attributes(_ count: Int) -> [String: String] {
+        Dictionary(uniqueKeysWithValues: (0..<count).map { ("a\($0)", "v") })
+    }
+
+    func refusal(_ batch: String) -> EventsAPIValidator.Refusal? {
+        if case .failure(let refusal) = EventsAPIValidator.validate(body: Array("[\(batch)]".utf8), bulk: true, feed: "f") { return refusal }
+        return nil
+    }
+
+    @Test func customAttributesPerEvent() throws {
+        #expect(refusal(Self.batch(custom: Self.attributes(100))) == nil)
+        let refused = try #require(refusal(Self.batch(custom: Self.attributes(101))))
+        #expect(refused.status == 400)
+        #expect(refused.message.contains("101 custom attributes; the limit is 100 per event"), "\(refused.message)")
+        if case .success(let accepted) = EventsAPIValidator.validate(body: Array("[\(Self.batch(custom: Self.attributes(100)))]".utf8), bulk: true, feed: "f") {
+            #expect(accepted.events.map(\.customAttributeCount) == [100])
+        } else {
+            Issue.record("100 attributes refused")
+        }
+    }
+
+    @Test func userAttributesPerBatch() {
+        #expect(refusal(Self.batch(user: Self.attributes(100))) == nil)
+        #expect(refusal(Self.batch(user: Self.attributes(101)))?.message.contains("101 user attributes; the limit is 100 per batch") == true)
+        #expect(refusal(Self.batch(user: ["n": String(repeating: "v", count: 4097)]))?.status == 400)
+        #expect(refusal("{\"environment\":\"production\",\"user_identities\":{\"customerid\":\"u\"},\"user_attributes\":[1],\"events\":[]}")?.status == 400)
+    }
+
+    @Test func nameAndValueLengthsInCharacters() {
+        #expect(refusal(Self.batch(custom: [String(repeating: "n", count: 256): "v"])) == nil)
+        #expect(refusal(Self.batch(custom: [String(repeating: "n", count: 257): "v"]))?.status == 400)
+        #expect(refusal(Self.batch(custom: ["n": String(repeating: "v", count: 4096)])) == nil)
+        #expect(refusal(Self.batch(custom: ["n": String(repeating: "v", count: 4097)]))?.status == 400)
+        // Characters, not bytes: 4,096 two-byte characters are within the limit.
+        #expect(refusal(Self.batch(custom: ["n": String(repeating: "é", count: 4096)])) == nil)
+    }
+
+    /// Over HTTP the refusal is mParticle's: 400 with `{"errors":[{"code":"BAD_REQUEST","message":...}]}`.
+    @Test func anOverLimitRequestGetsMParticlesErrorShape() async throws {
+        let server = try await SimulatorServer.start(SimulatorConfiguration(feeds: [SimulatedFeed(name: "ios", key: "k", secret: "s")]))
+        let client = HTTPEventsAPIClient(userAgent: "tests")
+        let response = try await client.sendBulk(body: Array("[\(Self.batch(custom: Self.attributes(312)))]".utf8), baseURL: server.baseURL,
+                                                 credentials: FeedCredentials(key: "k", secret: "s"))
+        await client.shutdown()
+        await server.stop()
+        #expect(response.status == 400)
+        let body = try #require(try JSONSerialization.jsonObject(with: Data(response.body.utf8)) as? [String: Any])
+        let errors = try #require(body["errors"] as? [[String: Any]])
+        #expect(errors.first?["code"] as? String == "BAD_REQUEST")
+        #expect((errors.first?["message"] as? String)?.contains("312 custom attributes") == true, "\(errors)")
+        #expect(server.state.totalAcceptedEvents == 0)
+    }
+}
+
 @Suite struct SimulatorFaultTests {
     let feeds = [SimulatedFeed(name: "ios", key: "ios-key", secret: "ios-secret"), SimulatedFeed(name: "web", key: "web-key", secret: "web-secret")]
 
