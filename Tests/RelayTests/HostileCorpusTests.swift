@@ -34,6 +34,8 @@ struct HostileCase: Decodable, Sendable {
     var headers: [Header]?
     var timestamp_age_ms: Int64?
     var truncated: Int?
+    /// Custom attributes mParticle must receive, by Braze id.
+    var attributes: [String: Int]?
     var historical: [String]?
     var expect: Expect
 
@@ -135,6 +137,9 @@ struct HostileCase: Decodable, Sendable {
             }
             #expect(skipped.sorted() == hostile.expect.skipped.sorted(), "\(hostile.name): skipped")
             #expect(after.attributesTruncated - before.attributesTruncated == hostile.truncated ?? 0, "\(hostile.name): truncated")
+            for (id, count) in hostile.attributes ?? [:] {
+                #expect(accepted.first { $0.sourceMessageID == id }?.customAttributeCount == count, "\(hostile.name): attributes of \(id)")
+            }
             let parks = Array(deadLetters.records[parkedBefore...])
             #expect(parks.count == hostile.expect.parked.count, "\(hostile.name): \(parks.map { "\($0.1.reason): \($0.1.message)" })")
             for expected in hostile.expect.parked {
