@@ -8,10 +8,10 @@ import MParticle
 /// reference and takes every record this one declines (returns nil): anything but one ordinary
 /// envelope or flat event, and any event mParticle's per-event limits would cut (a long name or
 /// value, which `RecordIndex` declines, or more than 100 custom attributes, declined here): the
-/// general path alone decides what is cut, so this one never cuts. The decisions (skip reasons, feed, header) come from the same
-/// `EventMapper.plan`; only the custom attributes are written here, straight from the record's
-/// bytes, in the sorted order `JSONWriter.object` writes them. A differential test and the fuzzer
-/// check that both paths give the same bytes.
+/// general path alone decides what is cut, so this one never cuts. The decisions (skip reasons,
+/// feed, header) come from the same `EventMapper.plan`; only the custom attributes are written
+/// here, straight from the record's bytes, in the sorted order `JSONWriter.object` writes them. A
+/// differential test and the fuzzer check that both paths give the same bytes.
 enum DirectTranscoder {
     /// One event the fast path read: mapped and encoded, or skipped.
     struct Event {
