@@ -91,7 +91,7 @@ extension EventMapper {
         "message_extras",
         // Content cards (renamed to card_id), in-app and push drops, deprecated ids.
         "content_card_id", "card_id", "carrier", "resolution", "version", "button_action_type", "button_string",
-        "campaign_api_id", "canvas_api_id", "canvas_variation_api_id", "canvas_step_api_id", "message_variation_api_id",
+        "app_group_api_id", "campaign_api_id", "canvas_api_id", "canvas_variation_api_id", "canvas_step_api_id", "message_variation_api_id",
     ]
 
     /// Keeps at most `EventsAPILimits.maxCustomAttributes` attributes and returns how many it
