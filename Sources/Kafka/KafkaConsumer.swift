@@ -83,7 +83,7 @@ public final class KafkaConsumer: @unchecked Sendable {
     }
 
     deinit {
-        rd_kafka_destroy(handle)
+        destroyClient(handle)
     }
 
     /// Installs a function called (on the poll thread) with each statistics report; set
@@ -237,6 +237,7 @@ public final class KafkaConsumer: @unchecked Sendable {
         }
         wakePollThread()
         guard mustWait else {
+            dropHooks()
             continuation.finish()
             return
         }
@@ -248,6 +249,17 @@ public final class KafkaConsumer: @unchecked Sendable {
             }
             if resumeNow { waiter.resume() }
         }
+    }
+
+    /// A closed consumer calls none of its owner's hooks again, so it lets them go: the relay's
+    /// revoke hook holds its pipeline, which holds this consumer, and that cycle kept every
+    /// relay's consumer (and its connections to the brokers) alive until the process exited.
+    private func dropHooks() {
+        state.withLockedValue { state in
+            state.revokeHook = nil
+            state.wakeHandler = nil
+        }
+        context.statistics = nil
     }
 
     // MARK: - Poll thread
@@ -278,6 +290,7 @@ public final class KafkaConsumer: @unchecked Sendable {
         if result != RD_KAFKA_RESP_ERR_NO_ERROR {
             logger.warning("consumer close", metadata: ["error": "\(String(cString: rd_kafka_err2str(result)))"])
         }
+        dropHooks()
         continuation.finish()
         let waiters = state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
             state.closed = true

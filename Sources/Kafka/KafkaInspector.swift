@@ -25,7 +25,7 @@ public final class KafkaInspector: @unchecked Sendable {
 
     deinit {
         rd_kafka_consumer_close(handle)
-        rd_kafka_destroy(handle)
+        destroyClient(handle)
     }
 
     /// The partitions of a topic, from cluster metadata.

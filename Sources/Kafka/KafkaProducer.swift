@@ -62,7 +62,7 @@ public final class KafkaProducer: @unchecked Sendable {
     }
 
     deinit {
-        rd_kafka_destroy(handle)
+        destroyClient(handle)
     }
 
     /// Sends one record and waits for its delivery report.

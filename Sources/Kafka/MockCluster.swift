@@ -24,7 +24,7 @@ public final class MockCluster: @unchecked Sendable {
         installCommonCallbacks(conf: conf, context: context)
         client = try makeClient(type: RD_KAFKA_PRODUCER, conf: conf)
         guard let cluster = rd_kafka_mock_cluster_new(client, Int32(brokers)) else {
-            rd_kafka_destroy(client)
+            destroyClient(client)
             throw KafkaError(kind: .mockCluster, message: "cannot start the embedded broker")
         }
         self.cluster = cluster
@@ -33,7 +33,25 @@ public final class MockCluster: @unchecked Sendable {
 
     deinit {
         rd_kafka_mock_cluster_destroy(cluster)
-        rd_kafka_destroy(client)
+        destroyClient(client)
+    }
+
+    /// Kafka clients (consumers, producers, inspectors) made in this process, not yet destroyed,
+    /// whose bootstrap list is this cluster's.
+    public var openClients: Int { OpenClients.count(bootstrapServers: bootstrapServers) }
+
+    /// Waits until every client of this cluster made in this process has been destroyed, or the
+    /// timeout passes; returns how many are still open. Stop the brokers only after this: a client
+    /// that outlives its brokers reconnects and librdkafka logs each refused connection at error
+    /// level, which after a clean run reads as a failure. A client is destroyed when its last
+    /// reference goes (close it first), so this also finds one that is kept alive by mistake.
+    public func waitForClientsToClose(timeout: Duration = .seconds(5)) async -> Int {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let open = openClients
+            if open == 0 || ContinuousClock.now >= deadline { return open }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
     }
 
     /// The bootstrap list, e.g. `127.0.0.1:40123,127.0.0.1:40125`.
@@ -81,5 +99,32 @@ public final class MockCluster: @unchecked Sendable {
         public static let listOffsets: Int16 = 2
         public static let offsetCommit: Int16 = 8
         public static let offsetFetch: Int16 = 9
+    }
+}
+
+extension MockCluster {
+    /// Starts a cluster, runs `body` with it, and stops the brokers only after every client of
+    /// theirs made in this process has been destroyed: the owner stops in order, its relay, then
+    /// its clients, then the brokers. When `body` throws, the brokers stop the same way.
+    ///
+    /// A client still open after `clientsTimeout` is named in a warning (something keeps it alive)
+    /// and the brokers stop anyway.
+    public static func withCluster<Value>(brokers: Int, logger: Logger, clientsTimeout: Duration = .seconds(5),
+                                          _ body: (MockCluster) async throws -> Value) async throws -> Value {
+        let cluster = try MockCluster(brokers: brokers, logger: logger)
+        let outcome: Result<Value, any Error>
+        do {
+            outcome = .success(try await body(cluster))
+        } catch {
+            outcome = .failure(error)
+        }
+        let open = await cluster.waitForClientsToClose(timeout: clientsTimeout)
+        if open > 0 {
+            logger.warning("embedded broker stopping with Kafka clients still open; they will log refused connections", metadata: [
+                "open_clients": "\(open)", "waited_s": "\(clientsTimeout.components.seconds)",
+            ])
+        }
+        // `cluster` is released here, the last reference: its deinit stops the brokers.
+        return try outcome.get()
     }
 }

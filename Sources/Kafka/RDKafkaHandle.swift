@@ -38,14 +38,46 @@ func confValue(_ conf: OpaquePointer, _ name: String) -> String? {
 }
 
 /// Creates the client; on failure librdkafka keeps ownership of nothing, so the conf is destroyed.
+/// The client is counted in `OpenClients` until `destroyClient`.
 func makeClient(type: rd_kafka_type_t, conf: OpaquePointer) throws -> OpaquePointer {
+    let bootstrapServers = confValue(conf, "bootstrap.servers") ?? ""
     var errorBuffer = [CChar](repeating: 0, count: 512)
     guard let handle = rd_kafka_new(type, conf, &errorBuffer, errorBuffer.count) else {
         rd_kafka_conf_destroy(conf)
         let reason = String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         throw KafkaError(kind: .configuration, message: "cannot create Kafka client: \(reason)")
     }
+    OpenClients.opened(handle, bootstrapServers: bootstrapServers)
     return handle
+}
+
+/// Destroys a client made by `makeClient` (its broker connections close) and stops counting it.
+func destroyClient(_ handle: OpaquePointer) {
+    rd_kafka_destroy(handle)
+    OpenClients.destroyed(handle)
+}
+
+/// The librdkafka clients this process has made and not yet destroyed, with their bootstrap
+/// lists, so the embedded broker can stop after its clients rather than before them
+/// (`MockCluster.waitForClientsToClose`). A client whose broker stopped first keeps reconnecting
+/// until it is destroyed, and librdkafka logs each refused connection at error level
+/// ("Connect to ipv4#127.0.0.1:... failed: Connection refused"), which reads as a failure.
+enum OpenClients {
+    /// Handle address → bootstrap list.
+    private static let clients = NIOLockedValueBox<[UInt: String]>([:])
+
+    static func opened(_ handle: OpaquePointer, bootstrapServers: String) {
+        clients.withLockedValue { $0[UInt(bitPattern: handle)] = bootstrapServers }
+    }
+
+    static func destroyed(_ handle: OpaquePointer) {
+        _ = clients.withLockedValue { $0.removeValue(forKey: UInt(bitPattern: handle)) }
+    }
+
+    /// Clients whose bootstrap list is exactly this one.
+    static func count(bootstrapServers: String) -> Int {
+        clients.withLockedValue { $0.values.count { $0 == bootstrapServers } }
+    }
 }
 
 /// What librdkafka's callbacks need to reach Swift: passed as the handle's opaque pointer.

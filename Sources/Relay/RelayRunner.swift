@@ -117,9 +117,12 @@ public final class RelayRunner: Sendable {
         pipeline = RelayPipeline(source: recordSource, mapper: mapper, sender: sender, deadLetters: self.deadLetters,
                                  settings: pipelineSettings, clock: clock, stats: stats, logger: logger)
         // On revoke, the poll thread waits (bounded) for the revoked partitions' work to settle.
+        // Weakly: the pipeline holds the consumer, and a strong reference back kept both (and the
+        // consumer's broker connections) alive after the relay stopped.
         let pipeline = self.pipeline
         let drainTimeout = Duration.milliseconds(configuration.kafka.drainTimeoutMs)
-        consumer.setRevokeHook { partitions in
+        consumer.setRevokeHook { [weak pipeline] partitions in
+            guard let pipeline else { return }
             let done = DispatchSemaphore(value: 0)
             Task {
                 await pipeline.drain(partitions, timeout: drainTimeout)
