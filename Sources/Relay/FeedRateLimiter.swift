@@ -21,20 +21,25 @@ public actor FeedRateLimiter {
         updatedAt = clock.monotonicNanoseconds()
     }
 
-    /// Waits until `batches` may be sent.
-    public func acquire(batches: Int) async throws {
+    /// Waits until `batches` may be sent. Returns whether it had to wait (the feed is at its
+    /// rate, or paused by a `Retry-After`), so a progress line can say what a drain waits on.
+    @discardableResult
+    public func acquire(batches: Int) async throws -> Bool {
         let needed = Double(min(batches, Int(maxRate)))
+        var waited = false
         while true {
             let now = clock.monotonicNanoseconds()
             refill(now)
             if now < pausedUntil {
+                waited = true
                 try await clock.sleep(for: .nanoseconds(Int64(pausedUntil - now)))
                 continue
             }
             if tokens >= needed {
                 tokens -= needed
-                return
+                return waited
             }
+            waited = true
             let seconds = (needed - tokens) / rate
             try await clock.sleep(for: .milliseconds(max(1, Int64(seconds * 1000))))
         }

@@ -56,7 +56,7 @@ public struct FeedSender: Sendable {
             guard let credentials = credentials(feed) else {
                 return .unauthorized(status: 0, body: "no credentials configured for the \(feed) feed")
             }
-            try await limiters[feed]!.acquire(batches: request.batches.count)
+            if try await limiters[feed]!.acquire(batches: request.batches.count) { stats.rateLimitWaited(feed: feed) }
             stats.requestSent(feed: feed)
             let response: EventsAPIResponse
             let started = clock.monotonicNanoseconds()

@@ -19,6 +19,9 @@ public final class RelayStats: Sendable {
         public var skipped: [SkipReason: Int] = [:]
         public var requests: [Feed: Int] = [:]
         public var responses: [Int: Int] = [:]
+        /// Requests that had to wait for their feed's rate limiter (its batches-per-second ceiling,
+        /// or a 429's Retry-After), by feed: which feeds the limit is holding back.
+        public var rateLimitWaits: [Feed: Int] = [:]
         public var transportErrors = 0
         public var retries = 0
         public var offsetsStored = 0
@@ -172,6 +175,10 @@ public final class RelayStats: Sendable {
         }
         counter.increment()
         if let durationNanoseconds { requestLatency[feed]!.recordNanoseconds(durationNanoseconds) }
+    }
+
+    func rateLimitWaited(feed: Feed) {
+        state.withLockedValue { $0.rateLimitWaits[feed, default: 0] += 1 }
     }
 
     func transportError(feed: Feed, durationNanoseconds: Int64? = nil) {
