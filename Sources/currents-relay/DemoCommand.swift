@@ -38,20 +38,44 @@ struct Demo: AsyncParsableCommand {
         let logger = logging.bootstrap(defaultLevel: .warning)
         let started = ContinuousClock.now
         let topic = "braze.currents"
+        let records = SampleEvents().records(count: events)
 
         printNow("1/4 starting an embedded Kafka cluster (\(brokers) brokers, topic \(topic) with \(partitions) partitions)")
-        let cluster = try MockCluster(brokers: brokers, logger: logger)
-        try cluster.createTopic(topic, partitions: partitions, replicationFactor: min(3, brokers))
-        printNow("    bootstrap: \(cluster.bootstrapServers)")
+        // Everything stops before the summary, in order: the relay, then every Kafka client, then
+        // the brokers (`withCluster` waits for the clients). Brokers stopped first left the
+        // relay's clients reconnecting, and librdkafka logged each refusal at error level after a
+        // successful summary.
+        let run = try await MockCluster.withCluster(brokers: brokers, logger: logger) { cluster in
+            try cluster.createTopic(topic, partitions: partitions, replicationFactor: min(3, brokers))
+            printNow("    bootstrap: \(cluster.bootstrapServers)")
 
-        printNow("2/4 starting the mParticle simulator")
-        let simulator = try await SimulatorServer.start(SimulatorConfiguration(feeds: SimulatorConfiguration.demoFeeds), logger: logger)
-        printNow("    listening on \(simulator.baseURL)")
+            printNow("2/4 starting the mParticle simulator")
+            let simulator = try await SimulatorServer.start(SimulatorConfiguration(feeds: SimulatorConfiguration.demoFeeds), logger: logger)
+            printNow("    listening on \(simulator.baseURL)")
+            do {
+                let run = try await seedAndRelay(records, topic: topic, cluster: cluster, simulator: simulator, logger: logger)
+                await simulator.stop()
+                return run
+            } catch {
+                await simulator.stop()
+                throw error
+            }
+        }
+        try DemoSummary(run: run, records: records, elapsed: ContinuousClock.now - started).print()
+    }
 
+    /// Steps 3 and 4: seeds the topic and runs the relay until every offset is committed. Every
+    /// Kafka client made here is closed, and released when this returns.
+    private func seedAndRelay(_ records: [SampleEvents.Record], topic: String, cluster: MockCluster, simulator: SimulatorServer,
+                              logger: Logger) async throws -> DemoRun {
         printNow("3/4 seeding \(events) Braze Currents events (all \(SampleEvents.allTypes.count) types, every platform; some users without external_user_id)")
-        let records = SampleEvents().records(count: events)
         let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers, clientID: "demo-seeder"), logger: logger)
-        try await Seeder.produce(records.map { ($0.key, $0.value) }, topic: topic, producer: producer)
+        do {
+            try await Seeder.produce(records.map { ($0.key, $0.value) }, topic: topic, producer: producer)
+        } catch {
+            await producer.close()
+            throw error
+        }
         await producer.close()
 
         var configuration = RelayConfiguration()
@@ -72,12 +96,19 @@ struct Demo: AsyncParsableCommand {
         let runner = try RelayRunner(configuration: configuration, logger: logger)
         let relayTask = Task { try await runner.run() }
         let inspector = try KafkaInspector(bootstrapServers: cluster.bootstrapServers, groupID: configuration.kafka.groupID, logger: logger)
-        let topicPartitions = try inspector.partitions(of: topic)
+        let topicPartitions: [TopicPartition]
         var ends: [TopicPartition: Int64] = [:]
-        for partition in topicPartitions { ends[partition] = try inspector.watermarks(partition).high }
+        do {
+            topicPartitions = try inspector.partitions(of: topic)
+            for partition in topicPartitions { ends[partition] = try inspector.watermarks(partition).high }
+        } catch {
+            await runner.shutdown(timeout: .seconds(5))
+            _ = try? await relayTask.value
+            throw error
+        }
         let deadline = ContinuousClock.now + .seconds(timeout)
         var committed: [TopicPartition: Int64?] = [:]
-        var lastPrinted = ContinuousClock.now
+        var progress = DemoProgress(events: events, ratePerFeed: configuration.delivery.maxBatchesPerSecondPerFeed, stats: runner.stats.snapshot)
         while true {
             committed = (try? inspector.committed(topicPartitions)) ?? [:]
             let done = topicPartitions.allSatisfy { (committed[$0] ?? nil) == ends[$0] }
@@ -87,49 +118,12 @@ struct Demo: AsyncParsableCommand {
                 _ = try? await relayTask.value
                 throw DemoFailure("the relay did not commit every offset within \(timeout) s")
             }
-            if ContinuousClock.now - lastPrinted > .seconds(2) {
-                let stats = runner.stats.snapshot
-                printNow("    ... \(stats.recordsConsumed)/\(events) records consumed, \(stats.totalAccepted) events accepted")
-                lastPrinted = ContinuousClock.now
-            }
+            if let line = progress.line(runner.stats.snapshot) { printNow(line) }
             try await Task.sleep(for: .milliseconds(100))
         }
         await runner.shutdown(timeout: .seconds(10))
         try await relayTask.value
-        await simulator.stop()
-
-        let elapsed = ContinuousClock.now - started
-        let stats = runner.stats.snapshot
-        let counts = simulator.state.counts
-        let typeOf = Dictionary(uniqueKeysWithValues: records.map { ($0.id, $0.eventType) })
-        var acceptedByType: [String: Int] = [:]
-        for event in simulator.state.acceptedEvents { acceptedByType[typeOf[event.sourceMessageID ?? ""] ?? "?", default: 0] += 1 }
-        var seededByType: [String: Int] = [:]
-        for record in records { seededByType[record.eventType, default: 0] += 1 }
-        printNow("")
-        printNow("Events per Currents type (seeded → accepted by mParticle; the rest had no external_user_id)")
-        for type in seededByType.keys.sorted() {
-            let name = type.padding(toLength: 52, withPad: " ", startingAt: 0)
-            printNow("  \(name) \(String(format: "%5d", seededByType[type]!)) → \(String(format: "%5d", acceptedByType[type] ?? 0))")
-        }
-        printNow("")
-        printNow("Summary")
-        printNow("  events seeded:          \(events)")
-        for feed in Feed.allCases {
-            let count = counts[feed.rawValue]
-            printNow("  \(feed.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)) accepted:       \(count?.events ?? 0) events in \(count?.batches ?? 0) batches, \(count?.requests ?? 0) requests")
-        }
-        let skipped = stats.skipped.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-        printNow("  skipped:                \(stats.totalSkipped)\(skipped.isEmpty ? "" : " (\(skipped))")")
-        printNow("  refused by mParticle:   \(simulator.state.rejectedRequests.values.reduce(0, +)) requests")
-        printNow("  mParticle requests:     \(stats.totalRequests) (responses: \(stats.responses.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }.joined(separator: " ")))")
-        printNow("  committed offsets:      " + topicPartitions.map { "p\($0.partition)=\((committed[$0] ?? nil).map(String.init) ?? "-")/\(ends[$0]!)" }.joined(separator: " "))
-        printNow("  time:                   \(String(format: "%.1f", Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)) s")
-        let expected = records.filter { $0.externalUserID != nil }.count
-        guard stats.totalAccepted == expected, simulator.state.totalAcceptedEvents == expected, simulator.state.rejectedRequests.isEmpty else {
-            throw DemoFailure("expected \(expected) events accepted, the relay reports \(stats.totalAccepted) and the simulator \(simulator.state.totalAcceptedEvents)")
-        }
-        printNow("  result:                 every event with an external_user_id was accepted; every offset committed")
+        return DemoRun(stats: runner.stats.snapshot, simulator: simulator.state, partitions: topicPartitions, committed: committed, ends: ends)
     }
 }
 

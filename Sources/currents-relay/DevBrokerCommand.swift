@@ -12,7 +12,8 @@ struct DevBroker: AsyncParsableCommand {
         For local development and benchmarks: any Kafka client (the relay, kcat) connects to the bootstrap list it \
         prints. Its limits: it keeps only about 5 MB per partition (older data is trimmed: use many partitions and \
         compression for big backlogs), does not implement offsets by timestamp or DescribeGroups, and loses \
-        everything when it stops.
+        everything when it stops. Stop its clients (the relay, kcat) before it: a client whose broker is gone logs \
+        every refused reconnection as an error.
         """)
 
     @Option(name: .long, help: "Topics to create, comma-separated (e.g. braze.currents,braze.currents.dlq).")
@@ -37,18 +38,20 @@ struct DevBroker: AsyncParsableCommand {
 
     func run() async throws {
         let logger = logging.bootstrap()
-        let cluster = try MockCluster(brokers: brokers, logger: logger)
         let names = topics.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-        for name in names {
-            try cluster.createTopic(name, partitions: partitions, replicationFactor: min(3, brokers))
+        // Its clients are other processes, which should stop first (see the discussion above);
+        // `withCluster` still stops the brokers in the same order as `demo` does.
+        try await MockCluster.withCluster(brokers: brokers, logger: logger) { cluster in
+            for name in names {
+                try cluster.createTopic(name, partitions: partitions, replicationFactor: min(3, brokers))
+            }
+            if let bootstrapFile {
+                try cluster.bootstrapServers.write(toFile: bootstrapFile, atomically: true, encoding: .utf8)
+            }
+            printNow(cluster.bootstrapServers)
+            printError("embedded broker: \(brokers) broker(s), topics \(names.joined(separator: ", ")) with \(partitions) partitions each; bootstrap \(cluster.bootstrapServers); SIGINT stops it")
+            let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint)
+            for await _ in signals { break }
         }
-        if let bootstrapFile {
-            try cluster.bootstrapServers.write(toFile: bootstrapFile, atomically: true, encoding: .utf8)
-        }
-        printNow(cluster.bootstrapServers)
-        printError("embedded broker: \(brokers) broker(s), topics \(names.joined(separator: ", ")) with \(partitions) partitions each; bootstrap \(cluster.bootstrapServers); SIGINT stops it")
-        let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint)
-        for await _ in signals { break }
-        withExtendedLifetime(cluster) {}
     }
 }

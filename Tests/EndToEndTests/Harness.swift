@@ -222,7 +222,9 @@ func spawnRelay(config: String, log: String? = nil, logLevel: String = "warning"
 
 
 /// Runs the executable to its end, as a user would; returns its exit status and output.
-func runCLI(_ arguments: [String], environment: [String: String] = [:]) throws -> CommandLineTests.Outcome {
+/// - Parameter combined: standard output and error on one pipe, in `output`, in the order a
+///   terminal shows them (to check what is printed after what).
+func runCLI(_ arguments: [String], environment: [String: String] = [:], combined: Bool = false) throws -> CommandLineTests.Outcome {
     let executable = try #require(CommandLineTests.executable, "build the executable first (swift build)")
     let process = Process()
     process.executableURL = executable
@@ -231,7 +233,8 @@ func runCLI(_ arguments: [String], environment: [String: String] = [:]) throws -
     let output = Pipe()
     let errors = Pipe()
     process.standardOutput = output
-    process.standardError = errors
+    process.standardError = combined ? output : errors
+    if combined { try errors.fileHandleForWriting.close() }
     try process.run()
     // Read both pipes at once so that neither fills up and blocks the child.
     let errorData = NIOLockedValueBox(Data())
