@@ -112,13 +112,23 @@ public enum ConfigLoader {
                 if case .scalar(let scalar) = value {
                     let text = scalar.string
                     let empty = text.isEmpty || text == "~" || text == "null"
-                    return !empty && isSecretKey(key) ? [child] : []
+                    return !empty && isSecretKey(key) && !isPublicDemoSecret(child, text) ? [child] : []
                 }
                 return secretKeys(in: value, path: child)
             }
         default:
             return []
         }
+    }
+
+    /// The local simulator's demo credentials (`demo-ios-secret` at `mparticle.feeds.ios.secret`,
+    /// and likewise per feed): published in the README and in `config/relay.local.yaml`, so not a
+    /// secret to guard. A fresh clone's files are mode 644 (git keeps no other), and every command
+    /// of the README's local run warned that the file "holds secrets".
+    static func isPublicDemoSecret(_ path: String, _ value: String) -> Bool {
+        let parts = path.split(separator: ".")
+        guard parts.count == 4, parts[0] == "mparticle", parts[1] == "feeds", parts[3] == "secret" else { return false }
+        return value == "demo-\(parts[2])-secret"
     }
 
     /// A file that holds secrets should be readable by its owner only (`chmod 600`); anyone else

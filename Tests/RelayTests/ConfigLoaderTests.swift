@@ -33,6 +33,21 @@ import Testing
         return ""
     }
 
+    /// The simulator's published demo secrets (config/relay.local.yaml) are not guarded: a fresh
+    /// clone's file is mode 644 and every command of the README's local run warned about it. Any
+    /// other value at the same key still is.
+    @Test func theSimulatorsPublicDemoSecretsAreNotWarnedAbout() async throws {
+        let demo = try write("mparticle:\n  feeds:\n    ios: { key: \"demo-ios-key\", secret: \"demo-ios-secret\" }\n    web: { key: \"demo-web-key\", secret: \"demo-web-secret\" }\n")
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: demo)
+        let quiet = try await ConfigLoader.load(path: demo, environment: [:])
+        #expect(!quiet.warnings.contains { $0.contains("holds secrets") }, "\(quiet.warnings)")
+
+        let mixed = try write("mparticle:\n  feeds:\n    ios: { key: \"demo-ios-key\", secret: \"demo-web-secret\" }\n    web: { key: \"demo-web-key\", secret: \"demo-web-secret\" }\n")
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: mixed)
+        let warned = try await ConfigLoader.load(path: mixed, environment: [:])
+        #expect(warned.warnings.contains { $0.contains("holds secrets (mparticle.feeds.ios.secret)") }, "\(warned.warnings)")
+    }
+
     @Test func readsEveryKeyWithEnvironmentOverrides() async throws {
         let path = try write("""
         name: "my-relay"
