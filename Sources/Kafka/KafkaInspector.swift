@@ -8,11 +8,13 @@ public final class KafkaInspector: @unchecked Sendable {
 
     private let handle: OpaquePointer
     private let context: CallbackContext
+    private let bootstrapServers: String
 
     public init(bootstrapServers: String, groupID: String, properties: [String: String] = [:],
                 logger: Logger = Logger(label: "currents-relay.kafka-inspector")) throws {
         let context = CallbackContext(logger: logger)
         self.context = context
+        self.bootstrapServers = bootstrapServers
         var settings: [(String, String)] = [
             ("bootstrap.servers", bootstrapServers), ("group.id", groupID),
             ("client.id", "currents-relay-inspector"), ("enable.auto.commit", "false"),
@@ -28,6 +30,13 @@ public final class KafkaInspector: @unchecked Sendable {
         destroyClient(handle)
     }
 
+    /// Metadata is every command's first request: when it fails because no broker answered, the
+    /// error says which bootstrap list was tried ("Broker transport failure" alone did not).
+    private func unreachable(_ result: rd_kafka_resp_err_t) -> String {
+        let unreachable = [RD_KAFKA_RESP_ERR__TRANSPORT, RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN, RD_KAFKA_RESP_ERR__TIMED_OUT]
+        return unreachable.contains(result) ? "cannot reach the Kafka brokers at \(bootstrapServers): " : ""
+    }
+
     /// The partitions of a topic, from cluster metadata.
     public func partitions(of topic: String, timeoutMs: Int32 = 10_000) throws -> [TopicPartition] {
         guard let rkt = rd_kafka_topic_new(handle, topic, nil) else {
@@ -37,7 +46,7 @@ public final class KafkaInspector: @unchecked Sendable {
         var metadata: UnsafePointer<rd_kafka_metadata>?
         let result = rd_kafka_metadata(handle, 0, rkt, &metadata, timeoutMs)
         guard result == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
-            throw KafkaError(kind: .client, responseError: result, context: "metadata for \(topic)")
+            throw KafkaError(kind: .client, responseError: result, context: unreachable(result) + "metadata for \(topic)")
         }
         defer { rd_kafka_metadata_destroy(metadata) }
         guard metadata.pointee.topic_cnt > 0 else { return [] }
@@ -81,7 +90,7 @@ public final class KafkaInspector: @unchecked Sendable {
         var metadata: UnsafePointer<rd_kafka_metadata>?
         let result = rd_kafka_metadata(handle, 1, nil, &metadata, timeoutMs)
         guard result == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
-            throw KafkaError(kind: .client, responseError: result, context: "cluster metadata")
+            throw KafkaError(kind: .client, responseError: result, context: unreachable(result) + "cluster metadata")
         }
         defer { rd_kafka_metadata_destroy(metadata) }
         return (0..<Int(metadata.pointee.topic_cnt)).map { String(cString: metadata.pointee.topics[$0].topic) }.sorted()

@@ -53,6 +53,19 @@ import Testing
         #expect(afterSummary.isEmpty, "log lines after the summary:\n\(afterSummary.joined(separator: "\n"))")
     }
 
+    /// A broker nobody answers on: librdkafka's own lines say what it tried, and the command's last
+    /// line names the bootstrap list it could not reach (it said only "Broker transport failure").
+    @Test func anUnreachableBrokerIsNamedInTheCommandsError() throws {
+        let path = try file("mparticle:\n  feeds:\n    ios: { key: ios-key, secret: ios-secret }\n")
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
+        for command in [["offsets", "show"], ["dlq", "inspect"]] {
+            let outcome = try run(command + ["--config", path], environment: ["CURRENTS_RELAY_KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1"])
+            #expect(outcome.status == 1, "\(command): \(outcome.errors)")
+            let last = outcome.errors.split(separator: "\n").last ?? ""
+            #expect(last.hasPrefix("error: cannot reach the Kafka brokers at 127.0.0.1:1: "), "\(command): \(outcome.errors)")
+        }
+    }
+
     @Test func badConfigurationExitsTwoAndNamesTheProblem() throws {
         let missing = try run(["run", "--config", "/nonexistent/relay.yaml"])
         #expect(missing.status == 2)
