@@ -15,7 +15,8 @@ struct DemoRun {
 }
 
 /// The drain's progress line, at most every 2 s: records consumed, events accepted, and the feeds
-/// that waited on their rate limit since the last line. Under the default limit (270 batches/s
+/// that waited on their rate limit since the last line (or, before the first record, that the
+/// relay is still joining its consumer group). Under the default limit (270 batches/s
 /// per feed, mParticle's own) the demo spends most of its drain there, and a line that only
 /// counted looked stuck.
 struct DemoProgress {
@@ -37,6 +38,10 @@ struct DemoProgress {
         last = stats
         printedAt = now
         var line = "    ... \(stats.recordsConsumed)/\(events) records consumed, \(stats.totalAccepted) events accepted"
+        if stats.recordsConsumed == 0 {
+            // The first seconds go to the group's first rebalance, which reads as a stall.
+            line += "; joining the consumer group"
+        }
         if !limited.isEmpty {
             line += "; rate-limited: \(limited.map(\.rawValue).joined(separator: ", ")) "
                 + "(\(ratePerFeed) batches/s per feed, delivery.max_batches_per_second_per_feed)"
