@@ -38,7 +38,11 @@ struct Demo: AsyncParsableCommand {
         let logger = logging.bootstrap(defaultLevel: .warning)
         let started = ContinuousClock.now
         let topic = "braze.currents"
-        let records = SampleEvents().records(count: events)
+        // Half of the iOS users use a tablet app with an input of its own (app-level
+        // credentials): the demo shows two iOS apps reaching two mParticle inputs.
+        var sample = SampleEvents()
+        sample.tabletAppID = DemoInputs.tabletAppID
+        let records = sample.records(count: events)
 
         printNow("1/4 starting an embedded Kafka cluster (\(brokers) brokers, topic \(topic) with \(partitions) partitions)")
         // Everything stops before the summary, in order: the relay, then every Kafka client, then
@@ -50,7 +54,7 @@ struct Demo: AsyncParsableCommand {
             printNow("    bootstrap: \(cluster.bootstrapServers)")
 
             printNow("2/4 starting the mParticle simulator")
-            let simulator = try await SimulatorServer.start(SimulatorConfiguration(feeds: SimulatorConfiguration.demoFeeds), logger: logger)
+            let simulator = try await SimulatorServer.start(SimulatorConfiguration(feeds: DemoInputs.simulated), logger: logger)
             printNow("    listening on \(simulator.baseURL)")
             do {
                 let run = try await seedAndRelay(records, topic: topic, cluster: cluster, simulator: simulator, logger: logger)
@@ -86,10 +90,7 @@ struct Demo: AsyncParsableCommand {
         configuration.kafka.properties = ["auto.commit.interval.ms": "200", "session.timeout.ms": "6000", "heartbeat.interval.ms": "500"]
         configuration.mparticle.baseURL = simulator.baseURL
         configuration.mparticle.environment = .development
-        for feed in SimulatorConfiguration.demoFeeds {
-            configuration.mparticle.feeds[Feed(rawValue: feed.name)!] = FeedCredentials(key: feed.key, secret: feed.secret)
-        }
-        configuration.mparticle.apps = ["app-ios": .ios, "app-android": .android, "app-web": .web]
+        DemoInputs.configure(&configuration.mparticle)
         configuration.delivery.lingerMs = 100
 
         printNow("4/4 running the relay until every partition's committed offset reaches its end offset")
@@ -108,7 +109,8 @@ struct Demo: AsyncParsableCommand {
         }
         let deadline = ContinuousClock.now + .seconds(timeout)
         var committed: [TopicPartition: Int64?] = [:]
-        var progress = DemoProgress(events: events, ratePerFeed: configuration.delivery.maxBatchesPerSecondPerFeed, stats: runner.stats.snapshot)
+        var progress = DemoProgress(events: events, feeds: configuration.mparticle.inputs.feeds,
+                                    ratePerFeed: configuration.delivery.maxBatchesPerSecondPerFeed, stats: runner.stats.snapshot)
         while true {
             committed = (try? inspector.committed(topicPartitions)) ?? [:]
             let done = topicPartitions.allSatisfy { (committed[$0] ?? nil) == ends[$0] }
@@ -123,7 +125,8 @@ struct Demo: AsyncParsableCommand {
         }
         await runner.shutdown(timeout: .seconds(10))
         try await relayTask.value
-        return DemoRun(stats: runner.stats.snapshot, simulator: simulator.state, partitions: topicPartitions, committed: committed, ends: ends)
+        return DemoRun(stats: runner.stats.snapshot, simulator: simulator.state, feeds: configuration.mparticle.inputs.feeds,
+                       partitions: topicPartitions, committed: committed, ends: ends)
     }
 }
 

@@ -1,6 +1,7 @@
 import Currents
 import Foundation
 import Kafka
+import MParticle
 import MParticleSimulator
 import Relay
 
@@ -9,6 +10,8 @@ import Relay
 struct DemoRun {
     var stats: RelayStats.Snapshot
     var simulator: SimulatorState
+    /// The relay's inputs, in position order.
+    var feeds: [Feed]
     var partitions: [TopicPartition]
     var committed: [TopicPartition: Int64?]
     var ends: [TopicPartition: Int64]
@@ -21,12 +24,14 @@ struct DemoRun {
 /// counted looked stuck.
 struct DemoProgress {
     let events: Int
+    let feeds: [Feed]
     let ratePerFeed: Int
     private var last: RelayStats.Snapshot
     private var printedAt = ContinuousClock.now
 
-    init(events: Int, ratePerFeed: Int, stats: RelayStats.Snapshot) {
+    init(events: Int, feeds: [Feed], ratePerFeed: Int, stats: RelayStats.Snapshot) {
         self.events = events
+        self.feeds = feeds
         self.ratePerFeed = ratePerFeed
         last = stats
     }
@@ -34,7 +39,7 @@ struct DemoProgress {
     /// The line to print now, or nil when the last one is less than 2 s old.
     mutating func line(_ stats: RelayStats.Snapshot, now: ContinuousClock.Instant = .now) -> String? {
         guard now - printedAt > .seconds(2) else { return nil }
-        let limited = Feed.allCases.filter { (stats.rateLimitWaits[$0] ?? 0) > (last.rateLimitWaits[$0] ?? 0) }
+        let limited = feeds.filter { (stats.rateLimitWaits[$0] ?? 0) > (last.rateLimitWaits[$0] ?? 0) }
         last = stats
         printedAt = now
         var line = "    ... \(stats.recordsConsumed)/\(events) records consumed, \(stats.totalAccepted) events accepted"
@@ -74,10 +79,15 @@ struct DemoSummary {
         printNow("")
         printNow("Summary")
         printNow("  events seeded:          \(records.count)")
-        for feed in Feed.allCases {
+        for feed in run.feeds {
             let count = counts[feed.rawValue]
-            printNow("  \(feed.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)) accepted:       \(count?.events ?? 0) events in \(count?.batches ?? 0) batches, \(count?.requests ?? 0) requests")
+            printNow("  \("\(feed.rawValue) accepted:".padding(toLength: 24, withPad: " ", startingAt: 0))\(count?.events ?? 0) events in \(count?.batches ?? 0) batches, \(count?.requests ?? 0) requests")
         }
+        // The second iOS app's events reach its own input, and only they do.
+        let feedOf = Dictionary(simulator.acceptedEvents.map { ($0.sourceMessageID ?? "", $0.feed) }, uniquingKeysWith: { first, _ in first })
+        let tabletIDs = Set(records.filter { $0.appID == DemoInputs.tabletAppID && $0.externalUserID != nil }.map(\.id))
+        let misrouted = feedOf.filter { tabletIDs.contains($0.key) != ($0.value == DemoInputs.tabletInput) }.count
+        printNow("  two iOS apps:           \(tabletIDs.count) events of \(DemoInputs.tabletAppID) on input \(DemoInputs.tabletInput) (mparticle.apps), the other iOS app's on ios")
         let skipped = stats.skipped.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
         printNow("  skipped:                \(stats.totalSkipped)\(skipped.isEmpty ? "" : " (\(skipped))")")
         printNow("  refused by mParticle:   \(simulator.rejectedRequests.values.reduce(0, +)) requests")
@@ -88,6 +98,27 @@ struct DemoSummary {
         guard stats.totalAccepted == expected, simulator.totalAcceptedEvents == expected, simulator.rejectedRequests.isEmpty else {
             throw DemoFailure("expected \(expected) events accepted, the relay reports \(stats.totalAccepted) and the simulator \(simulator.totalAcceptedEvents)")
         }
+        guard misrouted == 0 else {
+            throw DemoFailure("\(misrouted) events reached the wrong input (\(DemoInputs.tabletAppID)'s events belong on \(DemoInputs.tabletInput), no others)")
+        }
         printNow("  result:                 every event with an external_user_id was accepted; every offset committed")
+    }
+}
+
+/// The demo's mParticle inputs: the four of Braze's export and a second iOS app's own input
+/// (`ios-tablet`, app-level credentials), each with the simulator's demo credentials.
+enum DemoInputs {
+    static let tabletAppID = "app-ios-tablet"
+    static let tabletInput = SimulatorConfiguration.demoTabletFeed.name
+    static let simulated = SimulatorConfiguration.demoFeeds + [SimulatorConfiguration.demoTabletFeed]
+
+    static func configure(_ settings: inout RelayConfiguration.MParticleSettings) {
+        settings.inputs = FeedCatalog(uniqueNamed: [(tabletInput, .ios)])
+        for simulatedFeed in simulated {
+            guard let feed = settings.inputs.feed(named: simulatedFeed.name) else { continue }
+            settings.feeds[feed] = FeedCredentials(key: simulatedFeed.key, secret: simulatedFeed.secret)
+        }
+        settings.apps = ["app-ios": .ios, "app-android": .android, "app-web": .web]
+        settings.apps[tabletAppID] = settings.inputs.feed(named: tabletInput)
     }
 }

@@ -43,6 +43,15 @@ import Testing
         #expect(outcome.output.contains("no_external_user_id="))
         // Most of the drain waits on the unbound feed's 270 batches/s; the progress line says so.
         #expect(outcome.output.contains("rate-limited: unbound (270 batches/s per feed"), "\(outcome.output.prefix(3000))")
+        // Two iOS apps on two inputs: the tablet app's events on ios-tablet (the demo itself fails
+        // when one lands elsewhere), the phone app's on ios.
+        let perInput = Dictionary(outcome.output.split(separator: "\n").compactMap { line -> (String, Int)? in
+            let words = line.split(separator: " ")
+            guard words.count >= 3, words[1] == "accepted:", let count = Int(words[2]) else { return nil }
+            return (String(words[0]), count)
+        }, uniquingKeysWith: +)
+        #expect((perInput["ios-tablet"] ?? 0) > 0 && (perInput["ios"] ?? 0) > 0, "\(perInput)")
+        #expect(outcome.output.contains("on input ios-tablet (mparticle.apps)"))
 
         let lines = outcome.output.split(separator: "\n", omittingEmptySubsequences: false)
         let summary = try #require(lines.firstIndex(of: "Summary"), "no summary:\n\(outcome.output.suffix(2000))")
