@@ -63,20 +63,24 @@ func destroyClient(_ handle: OpaquePointer) {
 /// until it is destroyed, and librdkafka logs each refused connection at error level
 /// ("Connect to ipv4#127.0.0.1:... failed: Connection refused"), which reads as a failure.
 enum OpenClients {
-    /// Handle address → bootstrap list.
-    private static let clients = NIOLockedValueBox<[UInt: String]>([:])
+    /// (handle address, bootstrap list), oldest first. A list, not a map by address: librdkafka
+    /// may give a new client the address of one being destroyed before `destroyed` runs, and then
+    /// removing the first entry of that address removes the old client's, not the new one's.
+    private static let clients = NIOLockedValueBox<[(handle: UInt, bootstrapServers: String)]>([])
 
     static func opened(_ handle: OpaquePointer, bootstrapServers: String) {
-        clients.withLockedValue { $0[UInt(bitPattern: handle)] = bootstrapServers }
+        clients.withLockedValue { $0.append((UInt(bitPattern: handle), bootstrapServers)) }
     }
 
     static func destroyed(_ handle: OpaquePointer) {
-        _ = clients.withLockedValue { $0.removeValue(forKey: UInt(bitPattern: handle)) }
+        clients.withLockedValue { clients in
+            if let index = clients.firstIndex(where: { $0.handle == UInt(bitPattern: handle) }) { clients.remove(at: index) }
+        }
     }
 
     /// Clients whose bootstrap list is exactly this one.
     static func count(bootstrapServers: String) -> Int {
-        clients.withLockedValue { $0.values.count { $0 == bootstrapServers } }
+        clients.withLockedValue { $0.count { $0.bootstrapServers == bootstrapServers } }
     }
 }
 
