@@ -3,10 +3,20 @@ import MParticle
 
 /// `mparticle.feeds`: the named inputs and their credentials.
 extension ConfigLoader {
-    /// The environment variable part of an input's name: upper case, anything but a letter or
-    /// digit as `_` (so `ipad-app` is `CURRENTS_RELAY_MPARTICLE_FEEDS_IPAD_APP_SECRET`).
+    /// The environment variable part of an input's name, by the rule every key's override follows
+    /// (swift-configuration's environment provider, which reads them): `_` between a lower-case
+    /// letter and an upper-case one, then upper case, anything but a letter or digit as `_`. So
+    /// `ios-tablet` is `CURRENTS_RELAY_MPARTICLE_FEEDS_IOS_TABLET_SECRET` and `iPad` is `..._I_PAD_...`.
+    /// Used to refuse two names that share a variable and to name the variable in messages.
     public static func environmentName(ofInput name: String) -> String {
-        String(name.uppercased().map { $0.isASCII && ($0.isLetter || $0.isNumber) ? $0 : "_" })
+        var result = ""
+        var previous: Character?
+        for character in name {
+            if let previous, previous.isLowercase, character.isUppercase { result.append("_") }
+            result += character.isLetter || character.isNumber ? character.uppercased() : "_"
+            previous = character
+        }
+        return result
     }
 
     /// Reads the inputs declared under `mparticle.feeds` (and the built-in four, which need no
@@ -18,7 +28,7 @@ extension ConfigLoader {
     /// platform; a named input without `platform`, or without a key and secret; a key without a
     /// secret or the reverse; two inputs with one key and different secrets.
     static func readInputs(into settings: inout RelayConfiguration.MParticleSettings, declared: [String],
-                           environment: [String: String], string: (String, Bool) -> String?) throws {
+                           string: (String, Bool) -> String?) throws {
         let builtIn = Set(Feed.allCases.map(\.name))
         var named: [(name: String, platform: FeedPlatform)] = []
         var byFoldedName: [String: String] = Dictionary(uniqueKeysWithValues: builtIn.map { ($0, $0) })
@@ -57,11 +67,8 @@ extension ConfigLoader {
         for feed in settings.inputs.feeds {
             let path = "mparticle.feeds.\(feed.name)"
             let variable = "\(environmentPrefix)MPARTICLE_FEEDS_\(environmentName(ofInput: feed.name))"
-            func value(_ part: String, secret: Bool) -> String? {
-                if let text = environment["\(variable)_\(part.uppercased())"], !text.isEmpty { return text }
-                return string("\(path).\(part)", secret)
-            }
-            switch (value("key", secret: false), value("secret", secret: true)) {
+            // Environment first, through the reader like every key (`variable` is its name there).
+            switch (string("\(path).key", false), string("\(path).secret", true)) {
             case let (key?, secret?): feeds[feed] = FeedCredentials(key: key, secret: secret)
             case (.some, nil): throw ConfigError("\(path): a key without a secret (set secret, or \(variable)_SECRET)")
             case (nil, .some): throw ConfigError("\(path): a secret without a key")

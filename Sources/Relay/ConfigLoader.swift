@@ -265,7 +265,7 @@ public enum ConfigLoader {
             configuration.mparticle.environment = value
         }
         if let identity = string("mparticle.identity") { configuration.mparticle.identity = identity }
-        try readInputs(into: &configuration.mparticle, declared: Array((maps["mparticle.feeds"] ?? [:]).keys), environment: environment, string: string)
+        try readInputs(into: &configuration.mparticle, declared: Array((maps["mparticle.feeds"] ?? [:]).keys), string: string)
         let inputs = configuration.mparticle.inputs
         for (appID, _) in maps["mparticle.apps"] ?? [:] {
             let name = reader.string(forKey: ConfigKey(["mparticle", "apps", appID])) ?? ""

@@ -1,3 +1,5 @@
+import MParticle
+
 /// Every mParticle input a relay knows, by position: the four built-in ones (`ios`, `android`,
 /// `web`, `unbound`, at 0 to 3, configured or not) and then the named inputs of
 /// `mparticle.feeds`, in name order.
@@ -34,6 +36,19 @@ public struct FeedCatalog: Sendable, Equatable {
     /// The feed named `name` exactly, or nil.
     public func feed(named name: String) -> Feed? {
         inputs.first { $0.feed.name == name }?.feed
+    }
+
+    /// `credentials` keyed by another catalogue's feeds (a reloaded file's), moved onto this
+    /// catalogue's feeds of the same name, and the names this catalogue does not have. Another
+    /// catalogue numbers its inputs afresh: one named input added before another shifts that
+    /// one's position, so matching by position would hand its credentials to the wrong feed.
+    public func matchingByName(_ credentials: [Feed: FeedCredentials]) -> (matched: [Feed: FeedCredentials], unknown: [String]) {
+        var matched: [Feed: FeedCredentials] = [:]
+        var unknown: [String] = []
+        for (feed, pair) in credentials {
+            if let own = self.feed(named: feed.name) { matched[own] = pair } else { unknown.append(feed.name) }
+        }
+        return (matched, unknown.sorted())
     }
 
     /// The kind of input `feed` is.

@@ -17,8 +17,8 @@ public struct FeedRouter: Sendable {
     /// the first input sharing its key, or nil when it has no credentials. `route` runs once per
     /// event, so this is an array lookup rather than a set or dictionary hashed per event.
     private var targets: [Feed?]
-    /// Every input, by position (the catalogue's feeds).
-    private let feeds: [Feed]
+    /// Every input, by position (the catalogue's feeds): the pipeline keeps a batcher for each.
+    let feeds: [Feed]
     public var apps: [String: Feed]
     /// Where events not tied to an app go, and what an input without credentials falls back to.
     public let workspaceFeed: Feed

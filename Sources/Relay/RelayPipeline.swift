@@ -35,9 +35,6 @@ public actor RelayPipeline {
         /// The records are dead-letter records: decode with the source topic from their headers, and
         /// send only the one event a per-event record was parked for.
         public var redrive = false
-        /// Every input the relay may send to, in position order (its catalogue's feeds): one
-        /// batcher, queue and send window each.
-        public var feeds: [Feed] = Feed.allCases
 
         /// The defaults are the configuration's (`RelayConfiguration.DeliverySettings`), written
         /// once there: this copy of them had to be changed in step.
@@ -60,7 +57,6 @@ public actor RelayPipeline {
             self.init(lingerMs: delivery.lingerMs, maxInFlightRequestsPerFeed: delivery.maxInFlightRequestsPerFeed,
                       maxInFlightMessages: delivery.maxInFlightMessages, maxInFlightBytes: delivery.maxInFlightBytes,
                       maxAge: configuration.deadLetter.maxAge, authProbeInterval: .milliseconds(delivery.authProbeIntervalMs))
-            feeds = configuration.mparticle.inputs.feeds
         }
     }
 
@@ -116,8 +112,9 @@ public actor RelayPipeline {
         // A pool may hold as many open batches as the in-flight cap has records: that cap is the
         // memory bound, and a smaller pool would seal batches that could still grow.
         let maxOpenBatches = max(5_000, settings.maxInFlightMessages)
-        batchers = FeedTable(feeds: settings.feeds) { FeedBatcher(feed: $0, maxOpenBatches: maxOpenBatches) }
-        historicalBatchers = FeedTable(feeds: settings.feeds) { FeedBatcher(feed: $0, maxOpenBatches: maxOpenBatches, historical: true) }
+        // One batcher per input the router can send to: every input of its catalogue.
+        batchers = FeedTable(feeds: mapper.router.feeds) { FeedBatcher(feed: $0, maxOpenBatches: maxOpenBatches) }
+        historicalBatchers = FeedTable(feeds: mapper.router.feeds) { FeedBatcher(feed: $0, maxOpenBatches: maxOpenBatches, historical: true) }
     }
 
     private var maxAgeMs: Int64 { settings.maxAge.milliseconds }

@@ -112,10 +112,8 @@ public final class RelayRunner: Sendable {
             selection: EventSelection(include: configuration.mparticle.include, exclude: configuration.mparticle.exclude),
             unknownTypes: configuration.mparticle.unknownTypes)
         mapper.perEventBatches = configuration.delivery.dedup == .perEvent
-        var pipelineSettings = settings ?? .init(configuration)
-        pipelineSettings.feeds = configuration.mparticle.inputs.feeds
         pipeline = RelayPipeline(source: recordSource, mapper: mapper, sender: sender, deadLetters: self.deadLetters,
-                                 settings: pipelineSettings, clock: clock, stats: stats, logger: logger)
+                                 settings: settings ?? .init(configuration), clock: clock, stats: stats, logger: logger)
         // On revoke, the poll thread waits (bounded) for the revoked partitions' work to settle.
         // Weakly: the pipeline holds the consumer, and a strong reference back kept both (and the
         // consumer's broker connections) alive after the relay stopped.
@@ -173,22 +171,17 @@ public final class RelayRunner: Sendable {
 
     /// New credentials (a reload after a key rotation) take effect on the next attempt.
     ///
-    /// Matched to the running inputs by name: a reloaded file's catalogue numbers its inputs
-    /// afresh, so an input added before another would otherwise hand that one's position, and
-    /// credentials, to the wrong feed. Inputs added or removed in the file, and a changed app
-    /// map or shared key, take effect at the next start (said in the log).
+    /// Matched to the running inputs by name (`FeedCatalog.matchingByName`). Inputs added to the
+    /// file take effect at the next start (said in the log), as do a changed app map and newly
+    /// shared keys: routing is fixed at start.
     public func updateCredentials(_ feeds: [Feed: FeedCredentials]) {
-        var matched: [Feed: FeedCredentials] = [:]
-        var unknown: [String] = []
-        for (feed, pair) in feeds {
-            if let running = inputs.feed(named: feed.name) { matched[running] = pair } else { unknown.append(feed.name) }
-        }
+        let (matched, unknown) = inputs.matchingByName(feeds)
         credentials.replace(with: matched)
         logger.notice("credentials reloaded", metadata: [
             "feeds": "\(matched.keys.sorted().map { "\($0)=\(matched[$0]!.redactedKey)" }.joined(separator: " "))",
         ])
         if !unknown.isEmpty {
-            logger.warning("inputs added to the configuration take effect at the next start", metadata: ["feeds": "\(unknown.sorted().joined(separator: ","))"])
+            logger.warning("inputs added to the configuration take effect at the next start", metadata: ["feeds": "\(unknown.joined(separator: ","))"])
         }
     }
 }

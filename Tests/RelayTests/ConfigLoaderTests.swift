@@ -186,6 +186,39 @@ import Testing
         #expect(configuration.mparticle.workspaceFeed == .unbound)
     }
 
+    /// A named input's override follows the rule of every key (swift-configuration's): `-` as `_`,
+    /// and `_` where a lower-case letter meets an upper-case one. Names that share a variable are
+    /// refused, by that same rule.
+    @Test func aNamedInputsEnvironmentNameIsTheUsualRule() async throws {
+        #expect(ConfigLoader.environmentName(ofInput: "ios-tablet") == "IOS_TABLET")
+        #expect(ConfigLoader.environmentName(ofInput: "iPad2") == "I_PAD2")
+        let configuration = try await ConfigLoader.load(path: try write("""
+        mparticle:
+          feeds:
+            iPad: { platform: ios, key: "ipad-key" }
+        """), environment: ["CURRENTS_RELAY_MPARTICLE_FEEDS_I_PAD_SECRET": "from-env"])
+        let ipad = try #require(configuration.mparticle.inputs.feed(named: "iPad"))
+        #expect(configuration.mparticle.feeds[ipad] == FeedCredentials(key: "ipad-key", secret: "from-env"))
+        #expect(try await loadError("mparticle:\n  feeds:\n    aB: {platform: ios, key: a, secret: b}\n    a_b: {platform: ios, key: c, secret: d}\n")
+            .contains("CURRENTS_RELAY_MPARTICLE_FEEDS_A_B_"))
+    }
+
+    /// A reload matches credentials to the running inputs by name: the reloaded file's catalogue
+    /// numbers a newly added input before an existing one, which moves that one's position.
+    @Test func reloadedCredentialsFollowTheirInputsName() throws {
+        let running = FeedCatalog(uniqueNamed: [("tablet", .ios)])
+        let reloaded = FeedCatalog(uniqueNamed: [("tablet", .ios), ("phone", .ios)])
+        let runningTablet = try #require(running.feed(named: "tablet"))
+        let reloadedTablet = try #require(reloaded.feed(named: "tablet"))
+        let phone = try #require(reloaded.feed(named: "phone"))
+        #expect(runningTablet.ordinal != reloadedTablet.ordinal, "the case this guards: positions moved")
+        let rotated = FeedCredentials(key: "tablet-key", secret: "rotated")
+        let (matched, unknown) = running.matchingByName([reloadedTablet: rotated, phone: FeedCredentials(key: "p", secret: "s"),
+                                                         .ios: FeedCredentials(key: "i", secret: "s")])
+        #expect(matched == [runningTablet: rotated, .ios: FeedCredentials(key: "i", secret: "s")])
+        #expect(unknown == ["phone"])
+    }
+
     @Test func inputsWithOneKeyAreOneFeed() async throws {
         let configuration = try await ConfigLoader.load(path: try write("""
         mparticle:

@@ -56,8 +56,7 @@ final class PerKeyAPI: EventsAPI {
                                 backoff: Backoff(baseMs: 1, capMs: 5), clock: SystemRelayClock(), stats: stats, logger: Logger(label: "test"),
                                 feeds: configuration.mparticle.inputs.feeds)
         let mapper = EventMapper(environment: .production, identityKey: "customerid", router: configuration.mparticle.router, selection: EventSelection())
-        var settings = RelayPipeline.Settings(lingerMs: 10, maxInFlightRequestsPerFeed: 2, maxInFlightMessages: 1000, authProbeInterval: .milliseconds(50))
-        settings.feeds = configuration.mparticle.inputs.feeds
+        let settings = RelayPipeline.Settings(lingerMs: 10, maxInFlightRequestsPerFeed: 2, maxInFlightMessages: 1000, authProbeInterval: .milliseconds(50))
         return RelayPipeline(source: source, mapper: mapper, sender: sender, deadLetters: MemoryDeadLetters(), settings: settings,
                              stats: stats, logger: Logger(label: "test"))
     }
