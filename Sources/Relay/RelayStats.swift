@@ -68,6 +68,7 @@ public final class RelayStats: Sendable {
     private let requestCounters: [Feed: Counter]
     private let transportCounters: [Feed: Counter]
     private let retryCounters: [Feed: Counter]
+    private let rateLimitedCounters: [Feed: Counter]
     private let parkedCounters: [Feed?: [DeadLetterReason: Counter]]
     private let blockedGauges: [Feed: Gauge]
     private let requestLatency: [Feed: Timer]
@@ -98,6 +99,7 @@ public final class RelayStats: Sendable {
         requestCounters = perFeed { Counter(label: "currents_relay_requests_total", dimensions: base + [("feed", $0.rawValue)]) }
         transportCounters = perFeed { Counter(label: "currents_relay_transport_errors_total", dimensions: base + [("feed", $0.rawValue)]) }
         retryCounters = perFeed { Counter(label: "currents_relay_retries_total", dimensions: base + [("feed", $0.rawValue)]) }
+        rateLimitedCounters = perFeed { Counter(label: "currents_relay_rate_limited_requests_total", dimensions: base + [("feed", $0.rawValue)]) }
         var parked: [Feed?: [DeadLetterReason: Counter]] = [:]
         for feed in feeds.map(Optional.some) + [nil] {
             parked[feed] = Dictionary(uniqueKeysWithValues: DeadLetterReason.allCases.map {
@@ -179,6 +181,7 @@ public final class RelayStats: Sendable {
 
     func rateLimitWaited(feed: Feed) {
         state.withLockedValue { $0.rateLimitWaits[feed, default: 0] += 1 }
+        rateLimitedCounters[feed]!.increment()
     }
 
     func transportError(feed: Feed, durationNanoseconds: Int64? = nil) {
