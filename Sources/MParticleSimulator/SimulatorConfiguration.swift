@@ -49,6 +49,9 @@ public struct SimulatorConfiguration: Sendable {
     /// `demoFeeds`.
     public static let demoTabletFeed = demoFeed("ios-tablet")
 
+    /// What the demo and a plain `simulate` serve: `demoFeeds` and `demoTabletFeed`.
+    public static let demoInputs = demoFeeds + [demoTabletFeed]
+
     public static func demoFeed(_ name: String) -> SimulatedFeed {
         SimulatedFeed(name: name, key: "demo-\(name)-key", secret: "demo-\(name)-secret")
     }

@@ -54,7 +54,7 @@ struct Demo: AsyncParsableCommand {
             printNow("    bootstrap: \(cluster.bootstrapServers)")
 
             printNow("2/4 starting the mParticle simulator")
-            let simulator = try await SimulatorServer.start(SimulatorConfiguration(feeds: DemoInputs.simulated), logger: logger)
+            let simulator = try await SimulatorServer.start(SimulatorConfiguration(feeds: SimulatorConfiguration.demoInputs), logger: logger)
             printNow("    listening on \(simulator.baseURL)")
             do {
                 let run = try await seedAndRelay(records, topic: topic, cluster: cluster, simulator: simulator, logger: logger)

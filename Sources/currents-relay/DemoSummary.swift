@@ -110,11 +110,10 @@ struct DemoSummary {
 enum DemoInputs {
     static let tabletAppID = "app-ios-tablet"
     static let tabletInput = SimulatorConfiguration.demoTabletFeed.name
-    static let simulated = SimulatorConfiguration.demoFeeds + [SimulatorConfiguration.demoTabletFeed]
 
     static func configure(_ settings: inout RelayConfiguration.MParticleSettings) {
         settings.inputs = FeedCatalog(uniqueNamed: [(tabletInput, .ios)])
-        for simulatedFeed in simulated {
+        for simulatedFeed in SimulatorConfiguration.demoInputs {
             guard let feed = settings.inputs.feed(named: simulatedFeed.name) else { continue }
             settings.feeds[feed] = FeedCredentials(key: simulatedFeed.key, secret: simulatedFeed.secret)
         }

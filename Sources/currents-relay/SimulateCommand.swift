@@ -59,12 +59,14 @@ struct Simulate: AsyncParsableCommand {
 
     func run() async throws {
         let logger = logging.bootstrap()
-        var feeds = SimulatorConfiguration.demoFeeds + [SimulatorConfiguration.demoTabletFeed]
+        var feeds = SimulatorConfiguration.demoInputs
         if let config {
             let relayConfiguration = try await ConfigLoader.load(path: config)
-            // In position order: inputs that share a key land on the first of them, as the relay sends them.
+            // Inputs that share a key are one feed, served under the first of them, as the relay sends them.
+            let shared = relayConfiguration.mparticle.sharedKeys
             feeds = relayConfiguration.mparticle.inputs.feeds.compactMap { feed in
-                relayConfiguration.mparticle.feeds[feed].map { SimulatedFeed(name: feed.name, key: $0.key, secret: $0.secret) }
+                guard shared[feed] == nil else { return nil }
+                return relayConfiguration.mparticle.feeds[feed].map { SimulatedFeed(name: feed.name, key: $0.key, secret: $0.secret) }
             }
         } else if let path = self.feeds {
             feeds = try SimulatedFeedsFile.load(path: path)

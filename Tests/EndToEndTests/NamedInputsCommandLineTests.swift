@@ -49,17 +49,46 @@ import Testing
         ios-phone: { key: phone-key, secret: phone-secret }
         ios-tablet: { key: tablet-key, secret: tablet-secret }
         """)
+        let (process, said) = try startSimulator(["--feeds", path])
+        defer { process.terminate(); process.waitUntilExit() }
+        #expect(said.contains("(feeds: ios-phone, ios-tablet)"), "\(said)")
+        let url = try #require(said.split(separator: " ").first { $0.hasPrefix("http://") }.map(String.init))
+        let body = #"[{"environment":"development","schema_version":2,"user_identities":{"customerid":"u1"},"events":[{"event_type":"custom_event","data":{"event_name":"x","custom_event_type":"other","timestamp_unixtime_ms":1767225600000,"source_message_id":"m1"}}]}]"#
+        #expect(try await post(url + "/v2/bulkevents", body: body, user: "tablet-key", password: "tablet-secret") == 202)
+        #expect(try await post(url + "/v2/bulkevents", body: body, user: "tablet-key", password: "wrong") == 403)
+        let (data, _) = try await URLSession.shared.data(from: URL(string: url + "/_sim/accepted")!)
+        let accepted = String(decoding: data, as: UTF8.self)
+        #expect(accepted.contains("ios-tablet"), "\(accepted)")
+    }
+
+    /// `simulate --config` serves a relay configuration's inputs, named ones included; inputs that
+    /// share a key are served once, under the first (as the relay sends them).
+    @Test func theSimulatorServesTheInputsOfARelayConfiguration() throws {
+        let path = try file("""
+        mparticle:
+          feeds:
+            ios: { key: phone-key, secret: s }
+            ios-tablet: { platform: ios, key: tablet-key, secret: s }
+            ipad: { platform: ios, key: phone-key, secret: s }
+        """)
+        let (process, said) = try startSimulator(["--config", path])
+        defer { process.terminate(); process.waitUntilExit() }
+        #expect(said.contains("(feeds: ios, ios-tablet)"), "\(said)")
+    }
+
+    /// Starts `simulate` with `arguments` and returns it with the line that says where it listens.
+    func startSimulator(_ arguments: [String]) throws -> (Process, String) {
         let process = Process()
         process.executableURL = try #require(CommandLineTests.executable, "build the executable first (swift build)")
-        process.arguments = ["simulate", "--port", "0", "--feeds", path, "--log-level", "warning"]
+        process.arguments = ["simulate", "--port", "0", "--log-level", "warning"] + arguments
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
         try process.run()
-        defer { process.terminate(); process.waitUntilExit() }
         let printed = NSLock()
         nonisolated(unsafe) var line = ""
         let listening = DispatchSemaphore(value: 0)
+        // On a thread of its own, so a line that never comes fails the test in 30 s, not hangs it.
         Thread {
             var data = Data()
             while true {
@@ -74,16 +103,8 @@ import Testing
                 }
             }
         }.start()
-        #expect(listening.wait(timeout: .now() + .seconds(30)) == .success, "simulate did not say where it listens")
-        let said = printed.withLock { line }
-        #expect(said.contains("(feeds: ios-phone, ios-tablet)"), "\(said)")
-        let url = try #require(said.split(separator: " ").first { $0.hasPrefix("http://") }.map(String.init))
-        let body = #"[{"environment":"development","schema_version":2,"user_identities":{"customerid":"u1"},"events":[{"event_type":"custom_event","data":{"event_name":"x","custom_event_type":"other","timestamp_unixtime_ms":1767225600000,"source_message_id":"m1"}}]}]"#
-        #expect(try await post(url + "/v2/bulkevents", body: body, user: "tablet-key", password: "tablet-secret") == 202)
-        #expect(try await post(url + "/v2/bulkevents", body: body, user: "tablet-key", password: "wrong") == 403)
-        let (data, _) = try await URLSession.shared.data(from: URL(string: url + "/_sim/accepted")!)
-        let accepted = String(decoding: data, as: UTF8.self)
-        #expect(accepted.contains("ios-tablet"), "\(accepted)")
+        #expect(listening.wait(timeout: .now() + .seconds(30)) == .success, "simulate \(arguments) did not say where it listens")
+        return (process, printed.withLock { line })
     }
 
     func post(_ url: String, body: String, user: String, password: String) async throws -> Int {
