@@ -52,6 +52,8 @@ public final class KafkaConsumer: @unchecked Sendable {
     private var lastTopic: (handle: OpaquePointer, name: String)?
     /// Poll thread only.
     private var fetcherWake: FetcherWake
+    /// Made on the first `reread` (most runs never park after a send) and closed with this consumer.
+    private let reader = NIOLockedValueBox<KafkaRecordReader?>(nil)
 
     public init(configuration: KafkaConsumerConfiguration, logger: Logger) throws {
         self.configuration = configuration
@@ -228,8 +230,27 @@ public final class KafkaConsumer: @unchecked Sendable {
     }
 
 
+    /// Reads records of this consumer's topics again by offset, with a reader of its own (an
+    /// assign-only consumer with this one's bootstrap list and properties). Offsets missing from
+    /// the answer are no longer in Kafka.
+    public func reread(_ offsets: [TopicPartition: [Int64]]) async throws -> [TopicPartition: [Int64: KafkaMessage]] {
+        let reader = try self.reader.withLockedValue { reader -> KafkaRecordReader in
+            if state.withLockedValue({ $0.stopRequested }) { throw KafkaError(kind: .closed, message: "the consumer is closed") }
+            if let reader { return reader }
+            let made = try KafkaRecordReader(bootstrapServers: configuration.bootstrapServers, clientID: configuration.clientID,
+                                             properties: configuration.properties, logger: logger)
+            reader = made
+            return made
+        }
+        return try await reader.read(offsets)
+    }
+
     /// Leaves the group cleanly (the revoke path commits stored offsets) and ends `events`.
     public func close() async {
+        reader.withLockedValue { reader in
+            reader?.close()
+            reader = nil
+        }
         let mustWait = state.withLockedValue { state -> Bool in
             if state.closed { return false }
             state.stopRequested = true
@@ -394,35 +415,8 @@ public final class KafkaConsumer: @unchecked Sendable {
         } else {
             topic = ""
         }
-        var timestampType = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
-        let timestamp = rd_kafka_message_timestamp(message, &timestampType)
         fetcherWake.took(bytes: raw.len + raw.key_len)
-        let value = raw.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: raw.len)) }
-        let key = raw.key.map { Array(UnsafeRawBufferPointer(start: $0, count: raw.key_len)) }
-        pending.append(KafkaMessage(
-            topicPartition: TopicPartition(topic, raw.partition),
-            offset: raw.offset,
-            timestampMs: timestamp >= 0 ? timestamp : nil,
-            key: key,
-            value: value,
-            headers: headers(of: message)
-        ))
-    }
-
-    private func headers(of message: UnsafeMutablePointer<rd_kafka_message_t>) -> [KafkaHeader] {
-        var headers: OpaquePointer?
-        guard rd_kafka_message_headers(message, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR, let headers else { return [] }
-        var result: [KafkaHeader] = []
-        var index = 0
-        var name: UnsafePointer<CChar>?
-        var value: UnsafeRawPointer?
-        var size = 0
-        while rd_kafka_header_get_all(headers, index, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
-            let key = name.map { String(cString: $0) } ?? ""
-            result.append(KafkaHeader(key: key, value: value.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) }))
-            index += 1
-        }
-        return result
+        pending.append(KafkaMessage(copying: message, topic: topic))
     }
 
     private func rebalance(handle: OpaquePointer, error: rd_kafka_resp_err_t, partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) {

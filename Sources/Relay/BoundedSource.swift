@@ -114,6 +114,9 @@ public final class BoundedSource: RecordSource {
     public func setPaused(_ paused: Bool) { inner.setPaused(paused) }
     public func handled(_ count: Int) { inner.handled(count) }
     public func close() async { await inner.close() }
+    public func reread(_ offsets: [TopicPartition: [Int64]]) async throws -> [TopicPartition: [Int64: KafkaMessage]] {
+        try await inner.reread(offsets)
+    }
 
     /// A partition is done when its settled watermark reached its end, or when a record at or past
     /// the end was seen and everything passed on before it is settled (offset gaps at the end).

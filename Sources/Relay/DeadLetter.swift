@@ -1,5 +1,6 @@
 import Kafka
 import Logging
+import MParticle
 
 /// Why a message was parked in the dead-letter topic.
 public enum DeadLetterReason: String, Sendable, CaseIterable {
@@ -22,9 +23,12 @@ public struct DeadLetterDetails: Sendable, Equatable {
     public var eventID: String?
     public var firstAttemptMs: Int64?
     public var parkedMs: Int64
+    /// The source record was gone from Kafka when it was read again to be parked (retention), so
+    /// the dead-letter record holds what the relay still had: the event's mParticle batch.
+    public var originalGone: Bool
 
     public init(reason: DeadLetterReason, message: String, feed: Feed? = nil, httpStatus: Int? = nil,
-                eventID: String? = nil, firstAttemptMs: Int64? = nil, parkedMs: Int64) {
+                eventID: String? = nil, firstAttemptMs: Int64? = nil, parkedMs: Int64, originalGone: Bool = false) {
         self.reason = reason
         self.message = message
         self.feed = feed
@@ -32,6 +36,7 @@ public struct DeadLetterDetails: Sendable, Equatable {
         self.eventID = eventID
         self.firstAttemptMs = firstAttemptMs
         self.parkedMs = parkedMs
+        self.originalGone = originalGone
     }
 }
 
@@ -52,11 +57,15 @@ public enum DeadLetterRecord {
     public static let historyHeader = "currents.relay.history"
     /// On a record parked again after `dlq redrive`: how many times it was redriven.
     public static let redriveCountHeader = "currents.relay.redrive.count"
+    /// `gone` when the source record was no longer in Kafka when the relay read it again to park
+    /// it (retention): the value is then the event's mParticle batch, as the relay would have sent
+    /// it, and the key and the source's own headers are missing.
+    public static let originalHeader = "currents.relay.original"
 
     /// Headers of ours are replaced, not repeated, when a redriven record is parked again.
     static let ownHeaders: Set<String> = [
         topicHeader, partitionHeader, offsetHeader, exceptionMessageHeader, reasonHeader, feedHeader,
-        httpStatusHeader, firstAttemptHeader, parkedHeader, eventIDHeader, historyHeader, redriveCountHeader,
+        httpStatusHeader, firstAttemptHeader, parkedHeader, eventIDHeader, historyHeader, redriveCountHeader, originalHeader,
     ]
 
     /// The headers of the parked record. The exception message is cut to 4 KB.
@@ -95,7 +104,18 @@ public enum DeadLetterRecord {
         }
         if let first = details.firstAttemptMs { headers.append(KafkaHeader(key: firstAttemptHeader, string: String(first))) }
         headers.append(KafkaHeader(key: parkedHeader, string: String(details.parkedMs)))
+        if details.originalGone { headers.append(KafkaHeader(key: originalHeader, string: "gone")) }
         return headers
+    }
+
+    /// What is parked for an event whose source record is gone from Kafka: a record at the
+    /// source's coordinates and timestamp whose value is the event's mParticle batch (the batch
+    /// header with this one event), with no key and no source headers.
+    public static func standIn(for location: RecordLocation, batch: EncodedBatch) -> KafkaMessage {
+        var writer = JSONWriter(capacity: batch.byteCount)
+        batch.write(into: &writer)
+        return KafkaMessage(topicPartition: location.topicPartition, offset: location.offset, timestampMs: location.timestampMs,
+                            key: nil, value: writer.bytes)
     }
 }
 
@@ -129,7 +149,8 @@ public final class KafkaDeadLetterSink: DeadLetterSink {
         while true {
             try Task.checkCancellation()
             do {
-                try await producer.send(topic: topic, key: message.key, value: message.value, headers: headers)
+                // The source record's timestamp, unchanged (when it was parked is a header).
+                try await producer.send(topic: topic, key: message.key, value: message.value, headers: headers, timestampMs: message.timestampMs)
                 return
             } catch let error as KafkaError {
                 // The source offset stays unsettled, so nothing is lost; but the partition stalls here.

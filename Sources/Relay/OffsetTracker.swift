@@ -36,11 +36,10 @@ public struct OffsetTracker: Sendable {
         var offset: Int64
         var remaining: Int32
         var bytes: Int32
-        /// The record, while any of its events is unsettled: a failed event is parked in the
-        /// dead-letter topic as the record it came in. Released when the record settles, so a
-        /// settled entry waiting for the watermark holds no record. (A `KafkaMessage` is one
-        /// reference: the entry is 24 bytes, as it was with an index into a separate slab.)
-        var message: KafkaMessage?
+        /// The record's timestamp (`Int64.min`: none). The record itself is not kept: a failed
+        /// event's record is read again from Kafka to be parked (`RecordLocation`), and the
+        /// timestamp checks that what is read is the record that was taken. The entry is 24 bytes.
+        var timestampMs: Int64
     }
 
     struct PartitionState {
@@ -74,7 +73,7 @@ public struct OffsetTracker: Sendable {
     public init() {}
 
     /// Starts tracking a record of `events` events. A record with no events is settled at once.
-    public mutating func add(_ topicPartition: TopicPartition, offset: Int64, events: Int = 1, bytes: Int = 0, message: KafkaMessage? = nil) -> RecordAck {
+    public mutating func add(_ topicPartition: TopicPartition, offset: Int64, events: Int = 1, bytes: Int = 0, timestampMs: Int64? = nil) -> RecordAck {
         var slot = self.slot(of: topicPartition)
         if let found = slot, let next = states[Int(found)]!.next, offset < next {
             // The consumer went back (offset reset or re-fetch): start this partition's life anew.
@@ -89,7 +88,7 @@ public struct OffsetTracker: Sendable {
             pendingRecords += 1
             pendingBytes += Int(size)
         }
-        states[Int(index)]!.entries.append(Entry(offset: offset, remaining: count, bytes: size, message: count > 0 ? message : nil))
+        states[Int(index)]!.entries.append(Entry(offset: offset, remaining: count, bytes: size, timestampMs: timestampMs ?? .min))
         states[Int(index)]!.next = offset + 1
         return RecordAck(slot: index, epoch: states[Int(index)]!.epoch, offset: offset)
     }
@@ -104,7 +103,6 @@ public struct OffsetTracker: Sendable {
         if left == 0 {
             pendingRecords -= 1
             pendingBytes -= Int(states[slot]!.entries[entry].bytes)
-            states[slot]!.entries[entry].message = nil
         }
         return advance(slot: slot)
     }
@@ -165,10 +163,14 @@ public struct OffsetTracker: Sendable {
         return Int(states[slot]!.entries[index].remaining)
     }
 
-    /// The record of `ack`, added with it, while any of its events is unsettled.
-    public func message(_ ack: RecordAck) -> KafkaMessage? {
+    /// Where the record of `ack` is in Kafka, while any of its events is unsettled (nil once it
+    /// settled, or when its partition was revoked: there is nothing to park then).
+    public func location(_ ack: RecordAck) -> RecordLocation? {
         guard let slot = live(ack), let index = Self.index(of: ack.offset, in: states[slot]!.entries) else { return nil }
-        return states[slot]!.entries[index].message
+        let entry = states[slot]!.entries[index]
+        guard entry.remaining > 0 else { return nil }
+        return RecordLocation(topicPartition: states[slot]!.topicPartition, offset: entry.offset,
+                              timestampMs: entry.timestampMs == .min ? nil : entry.timestampMs)
     }
 
     /// Where `topicPartition`'s records are kept now (`RecordAck.slot`), if it has any state.
@@ -184,9 +186,6 @@ public struct OffsetTracker: Sendable {
     public mutating func revoke(_ topicPartition: TopicPartition) {
         if let slot = slots[topicPartition] { release(slot) }
     }
-
-    /// Records kept now (for tests: settled records must not be).
-    var keptRecords: Int { states.reduce(0) { $0 + ($1?.entries.count { $0.message != nil } ?? 0) } }
 
     // MARK: - Slots
 

@@ -77,7 +77,7 @@ public actor RelayPipeline {
     public nonisolated let stats: RelayStats
     private let transform: RecordTransform
 
-    /// The records taken and not yet settled (each kept for the dead-letter topic until it is).
+    /// The records taken and not yet settled: where each is in Kafka, not its bytes.
     private var tracker = OffsetTracker()
     private var batchers: FeedTable<FeedBatcher>
     /// Batches for `/v2/bulkevents/historical` (events older than `historicalAfter`).
@@ -379,7 +379,12 @@ public actor RelayPipeline {
         if !outcome.truncations.isEmpty { truncated(outcome.truncations, now: now) }
         for (reason, eventType) in outcome.skips { skip(reason, message: message, detail: eventType) }
         let count = outcome.unitCount
-        let ack = tracker.add(message.topicPartition, offset: message.offset, events: count, bytes: message.byteCount, message: message)
+        // What is held until the record settles: its events' encoded bytes in the batchers (and
+        // the record itself, for a park now). The record is not kept: a park after a send
+        // reads it again from Kafka (`RecordLocation`).
+        var held = outcome.parks.isEmpty ? 0 : message.byteCount
+        for index in outcome.sends.indices { held += outcome.sends[index].header.count + outcome.sends[index].payload.count }
+        let ack = tracker.add(message.topicPartition, offset: message.offset, events: count, bytes: held, timestampMs: message.timestampMs)
         guard count > 0 else {
             _ = tracker.advance(ack)
             return
@@ -450,6 +455,13 @@ public actor RelayPipeline {
 
     private func parked(_ ack: RecordAck, _ details: DeadLetterDetails, message: KafkaMessage) {
         stats.parked(details.reason, feed: details.feed)
+        if details.originalGone {
+            stats.parkedWithoutOriginal(details.reason, feed: details.feed)
+            logger.warning("the source record was gone from Kafka (retention) when it was read again to be parked; parked the event's mParticle batch in its place (header currents.relay.original=gone)", metadata: [
+                "reason": "\(details.reason.rawValue)", "source": "\(message.topicPartition)@\(message.offset)",
+                "feed": "\(details.feed?.rawValue ?? "-")",
+            ])
+        }
         logger.warning("parked in the dead-letter topic", metadata: [
             "reason": "\(details.reason.rawValue)", "source": "\(message.topicPartition)@\(message.offset)",
             "feed": "\(details.feed?.rawValue ?? "-")", "status": "\(details.httpStatus.map(String.init) ?? "-")",
@@ -459,17 +471,81 @@ public actor RelayPipeline {
     }
 
     /// Parks the events of a request, one dead-letter record per event.
+    ///
+    /// The relay keeps only where each record is (`RecordLocation`), so the records are first read
+    /// again from Kafka, all of the request's in one read, and parked as they came. A record gone
+    /// from Kafka meanwhile (retention) is parked as what the relay still has: the event's
+    /// mParticle batch, marked `currents.relay.original: gone` and counted.
     private func park(_ request: BulkRequest, reason: DeadLetterReason, status: Int?, message text: String) {
         let wallNow = clock.wallMilliseconds()
-        for unit in request.units {
-            guard let message = tracker.message(unit.ack) else {
+        var parks: [PendingPark] = []
+        parks.reserveCapacity(request.eventCount)
+        for item in request.flattened {
+            guard let location = tracker.location(item.unit.ack) else {
                 stats.droppedForRevokedPartition(count: 1)
                 continue
             }
-            park(message, DeadLetterDetails(
-                reason: reason, message: text, feed: request.feed, httpStatus: status,
-                eventID: unit.sharesRecord ? unit.eventID : nil, firstAttemptMs: request.firstAttemptMs, parkedMs: wallNow), ack: unit.ack)
+            parks.append(PendingPark(
+                location: location, ack: item.unit.ack, batch: EncodedBatch(header: item.header, events: [item.event]),
+                details: DeadLetterDetails(reason: reason, message: text, feed: request.feed, httpStatus: status,
+                                           eventID: item.unit.sharesRecord ? item.unit.eventID : nil,
+                                           firstAttemptMs: request.firstAttemptMs, parkedMs: wallNow)))
         }
+        guard !parks.isEmpty else { return }
+        let pending = parks
+        let source = self.source, sink = deadLetters, stats = self.stats, logger = self.logger
+        startTask { [weak self] in
+            guard let originals = await Self.reread(pending.map(\.location), from: source, stats: stats, logger: logger) else { return }
+            await withTaskGroup(of: Void.self) { group in
+                for var park in pending {
+                    let original = originals[park.location.topicPartition]?[park.location.offset].flatMap { park.location.isRecord($0) ? $0 : nil }
+                    if original == nil { park.details.originalGone = true }
+                    let record = original ?? DeadLetterRecord.standIn(for: park.location, batch: park.batch)
+                    group.addTask {
+                        do {
+                            try await sink.park(record, park.details)
+                            await self?.parked(park.ack, park.details, message: record)
+                        } catch {
+                            // Cancelled at shutdown: unsettled, so delivered again later.
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// One event of a request on its way to the dead-letter topic.
+    struct PendingPark: Sendable {
+        var location: RecordLocation
+        var ack: RecordAck
+        /// The event's mParticle batch: parked in place of the record if the record is gone.
+        var batch: EncodedBatch
+        var details: DeadLetterDetails
+    }
+
+    /// Reads the records at `locations` again, trying until the brokers answer; nil when cancelled
+    /// (shutdown: the records stay unsettled and are delivered again by the next owner).
+    static func reread(_ locations: [RecordLocation], from source: any RecordSource, stats: RelayStats, logger: Logger) async -> [TopicPartition: [Int64: KafkaMessage]]? {
+        let offsets = Dictionary(grouping: locations, by: \.topicPartition).mapValues { $0.map(\.offset) }
+        let backoff = Backoff(baseMs: 200, capMs: 10_000)
+        var attempt = 0
+        while !Task.isCancelled {
+            do {
+                let found = try await source.reread(offsets)
+                stats.reread(records: Set(locations).count)
+                return found
+            } catch {
+                // Nothing is lost: the records stay unsettled, and their partitions wait here.
+                stats.rereadFailed()
+                logger.error("cannot read records again from Kafka to park them; holding their offsets and retrying", metadata: [
+                    "records": "\(locations.count)", "first": "\(locations[0].topicPartition)@\(locations[0].offset)",
+                    "error": "\(error)", "attempt": "\(attempt + 1)",
+                ])
+                do { try await Task.sleep(for: backoff.delay(attempt: attempt)) } catch { return nil }
+                attempt += 1
+            }
+        }
+        return nil
     }
 
     static func describeAge(_ milliseconds: Int64) -> String {

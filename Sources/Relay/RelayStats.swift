@@ -34,6 +34,13 @@ public final class RelayStats: Sendable {
         /// When each blocked feed was blocked (wall milliseconds).
         public var blockedSinceMs: [Feed: Int64] = [:]
         public var deadLetterWriteFailures = 0
+        /// Records read again from Kafka to be parked (`RecordSource.reread`).
+        public var recordsReread = 0
+        /// Events parked without their source record, which was gone from Kafka when it was read
+        /// again (retention): the dead-letter record holds the mParticle batch instead, by reason.
+        public var parkedWithoutOriginal: [DeadLetterReason: Int] = [:]
+        /// Reads of records to park that failed (brokers down) and were tried again.
+        public var rereadFailures = 0
         public var rebalances = 0
         public var inFlightRecords = 0
         public var inFlightBytes = 0
@@ -76,6 +83,9 @@ public final class RelayStats: Sendable {
     private let truncatedCounters: [Feed: [TruncationKind: Counter]]
     private let decodedCounter: Counter
     private let deadLetterFailures: Counter
+    private let rereadCounter: Counter
+    private let rereadFailureCounter: Counter
+    private let withoutOriginalCounters: [Feed?: [DeadLetterReason: Counter]]
     private let revokedResults: Counter
     private let rebalanceCounter: Counter
     private let fetcherWakeCounter: Counter
@@ -107,6 +117,15 @@ public final class RelayStats: Sendable {
             })
         }
         parkedCounters = parked
+        var withoutOriginal: [Feed?: [DeadLetterReason: Counter]] = [:]
+        for feed in feeds.map(Optional.some) + [nil] {
+            withoutOriginal[feed] = Dictionary(uniqueKeysWithValues: DeadLetterReason.allCases.map {
+                ($0, Counter(label: "currents_relay_dead_lettered_without_original_total", dimensions: base + [("reason", $0.rawValue), ("feed", feed?.rawValue ?? "none")]))
+            })
+        }
+        withoutOriginalCounters = withoutOriginal
+        rereadCounter = Counter(label: "currents_relay_records_reread_total", dimensions: base)
+        rereadFailureCounter = Counter(label: "currents_relay_reread_failures_total", dimensions: base)
         blockedGauges = perFeed { Gauge(label: "currents_relay_feed_blocked", dimensions: base + [("feed", $0.rawValue)]) }
         requestLatency = perFeed { Timer(label: "currents_relay_request_duration_seconds", dimensions: base + [("feed", $0.rawValue)], preferredDisplayUnit: .seconds) }
         deliveryLatency = perFeed { Timer(label: "currents_relay_delivery_latency_seconds", dimensions: base + [("feed", $0.rawValue)], preferredDisplayUnit: .seconds) }
@@ -233,6 +252,23 @@ public final class RelayStats: Sendable {
         inFlightRecordsGauge.record(records)
         inFlightBytesGauge.record(bytes)
         pausedGauge.record(pausedPartitions)
+    }
+
+    /// `count` records to park were read again from Kafka (found or not).
+    func reread(records count: Int) {
+        state.withLockedValue { $0.recordsReread += count }
+        rereadCounter.increment(by: count)
+    }
+
+    func rereadFailed() {
+        state.withLockedValue { $0.rereadFailures += 1 }
+        rereadFailureCounter.increment()
+    }
+
+    /// An event was parked with what the relay had (its mParticle batch), its record being gone.
+    func parkedWithoutOriginal(_ reason: DeadLetterReason, feed: Feed?) {
+        state.withLockedValue { $0.parkedWithoutOriginal[reason, default: 0] += 1 }
+        withoutOriginalCounters[feed]![reason]!.increment()
     }
 
     func deadLetterWriteFailed() {

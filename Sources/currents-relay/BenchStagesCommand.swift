@@ -167,6 +167,8 @@ final class HandFedSource: RecordSource {
     func setPaused(_ paused: Bool) { self.paused.withLockedValue { $0 = paused } }
     func handled(_ count: Int) { taken.withLockedValue { $0 += count } }
     func close() async { continuation.finish() }
+    /// The bench's API accepts everything: nothing is parked after a send, so nothing is read again.
+    func reread(_ offsets: [TopicPartition: [Int64]]) async throws -> [TopicPartition: [Int64: KafkaMessage]] { [:] }
 }
 
 /// An Events API that accepts every request at once.

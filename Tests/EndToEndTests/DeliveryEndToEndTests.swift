@@ -76,7 +76,11 @@ import Testing
         let records = SampleEvents(seed: 23, anonymousPercent: 0, users: 5000, types: ["users.messages.email.Send"]).records(count: 200)
         let marked = records[137]
         harness.simulator.state.setBehaviour(.init(rejectEventIDs: [marked.id]))
-        try await harness.seed(records, partition: 0, headers: [KafkaHeader(key: "trace-id", string: "t-42")])
+        // The relay keeps no record's bytes: the refused event's record is read again from Kafka
+        // and parked unchanged (value, key, headers, timestamp), with the usual headers after.
+        let producedAt = Int64(Date().timeIntervalSince1970 * 1000) - 1_234
+        let sourceHeaders = [KafkaHeader(key: "trace-id", string: "t-42"), KafkaHeader(key: "empty", value: nil), KafkaHeader(key: "trace-id", string: "second")]
+        try await harness.seed(records, partition: 0, timestampMs: producedAt, headers: sourceHeaders)
         let (relay, task) = try harness.startRelay(group: "e2e-400") { $0.delivery.lingerMs = 500 }
         try await harness.waitUntil("199 accepted and the rest parked") {
             harness.simulator.state.totalAcceptedEvents == 199 && relay.stats.snapshot.parked[.rejected] == 1
@@ -88,7 +92,10 @@ import Testing
         let record = try #require(parked.first)
         #expect(record.value == marked.value)
         #expect(record.key == marked.key)
-        #expect(record.headerText("trace-id") == "t-42")
+        #expect(record.timestampMs == producedAt)
+        #expect(Array(record.headers.prefix(3)) == sourceHeaders)
+        #expect(record.headerText("currents.relay.original") == nil)
+        #expect(relay.stats.snapshot.recordsReread == 1 && relay.stats.snapshot.parkedWithoutOriginal.isEmpty)
         #expect(record.headerText("currents.relay.reason") == "rejected")
         #expect(record.headerText("currents.relay.http.status") == "400")
         #expect(record.headerText("currents.relay.feed") == "unbound")
@@ -150,6 +157,44 @@ import Testing
         try await harness.waitUntil("the iOS feed to be unblocked") { relay.stats.snapshot.blockedFeeds.isEmpty }
         await relay.shutdown(timeout: .seconds(5))
         try await task.value
+        await harness.stop()
+    }
+
+    /// A record gone from Kafka before its event could be parked (retention) is parked as the
+    /// event's mParticle batch, marked and counted, and its offset still settles.
+    @Test func anEventWhoseRecordRetentionRemovedIsParkedAsItsMParticleBatch() async throws {
+        let harness = try await Harness.start(brokers: 1, partitions: 1)
+        harness.simulator.state.setCredentials(feed: "ios", key: "demo-ios-key", secret: "rotated-secret")
+        let event = try #require(SampleEvents(seed: 31, anonymousPercent: 0, types: ["users.messages.pushnotification.Send"]).records(count: 40)
+            .first { $0.platform == "ios" })
+        try await harness.seed([event], partition: 0)
+        let clock = ShiftableClock()
+        let (relay, task) = try harness.startRelay(group: "e2e-gone", clock: clock)
+        try await harness.waitUntil("the iOS feed to be blocked") { relay.stats.snapshot.blockedFeeds == [.ios] }
+        // Retention removes the record while the feed is blocked: the embedded broker keeps about
+        // 5 MB per partition, so 8 MB of empty-valued records (skipped, settled) push it out.
+        var generator = SystemRandomNumberGenerator()
+        let filler = (0..<80).map { index in
+            (id: "filler-\(index)", key: Optional((0..<100_000).map { _ in UInt8.random(in: 0...255, using: &generator) }), value: Optional<[UInt8]>.none)
+        }
+        for chunk in stride(from: 0, to: filler.count, by: 10) { try await harness.produce(Array(filler[chunk..<chunk + 10]), partition: 0) }
+        let partition = TopicPartition(harness.topic, 0)
+        let inspector = try KafkaInspector(bootstrapServers: harness.cluster.bootstrapServers, groupID: "e2e-gone")
+        #expect(try inspector.watermarks(partition).low > 0, "the record was pushed out of the log")
+        clock.advance(by: .seconds(49 * 3600))
+        try await harness.waitUntilCommitted("e2e-gone", reach: [partition: 81], "the offsets to pass the parked event")
+        let parked = try await harness.deadLetters(count: 1)
+        await relay.shutdown(timeout: .seconds(5))
+        try await task.value
+        let record = try #require(parked.first)
+        #expect(record.headerText("currents.relay.original") == "gone")
+        #expect(record.headerText("currents.relay.reason") == "expired")
+        #expect(record.headerText("__connect.errors.offset") == "0")
+        #expect(record.key == nil)
+        let batch = try #require(try JSONSerialization.jsonObject(with: Data(record.value ?? [])) as? [String: Any])
+        let events = try #require(batch["events"] as? [[String: Any]])
+        #expect((events.first?["data"] as? [String: Any])?["source_message_id"] as? String == event.id)
+        #expect(relay.stats.snapshot.parkedWithoutOriginal == [.expired: 1])
         await harness.stop()
     }
 

@@ -57,25 +57,24 @@ import Testing
         #expect(tracker.settle(a) == 1)
     }
 
-    @Test func theRecordIsKeptUntilItsLastEventSettles() {
+    @Test func theRecordsLocationIsKnownUntilItsLastEventSettles() {
         var tracker = OffsetTracker()
-        func record(_ offset: Int64) -> KafkaMessage {
-            KafkaMessage(topicPartition: p0, offset: offset, timestampMs: nil, key: nil, value: Array("r\(offset)".utf8))
-        }
-        let a = tracker.add(p0, offset: 0, events: 2, message: record(0))
-        let b = tracker.add(p0, offset: 1, message: record(1))
-        let empty = tracker.add(p0, offset: 2, events: 0, message: record(2))
-        #expect(tracker.message(empty) == nil) // settled at once: nothing to park
+        let a = tracker.add(p0, offset: 0, events: 2, timestampMs: 1_700)
+        let b = tracker.add(p0, offset: 1)
+        let empty = tracker.add(p0, offset: 2, events: 0, timestampMs: 5)
+        #expect(tracker.location(empty) == nil) // settled at once: nothing to park
+        #expect(tracker.location(b) == RecordLocation(topicPartition: p0, offset: 1, timestampMs: nil))
         #expect(tracker.settle(b) == 0)
-        #expect(tracker.message(b) == nil)
+        #expect(tracker.location(b) == nil)
         #expect(tracker.settle(a) == nil)
-        #expect(tracker.message(a)?.value == Array("r0".utf8)) // one event of two is still unsettled
+        // One event of two is still unsettled: the record can still be parked.
+        #expect(tracker.location(a) == RecordLocation(topicPartition: p0, offset: 0, timestampMs: 1_700))
         #expect(tracker.settle(a) == 3)
-        #expect(tracker.message(a) == nil)
-        let c = tracker.add(p1, offset: 7, message: KafkaMessage(topicPartition: p1, offset: 7, timestampMs: nil, key: nil, value: []))
-        #expect(tracker.message(c) != nil)
+        #expect(tracker.location(a) == nil)
+        let c = tracker.add(p1, offset: 7)
+        #expect(tracker.location(c) != nil)
         tracker.revoke(p1)
-        #expect(tracker.message(c) == nil)
+        #expect(tracker.location(c) == nil)
         #expect(tracker.settle(c) == nil)
         #expect(tracker.pendingRecords == 0 && tracker.pendingBytes == 0)
     }
@@ -208,33 +207,27 @@ import Testing
 
     @Test func aFreedSlotServesANewLifeAndOldAcksStayInert() {
         var tracker = OffsetTracker()
-        let old = tracker.add(p0, offset: 0, message: KafkaMessage(topicPartition: p0, offset: 0, timestampMs: nil, key: nil, value: [1]))
+        let old = tracker.add(p0, offset: 0, timestampMs: 1)
         tracker.revoke(p0)
         // p1 takes the freed slot; the ack from p0's life must not touch it.
-        let fresh = tracker.add(p1, offset: 0, message: KafkaMessage(topicPartition: p1, offset: 0, timestampMs: nil, key: nil, value: [2]))
+        let fresh = tracker.add(p1, offset: 0, timestampMs: 2)
         #expect(fresh.slot == old.slot && fresh.epoch != old.epoch)
         #expect(tracker.settle(old) == nil)
-        #expect(tracker.message(old) == nil)
+        #expect(tracker.location(old) == nil)
         #expect(tracker.remaining(fresh) == 1)
-        #expect(tracker.message(fresh)?.value == [2])
+        #expect(tracker.location(fresh) == RecordLocation(topicPartition: p1, offset: 0, timestampMs: 2))
         #expect(tracker.settle(RecordAck(slot: 99, epoch: fresh.epoch, offset: 0)) == nil)
         #expect(tracker.settle(fresh) == 1)
         #expect(tracker.watermark(p0) == nil && tracker.watermark(p1) == 1)
     }
 
-    @Test func settledRecordsAreNotKept() {
-        var tracker = OffsetTracker()
-        var acks: [RecordAck] = []
-        for offset in 0..<1_000 {
-            acks.append(tracker.add(p0, offset: Int64(offset), message: KafkaMessage(topicPartition: p0, offset: Int64(offset), timestampMs: nil, key: nil, value: [0])))
-            if offset >= 10 { _ = tracker.settle(acks[offset - 10]) }
-        }
-        // Ten unsettled at a time, and only they are kept.
-        #expect(tracker.keptRecords == 10)
-        for ack in acks.suffix(10) { _ = tracker.settle(ack) }
-        #expect(tracker.keptRecords == 0 && tracker.pendingRecords == 0)
-        #expect(tracker.watermark(p0) == 1_000)
-        // The record is one reference in the entry: no bigger than an index into a slab was.
+    @Test func anEntryHoldsNoRecord() {
+        // What an unsettled record costs the tracker, whatever its size: its location only.
         #expect(MemoryLayout<OffsetTracker.Entry>.stride == 24)
+        var tracker = OffsetTracker()
+        let ack = tracker.add(p0, offset: 3, bytes: 900, timestampMs: 42)
+        #expect(tracker.pendingBytes == 900)
+        _ = tracker.settle(ack)
+        #expect(tracker.pendingBytes == 0 && tracker.location(ack) == nil)
     }
 }

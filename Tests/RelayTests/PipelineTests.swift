@@ -6,15 +6,48 @@ import NIOConcurrencyHelpers
 import Testing
 @testable import Relay
 
-/// A record source the test feeds by hand; it remembers what was stored.
+/// A record source the test feeds by hand; it remembers what was stored, and every record it
+/// handed over, for `reread` (as Kafka would, until `forget` removes one: retention).
 final class FakeSource: RecordSource {
+    /// What the tests feed through: records handed over are also kept, by location.
+    struct Feeder: Sendable {
+        let inner: AsyncStream<KafkaConsumerEvent>.Continuation
+        let log: NIOLockedValueBox<[TopicPartition: [Int64: KafkaMessage]]>
+        func yield(_ event: KafkaConsumerEvent) {
+            if case .messages(let messages) = event {
+                log.withLockedValue { log in for message in messages { log[message.topicPartition, default: [:]][message.offset] = message } }
+            }
+            inner.yield(event)
+        }
+        func finish() { inner.finish() }
+    }
+
     let events: AsyncStream<KafkaConsumerEvent>
-    let continuation: AsyncStream<KafkaConsumerEvent>.Continuation
+    let continuation: Feeder
     let stored = NIOLockedValueBox<[TopicPartition: Int64]>([:])
     let paused = NIOLockedValueBox(false)
+    let log = NIOLockedValueBox<[TopicPartition: [Int64: KafkaMessage]]>([:])
+    /// Offsets asked for by `reread`, in order.
+    let rereads = NIOLockedValueBox<[[TopicPartition: [Int64]]]>([])
 
     init() {
-        (events, continuation) = AsyncStream.makeStream()
+        let (events, inner) = AsyncStream.makeStream(of: KafkaConsumerEvent.self)
+        self.events = events
+        continuation = Feeder(inner: inner, log: log)
+    }
+
+    func reread(_ offsets: [TopicPartition: [Int64]]) async throws -> [TopicPartition: [Int64: KafkaMessage]] {
+        rereads.withLockedValue { $0.append(offsets) }
+        return log.withLockedValue { log in
+            offsets.reduce(into: [:]) { found, entry in
+                for offset in entry.value { if let message = log[entry.key]?[offset] { found[entry.key, default: [:]][offset] = message } }
+            }
+        }
+    }
+
+    /// The record is no longer in "Kafka" (retention).
+    func forget(_ topicPartition: TopicPartition, offset: Int64) {
+        _ = log.withLockedValue { $0[topicPartition]?.removeValue(forKey: offset) }
     }
 
     func storeOffsets(_ offsets: [TopicPartition: Int64]) -> [TopicPartition: KafkaError] {
@@ -376,6 +409,55 @@ final class ScriptedAPI: EventsAPI {
         api.isOpen.withLockedValue { $0 = true }
         try await waitFor("all settled") { source.storedOffsets[partition] == 4 }
         #expect(api.received.count == 1)
+        await pipeline.shutdown(timeout: .seconds(1))
+        await run.value
+    }
+
+    /// The pipeline keeps no record's bytes: an event parked after it was batched is parked as
+    /// its record read again from the source, unchanged; a record gone from the source meanwhile
+    /// (retention) is parked as the event's mParticle batch, marked, counted, and settled.
+    @Test func eventsParkedAfterBatchingAreParkedAsTheirRecordsReadAgain() async throws {
+        let source = FakeSource()
+        let api = GatedAPI()
+        let deadLetters = MemoryDeadLetters()
+        let clock = ShiftableClock()
+        let pipeline = makeTestPipeline(source: source, api: api, deadLetters: deadLetters, feeds: [.unbound],
+                                        settings: .init(lingerMs: 10, maxInFlightRequestsPerFeed: 1, maxInFlightMessages: 1000), clock: clock)
+        let run = Task { await pipeline.run() }
+        source.continuation.yield(.assigned([partition]))
+        source.continuation.yield(.messages([message(0, envelope("first", user: "u-0"))]))
+        try await waitFor("the first request to hold the feed's one send slot") { api.received.count == 1 }
+        let waiting = (1...3).map {
+            KafkaMessage(topicPartition: partition, offset: Int64($0), timestampMs: clock.wallMilliseconds() - Int64($0), key: Array("key-\($0)".utf8),
+                         value: Array(envelope("waiting-\($0)", user: "u-\($0)").utf8), headers: [KafkaHeader(key: "trace", string: "t\($0)")])
+        }
+        source.continuation.yield(.messages(waiting))
+        try await waitFor("4 records in the pipeline") { await pipeline.pendingRecords >= 4 }
+        source.forget(partition, offset: 2)
+        clock.advance(by: .seconds(49 * 3600))
+        try await waitFor("the waiting events parked") { deadLetters.records.count == 3 }
+        api.isOpen.withLockedValue { $0 = true }
+        try await waitFor("all settled") { source.storedOffsets[partition] == 4 }
+        let parked = Dictionary(uniqueKeysWithValues: deadLetters.records.map { ($0.0.offset, $0) })
+        #expect(Set(source.rereads.withLockedValue { $0 }.flatMap { $0[partition] ?? [] }) == [1, 2, 3])
+        for offset in [1, 3] as [Int64] {
+            let (record, details) = try #require(parked[offset])
+            let original = waiting[Int(offset) - 1]
+            #expect(record.value == original.value && record.key == original.key && record.headers == original.headers)
+            #expect(record.timestampMs == original.timestampMs && !details.originalGone)
+            #expect(!DeadLetterRecord.headers(for: record, details).contains { $0.key == DeadLetterRecord.originalHeader })
+        }
+        let (standIn, details) = try #require(parked[2])
+        #expect(details.originalGone && details.reason == .expired && details.feed == .unbound)
+        #expect(standIn.key == nil && standIn.headers.isEmpty && standIn.timestampMs == waiting[1].timestampMs)
+        #expect(standIn.topicPartition == partition)
+        let batch = try #require(try JSONSerialization.jsonObject(with: Data(standIn.value ?? [])) as? [String: Any])
+        let events = try #require(batch["events"] as? [[String: Any]])
+        #expect(events.count == 1 && (events[0]["data"] as? [String: Any])?["source_message_id"] as? String == "waiting-2")
+        #expect((batch["user_identities"] as? [String: Any])?["customerid"] as? String == "u-2")
+        #expect(DeadLetterRecord.headers(for: standIn, details).contains { $0.key == "currents.relay.original" && $0.stringValue == "gone" })
+        let stats = pipeline.stats.snapshot
+        #expect(stats.parked[.expired] == 3 && stats.parkedWithoutOriginal == [.expired: 1] && stats.recordsReread == 3)
         await pipeline.shutdown(timeout: .seconds(1))
         await run.value
     }

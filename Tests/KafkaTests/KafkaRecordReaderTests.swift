@@ -1,0 +1,87 @@
+import Foundation
+@testable import Kafka
+import Logging
+import Testing
+
+/// Reading records again by offset (what the relay parks from), against the embedded broker over TCP.
+@Suite(.serialized) struct KafkaRecordReaderTests {
+    let logger = Logger(label: "kafka-reader-tests")
+
+    @Test func offsetsFarApartAreReadInSeparateRuns() {
+        #expect(KafkaRecordReader.runs(of: [5, 3, 3, 4, 9_000, 9_001, -1]) == [[3, 4, 5], [9_000, 9_001]])
+        #expect(KafkaRecordReader.runs(of: []) == [])
+    }
+
+    @Test func recordsReadAgainAreTheRecordsTakenByteForByte() async throws {
+        let cluster = try MockCluster(brokers: 1, logger: logger)
+        try cluster.createTopic("reread", partitions: 2)
+        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers), logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<3_000 {
+                group.addTask {
+                    try await producer.send(topic: "reread", partition: Int32(index % 2), key: index % 7 == 0 ? nil : Array("k\(index)".utf8),
+                                            value: index == 11 ? nil : Array("value \(index)".utf8),
+                                            headers: [KafkaHeader(key: "trace", string: "t\(index)"), KafkaHeader(key: "empty", value: nil)],
+                                            timestampMs: 1_700_000_000_000 + Int64(index))
+                }
+            }
+            try await group.waitForAll()
+        }
+        await producer.close()
+        // What a group consumer took, to compare with.
+        var configuration = KafkaConsumerConfiguration(bootstrapServers: cluster.bootstrapServers, groupID: "g-reread", topics: ["reread"])
+        configuration.properties = ["session.timeout.ms": "6000", "heartbeat.interval.ms": "500"]
+        let consumer = try KafkaConsumer(configuration: configuration, logger: logger)
+        try consumer.start()
+        var taken: [TopicPartition: [Int64: KafkaMessage]] = [:]
+        var count = 0
+        for await event in consumer.events {
+            if case .messages(let batch) = event {
+                for message in batch { taken[message.topicPartition, default: [:]][message.offset] = message }
+                count += batch.count
+                consumer.handled(batch.count)
+            }
+            if count >= 3_000 { break }
+        }
+        let p0 = TopicPartition("reread", 0), p1 = TopicPartition("reread", 1)
+        // Close together, far apart (two runs), the first, the last, and one past the end.
+        let wanted: [TopicPartition: [Int64]] = [p0: [0, 5, 6, 3, 1_499, 1_500], p1: [700, 2, 1_499]]
+        let found = try await consumer.reread(wanted)
+        let clients = OpenClients.count(bootstrapServers: cluster.bootstrapServers)
+        await consumer.close()
+        #expect(Set(found[p0]?.keys ?? [:].keys) == [0, 3, 5, 6, 1_499])
+        #expect(Set(found[p1]?.keys ?? [:].keys) == [2, 700, 1_499])
+        for (partition, offsets) in found {
+            for (offset, message) in offsets {
+                let original = try #require(taken[partition]?[offset])
+                #expect(message.topicPartition == partition && message.offset == offset)
+                #expect(message.key == original.key)
+                #expect(message.value == original.value)
+                #expect(message.headers == original.headers)
+                #expect(message.timestampMs == original.timestampMs)
+            }
+        }
+        #expect(OpenClients.count(bootstrapServers: cluster.bootstrapServers) == clients - 1, "closing the consumer destroyed its reader")
+    }
+
+    @Test func aRecordGoneFromTheLogIsMissingFromTheAnswer() async throws {
+        let cluster = try MockCluster(brokers: 1, logger: logger)
+        try cluster.createTopic("trimmed", partitions: 1)
+        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers), logger: logger)
+        try await producer.send(topic: "trimmed", partition: 0, key: nil, value: Array("first".utf8))
+        // The embedded broker keeps about 5 MB per partition: 8 MB more push the first record out,
+        // as retention would.
+        // Random bytes: the producer compresses (lz4), and repeated ones would take no room.
+        var generator = SystemRandomNumberGenerator()
+        let filler = (0..<100_000).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        for _ in 0..<80 { try await producer.send(topic: "trimmed", partition: 0, key: nil, value: filler) }
+        await producer.close()
+        let reader = try KafkaRecordReader(bootstrapServers: cluster.bootstrapServers, clientID: "reader-test", logger: logger)
+        let partition = TopicPartition("trimmed", 0)
+        let found = try await reader.read([partition: [0, 80]])
+        #expect(found[partition]?[0] == nil, "offset 0 is below the log start")
+        #expect(found[partition]?[80]?.value == filler)
+        reader.close()
+        await #expect(throws: KafkaError.self) { try await reader.read([partition: [80]]) }
+    }
+}
