@@ -89,8 +89,9 @@ public enum ConfigLoader {
         return configuration
     }
 
-    /// Records smaller than this fill `max_in_flight_bytes` before `max_in_flight_messages` are
-    /// unusual for Currents: its events are ~0.5–1 KB (the bench's average ~620 bytes).
+    /// What the relay holds per record in flight (its encoded mParticle event and batch header; the
+    /// record itself is read again from Kafka if it must be parked) is ~0.5–1 KB for Currents (the
+    /// bench's average ~800 bytes): less than this fills `max_in_flight_bytes` first.
     static let typicalRecordBytes = 1024
 
     /// A warning when the byte cap binds long before the record cap: someone who raised
@@ -99,7 +100,7 @@ public enum ConfigLoader {
     static func byteCapWarning(_ delivery: RelayConfiguration.DeliverySettings) -> String? {
         let perRecord = delivery.maxInFlightBytes / delivery.maxInFlightMessages
         guard perRecord < typicalRecordBytes else { return nil }
-        return "delivery.max_in_flight_bytes (\(delivery.maxInFlightBytes)) allows \(perRecord) bytes for each of delivery.max_in_flight_messages (\(delivery.maxInFlightMessages)); Currents records are ~0.5-1 KB, so the byte cap pauses partitions first and holds fewer records (a smaller grouping window, more batches per event). Raise max_in_flight_bytes to at least \(delivery.maxInFlightMessages * typicalRecordBytes) with it"
+        return "delivery.max_in_flight_bytes (\(delivery.maxInFlightBytes)) allows \(perRecord) bytes for each of delivery.max_in_flight_messages (\(delivery.maxInFlightMessages)); the relay holds ~0.5-1 KB per Currents record in flight (its encoded event), so the byte cap pauses partitions first and holds fewer records (a smaller grouping window, more batches per event). Raise max_in_flight_bytes to at least \(delivery.maxInFlightMessages * typicalRecordBytes) with it"
     }
 
     /// The keys of `tree` that hold a non-empty secret value (their names, never their values).

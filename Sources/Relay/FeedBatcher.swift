@@ -175,7 +175,8 @@ public struct FeedBatcher: Sendable {
         }
         openByHeader.store(firstID + pool.count, hash: hash, at: position)
         let bytes = EncodedBatch.overhead + header.count + event.count
-        pool.append(OpenBatch(hash: hash, batch: EncodedBatch(header: header, events: [event]), units: [unit], bytes: bytes, createdAt: now))
+        // The header stays with the batch until it is sent: without its spare room.
+        pool.append(OpenBatch(hash: hash, batch: EncodedBatch(header: header.compacted(), events: [event]), units: [unit], bytes: bytes, createdAt: now))
         return pool.count > maxOpenBatches ? takeRequest() : nil
     }
 

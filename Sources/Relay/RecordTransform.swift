@@ -169,8 +169,10 @@ public struct RecordTransform: Sendable {
                 }
                 let millis = time.multipliedReportingOverflow(by: 1000)
                 let historical = !millis.overflow && millis.partialValue < historicalBefore
+                // The payload is held until mParticle accepts it: without its spare room. (The
+                // header is compacted only if it opens a batch: most join one and are dropped.)
                 outcome.sends.append(Send(feed: encoded.feed, header: encoded.header, headerHash: HeaderTable.hash(of: encoded.header),
-                                          payload: encoded.payload, idBytes: id, historical: historical))
+                                          payload: encoded.payload.compacted(), idBytes: id, historical: historical))
             }
         case .failure(let reason):
             outcome.skips.append((reason, eventType))

@@ -349,7 +349,7 @@ import Testing
     }
 
     @Test func theBenchRunsOnASmallBacklogAndPrintsAWellFormedResult() throws {
-        let (status, text, errors) = try bench(["--in-flight", "5000"])
+        let (status, text, errors) = try bench(["--in-flight", "5000", "--in-flight-bytes", "33554432"])
         #expect(status == 0, "\(text)\n\(errors.suffix(2000))")
         let line = try #require(text.split(separator: "\n").first { $0.hasPrefix("BENCH ") }, "a BENCH line in\n\(text)")
         let result = try #require(try JSONSerialization.jsonObject(with: Data(line.dropFirst(6).utf8)) as? [String: Any])
@@ -359,12 +359,16 @@ import Testing
         for key in ["events_per_s", "kcat_events_per_s", "requests", "batches"] {
             #expect((result[key] as? Int ?? 0) > 0, "\(key) in \(line)")
         }
-        for key in ["cpu_us_per_event", "peak_rss_mb", "batches_per_event", "relay_to_kcat", "seconds"] {
+        for key in ["cpu_us_per_event", "peak_rss_mb", "batches_per_event", "relay_to_kcat", "seconds", "kcat_cpu_us_per_event", "cpu_to_kcat"] {
             #expect((result[key] as? Double ?? 0) > 0, "\(key) in \(line)")
         }
         #expect((result["batches_per_event"] as? Double ?? 2) <= 1)
         // The settings it ran with, as given (the relay refuses a configuration it cannot read).
         #expect(result["in_flight"] as? Int == 5000 && result["linger_ms"] as? Int == 250, "\(line)")
-        #expect(text.contains("events/s") && text.contains("relay/kcat"), "the table")
+        #expect(result["in_flight_bytes"] as? Int == 33_554_432, "\(line)")
+        // The relay's CPU per event against kcat's per message, in the same run.
+        let ratio = (result["cpu_us_per_event"] as? Double ?? 0) / (result["kcat_cpu_us_per_event"] as? Double ?? 1)
+        #expect(abs(ratio - (result["cpu_to_kcat"] as? Double ?? 0)) < 0.05 * ratio + 0.01, "\(line)")
+        #expect(text.contains("events/s") && text.contains("relay/kcat") && text.contains("cpu/kcat"), "the table")
     }
 }

@@ -66,6 +66,17 @@ import Testing
         #expect(String(decoding: writer.bytes, as: UTF8.self) == "[\(value)]")
     }
 
+    /// An encoded event held until mParticle accepts it keeps no spare room from its writer.
+    @Test func compactedBytesAreTheSameBytesWithoutTheSpareRoom() {
+        var writer = JSONWriter(capacity: 4_096)
+        writer.raw("{\"event_type\":\"custom_event\"}")
+        let compact = writer.bytes.compacted()
+        #expect(compact == writer.bytes)
+        #expect(writer.bytes.capacity >= 4_096)
+        #expect(compact.capacity < 64, "capacity \(compact.capacity) for \(compact.count) bytes")
+        #expect([UInt8]().compacted().isEmpty)
+    }
+
     @Test func equalHeadersEncodeToEqualBytes() {
         let a = BatchHeader(environment: .production, userIdentities: ["customerid": .string("u"), "email": .string("e")])
         let b = BatchHeader(environment: .production, userIdentities: ["email": .string("e"), "customerid": .string("u")])

@@ -1,3 +1,4 @@
+import Currents
 import Kafka
 import Testing
 @testable import Relay
@@ -219,6 +220,44 @@ import Testing
         #expect(tracker.settle(RecordAck(slot: 99, epoch: fresh.epoch, offset: 0)) == nil)
         #expect(tracker.settle(fresh) == 1)
         #expect(tracker.watermark(p0) == nil && tracker.watermark(p1) == 1)
+    }
+
+    /// One record that waits holds its partition's watermark; the records settled behind it are
+    /// not kept (compaction), and every watermark is still the one a model of the rule gives.
+    @Test func recordsSettledBehindAWaitingOneAreNotKeptAndWatermarksStayRight() {
+        var tracker = OffsetTracker()
+        var generator = SplitMix64(seed: 77)
+        var unsettled: [Int64: (ack: RecordAck, left: Int)] = [:]
+        var next: Int64 = 0
+        var last: Int64?
+        func expected() -> Int64 { unsettled.keys.min() ?? next }
+        let waiting = tracker.add(p0, offset: 0, events: 1)
+        unsettled[0] = (waiting, 1)
+        next = 1
+        for _ in 0..<20_000 {
+            // Gaps (compaction, transactions) and records of several or no events.
+            next += Int64(generator.next() % 4 == 0 ? 2 : 1)
+            let events = Int(generator.next() % 4)
+            let ack = tracker.add(p0, offset: next - 1, events: events)
+            if events > 0 { unsettled[next - 1] = (ack, events) }
+            if tracker.entryCount(p0) > max(2 * unsettled.count, OffsetTracker.compactionThreshold) + 1 { last = Int64(tracker.entryCount(p0)) }
+            // About 50 records in flight besides the waiting one, settled in any order.
+            while unsettled.count > 50 {
+                let offset = unsettled.keys.filter { $0 != 0 }.randomElement(using: &generator)!
+                var entry = unsettled[offset]!
+                _ = tracker.settle(entry.ack)
+                entry.left -= 1
+                unsettled[offset] = entry.left == 0 ? nil : entry
+                #expect(tracker.watermark(p0) == expected())
+            }
+            #expect(tracker.watermark(p0) == expected())
+            #expect(tracker.pending(p0) == unsettled.count)
+        }
+        #expect(last == nil, "entries held past the compaction bound: \(last ?? 0)")
+        #expect(tracker.watermark(p0) == 0)
+        for (offset, entry) in unsettled where offset != 0 { for _ in 0..<entry.left { _ = tracker.settle(entry.ack) } }
+        #expect(tracker.settle(waiting) == next)
+        #expect(tracker.pendingRecords == 0 && tracker.pending(p0) == 0)
     }
 
     @Test func anEntryHoldsNoRecord() {
