@@ -105,6 +105,9 @@ public struct RecordTransform: Sendable {
             take(event.result, id: event.id, time: event.time, eventType: event.eventType, historicalBefore: historicalBefore, into: &outcome)
             return outcome
         }
+        if redrive, message.header(DeadLetterRecord.originalHeader)?.stringValue == "gone" {
+            return standIn(message, value: value, historicalBefore: historicalBefore, outcome: outcome)
+        }
         let topic = redrive ? (message.header(DeadLetterRecord.topicHeader)?.stringValue ?? message.topic) : message.topic
         var decoded = decoder.decode(value: value, eventTypeHeader: message.header("event_type")?.stringValue, topic: topic)
         if redrive, let only = message.header(DeadLetterRecord.eventIDHeader)?.stringValue, case .success(let results) = decoded {
@@ -140,6 +143,31 @@ public struct RecordTransform: Sendable {
                 }
             }
         }
+        return outcome
+    }
+
+    /// A redriven dead-letter record parked without its source record: its value is the event's
+    /// mParticle batch, sent as it is to the input named in its `currents.relay.feed` header (or
+    /// the input that now sends that one's events). Parked again, as poison with the reason, when
+    /// the value is not such a batch or that input is not configured: nothing is dropped.
+    func standIn(_ message: KafkaMessage, value: [UInt8], historicalBefore: Int64, outcome: consuming Outcome) -> Outcome {
+        var outcome = outcome
+        outcome.decodedEvents = 1
+        guard let parts = StandInRecord.parts(of: value) else {
+            outcome.parks.append(DeadLetterDetails(
+                reason: .poison, message: "parked without its source record (currents.relay.original: gone), but the value is not an mParticle batch of one event", parkedMs: 0))
+            return outcome
+        }
+        let name = message.header(DeadLetterRecord.feedHeader)?.stringValue ?? ""
+        guard let input = mapper.router.feeds.first(where: { $0.rawValue == name }), let feed = mapper.router.target(input) else {
+            outcome.parks.append(DeadLetterDetails(
+                reason: .poison, message: "parked without its source record for input \"\(name.prefix(100))\", which this configuration does not send to (no such input, or no credentials)",
+                eventID: parts.id, parkedMs: 0))
+            return outcome
+        }
+        let seconds = parts.timestampMs.map { $0 / 1000 } ?? Int64.max / 1000
+        take(.success(Encoded(feed: feed, header: parts.header, payload: parts.event, truncations: AttributeTruncations())),
+             id: ArraySlice(parts.id.utf8), time: seconds, eventType: parts.eventType, historicalBefore: historicalBefore, into: &outcome)
         return outcome
     }
 

@@ -195,6 +195,18 @@ import Testing
         let events = try #require(batch["events"] as? [[String: Any]])
         #expect((events.first?["data"] as? [String: Any])?["source_message_id"] as? String == event.id)
         #expect(relay.stats.snapshot.parkedWithoutOriginal == [.expired: 1])
+
+        // Credentials fixed, `dlq redrive` sends the parked batch as it is, to the iOS input.
+        harness.simulator.state.setCredentials(feed: "ios", key: "demo-ios-key", secret: "demo-ios-secret")
+        let configuration = harness.configuration(group: "e2e-gone-redrive")
+        let group = DeadLetterRedrive.defaultGroup(base: "e2e-gone-redrive", reason: nil, since: nil)
+        let plan = try DeadLetterRedrive.plan(configuration: configuration, group: group, logger: harness.logger)
+        let redrive = try DeadLetterRedrive.runner(plan: plan, configuration: configuration, group: group, reason: nil, sinceMs: nil,
+                                                   dryRun: false, logger: harness.logger)
+        try await redrive.run()
+        let accepted = harness.simulator.state.acceptedEvents.filter { $0.sourceMessageID == event.id }
+        #expect(accepted.count == 1 && accepted.first?.feed == "ios", "\(accepted)")
+        #expect(redrive.stats.snapshot.totalParked == 0)
         await harness.stop()
     }
 

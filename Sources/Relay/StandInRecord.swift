@@ -1,0 +1,52 @@
+import Currents
+import MParticle
+
+/// A dead-letter record parked without its source record, which was gone from Kafka when the
+/// relay read it again (retention): its value is the event's mParticle batch, one event under the
+/// batch-level parts the relay had encoded (`DeadLetterRecord.standIn`), and it carries
+/// `currents.relay.original: gone`. `dlq redrive` sends it as it is, to the input that parked it.
+enum StandInRecord {
+    struct Parts: Equatable {
+        /// The batch-level parts as the relay writes them (`EncodedBatch.header`).
+        var header: [UInt8]
+        var event: [UInt8]
+        var id: String
+        /// The event's `timestamp_unixtime_ms`, if it has one.
+        var timestampMs: Int64?
+        var eventType: String
+    }
+
+    static let eventsKey = Array(#","events":["#.utf8)
+
+    /// The header and the event of a stand-in's value, or nil when it is not a batch of exactly
+    /// one event as the relay writes one: the bytes are split where the relay joined them, and
+    /// both halves are checked to parse to what the whole says.
+    static func parts(of value: [UInt8]) -> Parts? {
+        guard case .object(let batch)? = try? JSONParser.parse(value), case .array(let events)? = batch["events"], events.count == 1,
+              case .object(let event) = events[0], case .object(let data)? = event["data"],
+              let id = data["source_message_id"]?.stringValue,
+              value.first == UInt8(ascii: "{"), value.count >= 2, value.suffix(2).elementsEqual("]}".utf8),
+              let split = firstIndex(of: eventsKey, in: value) else { return nil }
+        let header = Array(value[1..<split])
+        let eventBytes = Array(value[(split + eventsKey.count)..<(value.count - 2)])
+        // The halves must be the batch's parts: no "events" in the header, and the one event whole.
+        guard case .object(var headerObject)? = try? JSONParser.parse([UInt8(ascii: "{")] + header + [UInt8(ascii: "}")]),
+              headerObject.removeValue(forKey: "events") == nil,
+              (try? JSONParser.parse(eventBytes)) == events[0] else { return nil }
+        var withoutEvents = batch
+        withoutEvents["events"] = nil
+        guard headerObject == withoutEvents else { return nil }
+        var timestamp: Int64?
+        if case .int(let milliseconds)? = data["timestamp_unixtime_ms"] { timestamp = milliseconds }
+        return Parts(header: header, event: eventBytes, id: id, timestampMs: timestamp,
+                     eventType: event["event_type"]?.stringValue ?? "-")
+    }
+
+    private static func firstIndex(of needle: [UInt8], in bytes: [UInt8]) -> Int? {
+        guard bytes.count >= needle.count else { return nil }
+        for start in 0...(bytes.count - needle.count) where bytes[start] == needle[0] {
+            if bytes[start..<(start + needle.count)].elementsEqual(needle) { return start }
+        }
+        return nil
+    }
+}
