@@ -20,6 +20,9 @@ public struct DeadLetterSummary: Sendable, Equatable {
     public var byAge: [String: Int] = [:]
     /// Records without our headers (written by something else).
     public var foreign = 0
+    /// Records parked without their source record (`currents.relay.original: gone`): their value
+    /// is the event's mParticle batch.
+    public var withoutOriginal = 0
     public var oldest: Parked?
     public var newest: Parked?
 
@@ -33,6 +36,7 @@ public struct DeadLetterSummary: Sendable, Equatable {
             return
         }
         byReason[reason, default: 0] += 1
+        if message.header(DeadLetterRecord.originalHeader)?.stringValue == "gone" { withoutOriginal += 1 }
         byFeed[message.header(DeadLetterRecord.feedHeader)?.stringValue ?? "none", default: 0] += 1
         let parkedMs = Int64(message.header(DeadLetterRecord.parkedHeader)?.stringValue ?? "") ?? message.timestampMs ?? nowMs
         let age = max(0, nowMs - parkedMs)
@@ -56,6 +60,9 @@ public struct DeadLetterSummary: Sendable, Equatable {
         section("by age (since parked):", byAge, order: Self.ageBuckets.map(\.label))
         if let oldest { lines.append("oldest: \(TimeArgument.format(oldest.parkedMs)) (\(oldest.partition)@\(oldest.offset))") }
         if let newest { lines.append("newest: \(TimeArgument.format(newest.parkedMs)) (\(newest.partition)@\(newest.offset))") }
+        if withoutOriginal > 0 {
+            lines.append("\(withoutOriginal) record(s) were parked without their source record, gone from Kafka by then (header currents.relay.original=gone): their value is the event's mParticle batch, which dlq redrive sends as it is")
+        }
         if foreign > 0 { lines.append("\(foreign) record(s) carry no currents.relay.reason header (not written by currents-relay)") }
         return lines.joined(separator: "\n") + "\n"
     }

@@ -136,7 +136,8 @@ struct FakeLookup: OffsetLookup {
         summary.add(parked("expired", feed: "ios", parkedMs: now - 60_000, offset: 0), nowMs: now)
         summary.add(parked("expired", feed: "ios", parkedMs: now - 2 * 3_600_000, offset: 1), nowMs: now)
         summary.add(parked("rejected", feed: "web", parkedMs: now - 3 * 86_400_000, offset: 2), nowMs: now)
-        summary.add(parked("poison", feed: nil, parkedMs: now - 40 * 86_400_000, offset: 3), nowMs: now)
+        summary.add(parked("poison", feed: nil, parkedMs: now - 40 * 86_400_000, offset: 3,
+                           extra: [KafkaHeader(key: DeadLetterRecord.originalHeader, string: "gone")]), nowMs: now)
         summary.add(KafkaMessage(topicPartition: TopicPartition("dlq", 0), offset: 4, timestampMs: now, key: nil, value: nil), nowMs: now)
         #expect(summary.total == 5)
         #expect(summary.byReason == ["expired": 2, "rejected": 1, "poison": 1, "(no reason header)": 1])
@@ -145,7 +146,9 @@ struct FakeLookup: OffsetLookup {
         #expect(summary.oldest?.offset == 3)
         #expect(summary.newest?.offset == 0)
         #expect(summary.foreign == 1)
+        #expect(summary.withoutOriginal == 1)
         let text = summary.render(topic: "dlq")
+        #expect(text.contains("1 record(s) were parked without their source record"))
         #expect(text.contains("dead-letter topic dlq: 5 record(s)"))
         #expect(text.contains("  expired               2"))
     }
