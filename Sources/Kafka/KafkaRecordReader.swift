@@ -56,20 +56,25 @@ public final class KafkaRecordReader: @unchecked Sendable {
     }
 
     deinit {
-        close()
+        // No read can be running: a read holds the reader. (Not `close()`: the last reference
+        // may go on the reader's own queue, where waiting for that queue would never return.)
+        if !closed.withLockedValue({ $0 }) { destroy() }
     }
 
-    /// Destroys the client (its broker connections close). Reads after this throw.
+    /// Destroys the client (its broker connections close), after a read in progress. Reads after
+    /// this throw.
     public func close() {
         let first = closed.withLockedValue { closed in
             defer { closed = true }
             return !closed
         }
         guard first else { return }
-        queue.sync {
-            rd_kafka_consumer_close(handle)
-            destroyClient(handle)
-        }
+        queue.sync { destroy() }
+    }
+
+    private func destroy() {
+        rd_kafka_consumer_close(handle)
+        destroyClient(handle)
     }
 
     /// The records at these offsets, as they are in Kafka. An offset missing from the answer is no

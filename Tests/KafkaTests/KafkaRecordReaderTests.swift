@@ -83,5 +83,14 @@ import Testing
         #expect(found[partition]?[80]?.value == filler)
         reader.close()
         await #expect(throws: KafkaError.self) { try await reader.read([partition: [80]]) }
+        // A reader let go without `close` is destroyed all the same.
+        let open = OpenClients.count(bootstrapServers: cluster.bootstrapServers)
+        try await readOnce(cluster.bootstrapServers, partition)
+        #expect(OpenClients.count(bootstrapServers: cluster.bootstrapServers) == open)
+    }
+
+    func readOnce(_ bootstrapServers: String, _ partition: TopicPartition) async throws {
+        let reader = try KafkaRecordReader(bootstrapServers: bootstrapServers, clientID: "reader-dropped", logger: logger)
+        #expect(try await reader.read([partition: [80]])[partition]?[80] != nil)
     }
 }
