@@ -44,6 +44,10 @@ public struct RecordTransform: Sendable {
         /// Where the record's age counts from (ms); nil when neither the record nor its events say.
         public var ageBaseMs: Int64?
 
+        /// Bytes of the sends' encoded headers and payloads: what the relay holds for the record
+        /// until it settles (summed here, where records are transformed in parallel).
+        public var sendBytes = 0
+
         /// Units that must settle before the record does.
         public var unitCount: Int { sends.count + parks.count }
     }
@@ -199,6 +203,7 @@ public struct RecordTransform: Sendable {
                 let historical = !millis.overflow && millis.partialValue < historicalBefore
                 // The payload is held until mParticle accepts it: without its spare room. (The
                 // header is compacted only if it opens a batch: most join one and are dropped.)
+                outcome.sendBytes += encoded.header.count + encoded.payload.count
                 outcome.sends.append(Send(feed: encoded.feed, header: encoded.header, headerHash: HeaderTable.hash(of: encoded.header),
                                           payload: encoded.payload.compacted(), idBytes: id, historical: historical))
             }

@@ -382,8 +382,7 @@ public actor RelayPipeline {
         // What is held until the record settles: its events' encoded bytes in the batchers (and
         // the record itself, for a park now). The record is not kept: a park after a send
         // reads it again from Kafka (`RecordLocation`).
-        var held = outcome.parks.isEmpty ? 0 : message.byteCount
-        for index in outcome.sends.indices { held += outcome.sends[index].header.count + outcome.sends[index].payload.count }
+        let held = outcome.sendBytes + (outcome.parks.isEmpty ? 0 : message.byteCount)
         let ack = tracker.add(message.topicPartition, offset: message.offset, events: count, bytes: held, timestampMs: message.timestampMs)
         guard count > 0 else {
             _ = tracker.advance(ack)
