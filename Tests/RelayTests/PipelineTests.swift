@@ -382,10 +382,9 @@ final class ScriptedAPI: EventsAPI {
         await run.value
     }
 
-    /// Events waiting in a feed's pool while its send slots are taken are parked when they pass
-    /// the age limit, as queued ones are: the sweep looks in the pools too. The pipeline's wall
-    /// clock moves only when the test moves it, so a slow machine cannot age anything early.
-    @Test func eventsWaitingInThePoolAreParkedAtTheAgeLimit() async throws {
+    /// A pipeline on the unbound feed with one send slot, held by a first request (offset 0) that
+    /// the gated API keeps until the test opens it; the wall clock moves only when the test moves it.
+    func startWithTheOneSlotHeld() async throws -> (FakeSource, GatedAPI, MemoryDeadLetters, ShiftableClock, RelayPipeline, Task<Void, Never>) {
         let source = FakeSource()
         let api = GatedAPI()
         let deadLetters = MemoryDeadLetters()
@@ -396,6 +395,14 @@ final class ScriptedAPI: EventsAPI {
         source.continuation.yield(.assigned([partition]))
         source.continuation.yield(.messages([message(0, envelope("first", user: "u-0"))]))
         try await waitFor("the first request to hold the feed's one send slot") { api.received.count == 1 }
+        return (source, api, deadLetters, clock, pipeline, run)
+    }
+
+    /// Events waiting in a feed's pool while its send slots are taken are parked when they pass
+    /// the age limit, as queued ones are: the sweep looks in the pools too. The pipeline's wall
+    /// clock moves only when the test moves it, so a slow machine cannot age anything early.
+    @Test func eventsWaitingInThePoolAreParkedAtTheAgeLimit() async throws {
+        let (source, api, deadLetters, clock, pipeline, run) = try await startWithTheOneSlotHeld()
         source.continuation.yield(.messages((1...3).map { message(Int64($0), envelope("waiting-\($0)", user: $0 == 2 ? "u-b" : "u-a")) }))
         try await waitFor("4 records in the pipeline") { await pipeline.pendingRecords >= 4 }
         try await Task.sleep(for: .milliseconds(100))
@@ -417,16 +424,7 @@ final class ScriptedAPI: EventsAPI {
     /// its record read again from the source, unchanged; a record gone from the source meanwhile
     /// (retention) is parked as the event's mParticle batch, marked, counted, and settled.
     @Test func eventsParkedAfterBatchingAreParkedAsTheirRecordsReadAgain() async throws {
-        let source = FakeSource()
-        let api = GatedAPI()
-        let deadLetters = MemoryDeadLetters()
-        let clock = ShiftableClock()
-        let pipeline = makeTestPipeline(source: source, api: api, deadLetters: deadLetters, feeds: [.unbound],
-                                        settings: .init(lingerMs: 10, maxInFlightRequestsPerFeed: 1, maxInFlightMessages: 1000), clock: clock)
-        let run = Task { await pipeline.run() }
-        source.continuation.yield(.assigned([partition]))
-        source.continuation.yield(.messages([message(0, envelope("first", user: "u-0"))]))
-        try await waitFor("the first request to hold the feed's one send slot") { api.received.count == 1 }
+        let (source, api, deadLetters, clock, pipeline, run) = try await startWithTheOneSlotHeld()
         let waiting = (1...3).map {
             KafkaMessage(topicPartition: partition, offset: Int64($0), timestampMs: clock.wallMilliseconds() - Int64($0), key: Array("key-\($0)".utf8),
                          value: Array(envelope("waiting-\($0)", user: "u-\($0)").utf8), headers: [KafkaHeader(key: "trace", string: "t\($0)")])
