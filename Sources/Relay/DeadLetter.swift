@@ -104,7 +104,10 @@ public enum DeadLetterRecord {
         }
         if let first = details.firstAttemptMs { headers.append(KafkaHeader(key: firstAttemptHeader, string: String(first))) }
         headers.append(KafkaHeader(key: parkedHeader, string: String(details.parkedMs)))
-        if details.originalGone { headers.append(KafkaHeader(key: originalHeader, string: "gone")) }
+        // A stand-in parked again (after `dlq redrive`) still holds an mParticle batch, not a record.
+        if details.originalGone || (earlier != nil && message.header(originalHeader)?.stringValue == "gone") {
+            headers.append(KafkaHeader(key: originalHeader, string: "gone"))
+        }
         return headers
     }
 

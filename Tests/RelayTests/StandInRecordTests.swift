@@ -72,6 +72,13 @@ import Testing
         #expect(web.sends.isEmpty && web.parks.first?.message.contains("\"web\"") == true, "web has no credentials here")
         let broken = redrive.apply(parked(feed: "ios", value: Array("{}".utf8)), wallNow: now)
         #expect(broken.sends.isEmpty && broken.parks.first?.message.contains("not an mParticle batch") == true)
+        // Parked again (refused again, or as poison here), it still says what its value is: a
+        // second redrive must send it as a batch too, not read it as Currents.
+        let again = KafkaMessage(topicPartition: TopicPartition("braze.currents.dlq", 0), offset: 10, timestampMs: 1, key: nil, value: standIn.value,
+                                 headers: DeadLetterRecord.headers(for: parked(feed: "ios"), DeadLetterDetails(reason: .rejected, message: "400", feed: .ios, parkedMs: 6)))
+        #expect(again.header(DeadLetterRecord.originalHeader)?.stringValue == "gone")
+        #expect(again.headers.filter { $0.key == DeadLetterRecord.originalHeader }.count == 1)
+        #expect(redrive.apply(again, wallNow: now).sends.first?.payload == send.payload)
         // Outside a redrive the header means nothing: the record is read as Currents (and is not).
         let relay = RecordTransform(mapper: mapper, maxAgeMs: .max, historicalAfterMs: .max)
         #expect(relay.apply(parked(feed: "ios"), wallNow: now).sends.isEmpty)
