@@ -129,12 +129,13 @@ public final class KafkaRecordReader: @unchecked Sendable {
         var lastProgress = DispatchTime.now().uptimeNanoseconds
         var lastError: KafkaError?
         while true {
-            guard let message = rd_kafka_consumer_poll(handle, 100) else {
-                if DispatchTime.now().uptimeNanoseconds - lastProgress > UInt64(timeoutMs) * 1_000_000 {
-                    throw lastError ?? KafkaError(kind: .client, message: "no answer within \(timeoutMs) ms reading \(topicPartition)@\(first) again")
-                }
-                continue
+            // Checked on every poll: a broker that is down keeps sending error events, and a
+            // check only when nothing came would never end the read.
+            if DispatchTime.now().uptimeNanoseconds - lastProgress > UInt64(timeoutMs) * 1_000_000 {
+                let reason = lastError.map { ": \($0)" } ?? ""
+                throw KafkaError(kind: .client, message: "no record within \(timeoutMs) ms reading \(topicPartition)@\(first) again\(reason)")
             }
+            guard let message = rd_kafka_consumer_poll(handle, 100) else { continue }
             defer { rd_kafka_message_destroy(message) }
             let raw = message.pointee
             // Records or events of an earlier assignment may still be queued.

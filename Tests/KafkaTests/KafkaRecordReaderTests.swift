@@ -89,6 +89,26 @@ import Testing
         #expect(OpenClients.count(bootstrapServers: cluster.bootstrapServers) == open)
     }
 
+    /// With its broker down, a read ends with an error after the timeout (the relay retries it,
+    /// holding the offsets), and reads again once the broker is back.
+    @Test func aReadWithTheBrokerDownFailsAfterTheTimeoutAndWorksOnceItIsBack() async throws {
+        let cluster = try MockCluster(brokers: 1, logger: logger)
+        try cluster.createTopic("down", partitions: 1)
+        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers), logger: logger)
+        try await producer.send(topic: "down", partition: 0, key: nil, value: Array("kept".utf8))
+        await producer.close()
+        let reader = try KafkaRecordReader(bootstrapServers: cluster.bootstrapServers, clientID: "reader-down", logger: logger)
+        let partition = TopicPartition("down", 0)
+        try cluster.setBroker(1, up: false)
+        let started = ContinuousClock.now
+        await #expect(throws: KafkaError.self) { try await reader.read([partition: [0]], timeoutMs: 1_500) }
+        #expect(ContinuousClock.now - started < scaled(.seconds(20)), "the read ended by its timeout")
+        try cluster.setBroker(1, up: true)
+        let found = try await reader.read([partition: [0]], timeoutMs: 30_000)
+        #expect(found[partition]?[0]?.value == Array("kept".utf8))
+        reader.close()
+    }
+
     func readOnce(_ bootstrapServers: String, _ partition: TopicPartition) async throws {
         let reader = try KafkaRecordReader(bootstrapServers: bootstrapServers, clientID: "reader-dropped", logger: logger)
         #expect(try await reader.read([partition: [80]])[partition]?[80] != nil)
