@@ -36,8 +36,16 @@ final class FakeSource: RecordSource {
         continuation = Feeder(inner: inner, log: log)
     }
 
+    /// Reads that fail first (brokers not answering), as the consumer's reader would throw.
+    let failingRereads = NIOLockedValueBox(0)
+
     func reread(_ offsets: [TopicPartition: [Int64]]) async throws -> [TopicPartition: [Int64: KafkaMessage]] {
         rereads.withLockedValue { $0.append(offsets) }
+        let fail = failingRereads.withLockedValue { count in
+            defer { count = max(count - 1, 0) }
+            return count > 0
+        }
+        if fail { throw KafkaError(kind: .client, message: "no record within 30000 ms reading it again") }
         return log.withLockedValue { log in
             offsets.reduce(into: [:]) { found, entry in
                 for offset in entry.value { if let message = log[entry.key]?[offset] { found[entry.key, default: [:]][offset] = message } }
@@ -456,6 +464,26 @@ final class ScriptedAPI: EventsAPI {
         #expect(DeadLetterRecord.headers(for: standIn, details).contains { $0.key == "currents.relay.original" && $0.stringValue == "gone" })
         let stats = pipeline.stats.snapshot
         #expect(stats.parked[.expired] == 3 && stats.parkedWithoutOriginal == [.expired: 1] && stats.recordsReread == 3)
+        await pipeline.shutdown(timeout: .seconds(1))
+        await run.value
+    }
+
+    /// Reads of the records to park that fail are tried again, counted, and hold the offsets
+    /// meanwhile; once a read succeeds the events are parked and their offsets move.
+    @Test func failedReadsOfRecordsToParkAreRetriedAndHoldTheOffsets() async throws {
+        let (source, api, deadLetters, clock, pipeline, run) = try await startWithTheOneSlotHeld()
+        source.failingRereads.withLockedValue { $0 = 2 }
+        source.continuation.yield(.messages([message(1, envelope("waiting", user: "u-1"))]))
+        try await waitFor("2 records in the pipeline") { await pipeline.pendingRecords >= 2 }
+        clock.advance(by: .seconds(49 * 3600))
+        try await waitFor("two failed reads") { pipeline.stats.snapshot.rereadFailures == 2 }
+        #expect(deadLetters.records.isEmpty && source.storedOffsets[partition] == nil, "nothing parked or committed while the read fails")
+        try await waitFor("the event parked after the third read") { deadLetters.records.count == 1 }
+        #expect(deadLetters.records.first?.0.value == Array(envelope("waiting", user: "u-1").utf8))
+        #expect(deadLetters.records.first?.1.originalGone == false)
+        #expect(source.rereads.withLockedValue { $0.count } == 3)
+        api.isOpen.withLockedValue { $0 = true }
+        try await waitFor("all settled") { source.storedOffsets[partition] == 2 }
         await pipeline.shutdown(timeout: .seconds(1))
         await run.value
     }
