@@ -26,27 +26,17 @@ enum StandInRecord {
               case .object(let event) = events[0], case .object(let data)? = event["data"],
               let id = data["source_message_id"]?.stringValue,
               value.first == UInt8(ascii: "{"), value.count >= 2, value.suffix(2).elementsEqual("]}".utf8),
-              let split = firstIndex(of: eventsKey, in: value) else { return nil }
+              let split = value.firstRange(of: eventsKey)?.lowerBound else { return nil }
         let header = Array(value[1..<split])
         let eventBytes = Array(value[(split + eventsKey.count)..<(value.count - 2)])
-        // The halves must be the batch's parts: no "events" in the header, and the one event whole.
-        guard case .object(var headerObject)? = try? JSONParser.parse([UInt8(ascii: "{")] + header + [UInt8(ascii: "}")]),
-              headerObject.removeValue(forKey: "events") == nil,
-              (try? JSONParser.parse(eventBytes)) == events[0] else { return nil }
+        // The halves must be the batch's parts: the header all of it but "events", the event whole.
         var withoutEvents = batch
         withoutEvents["events"] = nil
-        guard headerObject == withoutEvents else { return nil }
+        guard (try? JSONParser.parse([UInt8(ascii: "{")] + header + [UInt8(ascii: "}")])) == .object(withoutEvents),
+              (try? JSONParser.parse(eventBytes)) == events[0] else { return nil }
         var timestamp: Int64?
         if case .int(let milliseconds)? = data["timestamp_unixtime_ms"] { timestamp = milliseconds }
         return Parts(header: header, event: eventBytes, id: id, timestampMs: timestamp,
                      eventType: event["event_type"]?.stringValue ?? "-")
-    }
-
-    private static func firstIndex(of needle: [UInt8], in bytes: [UInt8]) -> Int? {
-        guard bytes.count >= needle.count else { return nil }
-        for start in 0...(bytes.count - needle.count) where bytes[start] == needle[0] {
-            if bytes[start..<(start + needle.count)].elementsEqual(needle) { return start }
-        }
-        return nil
     }
 }
