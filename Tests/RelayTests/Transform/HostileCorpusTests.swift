@@ -39,7 +39,7 @@ struct HostileCase: Decodable, Sendable {
     var historical: [String]?
     var expect: Expect
 
-    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fixtures/hostile")
 
     static func all() throws -> [HostileCase] {

@@ -12,7 +12,7 @@ import Testing
 /// Configuration the fixtures assume: environment `production`, identity key `customerid`, all four
 /// feeds configured, apps map `{"app-android-1": android}`.
 @Suite struct GoldenMappingTests {
-    static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/golden")
+    static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fixtures/golden")
 
     static let fixtureNames: [String] = {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: GoldenMappingTests.folder.path)) ?? []
