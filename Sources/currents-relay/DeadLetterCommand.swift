@@ -48,7 +48,7 @@ struct DeadLetters: AsyncParsableCommand {
             let now = Int64(Date().timeIntervalSince1970 * 1000)
             if !ranges.isEmpty {
                 try await DeadLetterReader.read(ranges, configuration: configuration, logger: logger) { message in
-                    if let reason, message.header(DeadLetterRecord.reasonHeader)?.stringValue != reason { return }
+                    if let reason, message.header(DeadLetterHeaders.reasonHeader)?.stringValue != reason { return }
                     summary.add(message, nowMs: now)
                     if shown.count < show { shown.append(DeadLetterSummary.describe(message)) }
                 }

@@ -163,7 +163,7 @@ import Testing
         // Android's events expire while the feed is blocked; the refused and the poison ones are parked too.
         let parked = try await harness.deadLetters(count: android.count + 1 + 2, timeout: .seconds(60))
         #expect(parked.count == android.count + 3)
-        #expect(Set(parked.compactMap { $0.headerText(DeadLetterRecord.reasonHeader) }) == ["expired", "rejected", "poison"])
+        #expect(Set(parked.compactMap { $0.headerText(DeadLetterHeaders.reasonHeader) }) == ["expired", "rejected", "poison"])
         var channels: [String: String] = [:]
         channels["metrics"] = try await get(port, "/metrics").1
         channels["ready"] = try await get(port, "/health/ready").1

@@ -23,14 +23,14 @@ import Testing
                                          logger: harness.logger)
         for (index, item) in items.enumerated() {
             var headers = [
-                KafkaHeader(key: DeadLetterRecord.topicHeader, string: harness.topic),
-                KafkaHeader(key: DeadLetterRecord.partitionHeader, string: "0"),
-                KafkaHeader(key: DeadLetterRecord.offsetHeader, string: String(index)),
-                KafkaHeader(key: DeadLetterRecord.exceptionMessageHeader, string: "parked by the test"),
-                KafkaHeader(key: DeadLetterRecord.reasonHeader, string: item.reason),
-                KafkaHeader(key: DeadLetterRecord.parkedHeader, string: String(item.parkedMs)),
+                KafkaHeader(key: DeadLetterHeaders.topicHeader, string: harness.topic),
+                KafkaHeader(key: DeadLetterHeaders.partitionHeader, string: "0"),
+                KafkaHeader(key: DeadLetterHeaders.offsetHeader, string: String(index)),
+                KafkaHeader(key: DeadLetterHeaders.exceptionMessageHeader, string: "parked by the test"),
+                KafkaHeader(key: DeadLetterHeaders.reasonHeader, string: item.reason),
+                KafkaHeader(key: DeadLetterHeaders.parkedHeader, string: String(item.parkedMs)),
             ]
-            if let feed = item.feed { headers.append(KafkaHeader(key: DeadLetterRecord.feedHeader, string: feed)) }
+            if let feed = item.feed { headers.append(KafkaHeader(key: DeadLetterHeaders.feedHeader, string: feed)) }
             _ = try await producer.send(topic: harness.deadLetterTopic, partition: 0, key: nil, value: item.value, headers: headers)
         }
         await producer.close()
@@ -227,10 +227,10 @@ import Testing
         // The event mParticle refuses again is parked again, with its history.
         let parkedAgain = try await harness.deadLetters(count: all.count + 1).dropFirst(all.count)
         let again = try #require(parkedAgain.first)
-        #expect(again.headerText(DeadLetterRecord.reasonHeader) == "rejected")
-        #expect(again.headerText(DeadLetterRecord.topicHeader) == harness.topic)
-        #expect(again.headerText(DeadLetterRecord.redriveCountHeader) == "1")
-        #expect(again.headerText(DeadLetterRecord.historyHeader)?.hasPrefix("reason=expired;") == true)
+        #expect(again.headerText(DeadLetterHeaders.reasonHeader) == "rejected")
+        #expect(again.headerText(DeadLetterHeaders.topicHeader) == harness.topic)
+        #expect(again.headerText(DeadLetterHeaders.redriveCountHeader) == "1")
+        #expect(again.headerText(DeadLetterHeaders.historyHeader)?.hasPrefix("reason=expired;") == true)
         #expect(again.value == records[3].value)
         await harness.stop()
     }

@@ -1,11 +1,22 @@
+import Kafka
 import Currents
 import MParticle
 
 /// A dead-letter record parked without its source record, which was gone from Kafka when the
 /// relay read it again (retention): its value is the event's mParticle batch, one event under the
-/// batch-level parts the relay had encoded (`DeadLetterRecord.standIn`), and it carries
+/// batch-level parts the relay had encoded (``StandInRecord/record(for:batch:)``), and it carries
 /// `currents.relay.original: gone`. `dlq redrive` sends it as it is, to the input that parked it.
-enum StandInRecord {
+public enum StandInRecord {
+    /// What is parked for an event whose source record is gone from Kafka: a record at the
+    /// source's coordinates and timestamp whose value is the event's mParticle batch (the batch
+    /// header with this one event), with no key and no source headers.
+    public static func record(for location: RecordLocation, batch: EncodedBatch) -> KafkaMessage {
+        var writer = JSONWriter(capacity: batch.byteCount)
+        batch.write(into: &writer)
+        return KafkaMessage(topicPartition: location.topicPartition, offset: location.offset, timestampMs: location.timestampMs,
+                            key: nil, value: writer.bytes)
+    }
+
     struct Parts: Equatable {
         /// The batch-level parts as the relay writes them (`EncodedBatch.header`).
         var header: [UInt8]

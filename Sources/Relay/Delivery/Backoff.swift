@@ -4,6 +4,10 @@ public struct Backoff: Sendable {
     public var baseMs: Int
     public var capMs: Int
 
+    /// For the relay's own Kafka I/O that must succeed before a record can settle (reading a
+    /// record again to park it, writing a dead-letter record): 200 ms, doubling to 10 s.
+    public static let kafka = Backoff(baseMs: 200, capMs: 10_000)
+
     public init(baseMs: Int, capMs: Int) {
         self.baseMs = max(1, baseMs)
         self.capMs = max(self.baseMs, capMs)

@@ -1,18 +1,6 @@
 import Logging
 import MParticle
 
-/// How a request's delivery ended.
-public enum DeliveryOutcome: Sendable, Equatable {
-    /// 202: settle every event in it.
-    case accepted
-    /// 400, 413 or another 4xx (not 401/403/429): split it, down to the refused event.
-    case rejected(status: Int, body: String)
-    /// 401/403 (or no credentials): the feed is blocked until a probe gets through.
-    case unauthorized(status: Int, body: String)
-    /// Its oldest event passed the age limit while it was being retried.
-    case expired
-}
-
 /// Sends one bulk request to its feed, retrying what is worth retrying.
 ///
 /// 5xx, timeouts and connection errors: exponential backoff with full jitter, no attempt limit
@@ -33,7 +21,8 @@ public struct FeedSender: Sendable {
 
     public init(api: any EventsAPI, baseURL: String, credentials: @escaping @Sendable (Feed) -> FeedCredentials?,
                 backoff: Backoff, clock: any RelayClock, stats: RelayStats, logger: Logger,
-                maxBatchesPerSecond: Double = 270, maxAgeMs: Int64 = 48 * 3_600_000, feeds: [Feed] = Feed.allCases) {
+                maxBatchesPerSecond: Double = Double(RelayConfiguration.DeliverySettings().maxBatchesPerSecondPerFeed),
+                maxAgeMs: Int64 = RelayConfiguration.DeadLetterSettings().maxAge.milliseconds, feeds: [Feed] = Feed.allCases) {
         self.api = api
         self.baseURL = baseURL
         self.credentials = credentials
@@ -108,9 +97,4 @@ public struct FeedSender: Sendable {
         metadata["attempt"] = "\(attempt + 1)"
         logger.log(level: attempt % 10 == 0 ? .warning : .debug, message, metadata: metadata)
     }
-}
-
-extension Duration {
-    /// Whole milliseconds (truncated).
-    public var milliseconds: Int64 { components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000 }
 }

@@ -1,36 +1,19 @@
 import Currents
 import MParticle
 
-/// One Currents event as mParticle will receive it: its feed, the batch-level parts and the event.
-public struct MappedEvent: Sendable, Equatable {
-    public var feed: Feed
-    public var header: BatchHeader
-    public var payload: EventPayload
-    /// Attributes cut to mParticle's per-event limits, by kind (each is counted and logged).
-    public var truncations = AttributeTruncations()
-}
-
-/// What to do with Currents types outside the catalogue (Braze adds new ones over time).
-public enum UnknownEventTypePolicy: String, Sendable {
-    /// Skip with reason `unsupported_event_type` (the default).
-    case skip
-    /// Send as a custom event named after the Currents type, with DI1 and the external id.
-    case send
-}
-
 /// Turns Currents events into mParticle events exactly as Braze's mParticle export does
 /// (SPEC.md §4). Pure: no I/O, no clock.
 public struct EventMapper: Sendable {
     /// The start of every header, encoded once (`encodedHeader` runs per event). It holds the
     /// environment and the identity key, so there is one copy of each to keep in step.
-    private var headerOpening: HeaderParts.Opening
+    private var headerOpening: BatchHeaderParts.Opening
     public var environment: MParticleEnvironment {
         get { headerOpening.environment }
-        set { headerOpening = HeaderParts.Opening(environment: newValue, identityKey: identityKey) }
+        set { headerOpening = BatchHeaderParts.Opening(environment: newValue, identityKey: identityKey) }
     }
     public var identityKey: String {
         get { headerOpening.identityKey }
-        set { headerOpening = HeaderParts.Opening(environment: environment, identityKey: newValue) }
+        set { headerOpening = BatchHeaderParts.Opening(environment: environment, identityKey: newValue) }
     }
     public var router: FeedRouter
     public var selection: EventSelection
@@ -59,7 +42,7 @@ public struct EventMapper: Sendable {
     public init(environment: MParticleEnvironment, identityKey: String, router: FeedRouter, selection: EventSelection,
                 unknownTypes: UnknownEventTypePolicy = .skip) {
         self.unknownTypes = unknownTypes
-        headerOpening = HeaderParts.Opening(environment: environment, identityKey: identityKey)
+        headerOpening = BatchHeaderParts.Opening(environment: environment, identityKey: identityKey)
         self.router = router
         self.selection = selection
     }
@@ -70,7 +53,7 @@ public struct EventMapper: Sendable {
     public struct Plan: Sendable {
         public var mapping: EventMapping
         public var feed: Feed
-        public var parts: HeaderParts
+        public var parts: BatchHeaderParts
         /// Fields sent in the header instead of as custom attributes.
         public var moved: MovedFields
         /// The batch's `source_request_id` (`per_event` mode: the event id).
@@ -87,7 +70,7 @@ public struct EventMapper: Sendable {
         guard let feed = router.route(event) else { return .failure(.noFeed) }
 
         var moved: MovedFields = []
-        var parts = HeaderParts(externalUserID: externalUserID)
+        var parts = BatchHeaderParts(externalUserID: externalUserID)
         if mapping.emailIdentity, let email = event.string(FieldKey.emailAddress) {
             parts.email = email
             moved.insert(.emailAddress)
@@ -190,7 +173,7 @@ public struct EventMapper: Sendable {
         return EventMapping(eventName: name, deviceInfo: .idfv)
     }
 
-    func deviceInfo<Event: EventFieldReading>(_ set: EventMapping.DeviceInfo, _ event: Event, into parts: inout HeaderParts, moved: inout MovedFields) {
+    func deviceInfo<Event: EventFieldReading>(_ set: EventMapping.DeviceInfo, _ event: Event, into parts: inout BatchHeaderParts, moved: inout MovedFields) {
         if set == .none { return }
         // device_id is also kept as a custom attribute, so it is not marked as moved.
         parts.deviceID = event.string(FieldKey.deviceID)

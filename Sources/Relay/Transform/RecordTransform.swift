@@ -13,7 +13,7 @@ public struct RecordTransform: Sendable {
         public var feed: Feed
         /// The batch-level parts (identities, device_info, ...), encoded: events with equal headers share a batch.
         public var header: [UInt8]
-        /// `header`'s hash (`HeaderTable.hash(of:)`), worked out here, where records are transformed
+        /// `header`'s hash (`BatchHeaderTable.hash(of:)`), worked out here, where records are transformed
         /// in parallel, rather than in the pipeline's actor, which runs one event at a time.
         public var headerHash: Int
         /// The mParticle event, encoded.
@@ -109,12 +109,12 @@ public struct RecordTransform: Sendable {
             take(event.result, id: event.id, time: event.time, eventType: event.eventType, historicalBefore: historicalBefore, into: &outcome)
             return outcome
         }
-        if redrive, message.header(DeadLetterRecord.originalHeader)?.stringValue == "gone" {
+        if redrive, message.header(DeadLetterHeaders.originalHeader)?.stringValue == "gone" {
             return standIn(message, value: value, historicalBefore: historicalBefore, outcome: outcome)
         }
-        let topic = redrive ? (message.header(DeadLetterRecord.topicHeader)?.stringValue ?? message.topic) : message.topic
+        let topic = redrive ? (message.header(DeadLetterHeaders.topicHeader)?.stringValue ?? message.topic) : message.topic
         var decoded = decoder.decode(value: value, eventTypeHeader: message.header("event_type")?.stringValue, topic: topic)
-        if redrive, let only = message.header(DeadLetterRecord.eventIDHeader)?.stringValue, case .success(let results) = decoded {
+        if redrive, let only = message.header(DeadLetterHeaders.eventIDHeader)?.stringValue, case .success(let results) = decoded {
             decoded = .success(Self.parkedEvent(only, in: results))
         }
         switch decoded {
@@ -162,7 +162,7 @@ public struct RecordTransform: Sendable {
                 reason: .poison, message: "parked without its source record (currents.relay.original: gone), but the value is not an mParticle batch of one event", parkedMs: 0))
             return outcome
         }
-        let name = message.header(DeadLetterRecord.feedHeader)?.stringValue ?? ""
+        let name = message.header(DeadLetterHeaders.feedHeader)?.stringValue ?? ""
         guard let input = mapper.router.feeds.first(where: { $0.rawValue == name }), let feed = mapper.router.target(input) else {
             outcome.parks.append(DeadLetterDetails(
                 reason: .poison, message: "parked without its source record for input \"\(name.prefix(100))\", which this configuration does not send to (no such input, or no credentials)",
@@ -179,7 +179,7 @@ public struct RecordTransform: Sendable {
     func expiry(_ ageBaseMs: Int64?, wallNow: Int64) -> DeadLetterDetails? {
         guard let base = ageBaseMs, wallNow &- base > maxAgeMs else { return nil }
         return DeadLetterDetails(
-            reason: .expired, message: "record is \(RelayPipeline.describeAge(wallNow &- base)) old; the limit is \(RelayPipeline.describeAge(maxAgeMs))", parkedMs: 0)
+            reason: .expired, message: "record is \(DurationText.age(wallNow &- base)) old; the limit is \(DurationText.age(maxAgeMs))", parkedMs: 0)
     }
 
     /// Adds one mapped (or skipped) event to the outcome: a send, or a park when it is too large
@@ -204,7 +204,7 @@ public struct RecordTransform: Sendable {
                 // The payload is held until mParticle accepts it: without its spare room. (The
                 // header is compacted only if it opens a batch: most join one and are dropped.)
                 outcome.sendBytes += encoded.header.count + encoded.payload.count
-                outcome.sends.append(Send(feed: encoded.feed, header: encoded.header, headerHash: HeaderTable.hash(of: encoded.header),
+                outcome.sends.append(Send(feed: encoded.feed, header: encoded.header, headerHash: BatchHeaderTable.hash(of: encoded.header),
                                           payload: encoded.payload.compacted(), idBytes: id, historical: historical))
             }
         case .failure(let reason):

@@ -21,12 +21,12 @@ import Testing
     @Test func aHeaderHashCoversEveryByteAndTheLength() {
         for count in [0, 1, 7, 8, 9, 16, 150, 151] {
             let header = (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
-            #expect(HeaderTable.hash(of: header) == HeaderTable.hash(of: Array(header)))
-            #expect(HeaderTable.hash(of: header) != HeaderTable.hash(of: header + [0]), "length \(count)")
+            #expect(BatchHeaderTable.hash(of: header) == BatchHeaderTable.hash(of: Array(header)))
+            #expect(BatchHeaderTable.hash(of: header) != BatchHeaderTable.hash(of: header + [0]), "length \(count)")
             for position in 0..<count {
                 var changed = header
                 changed[position] ^= 0x20
-                #expect(HeaderTable.hash(of: changed) != HeaderTable.hash(of: header), "length \(count), byte \(position)")
+                #expect(BatchHeaderTable.hash(of: changed) != BatchHeaderTable.hash(of: header), "length \(count), byte \(position)")
             }
         }
     }
@@ -35,12 +35,12 @@ import Testing
     @Test func headerEqualityCoversEveryByteAndTheLength() {
         for count in [0, 1, 7, 8, 9, 16, 150, 151] {
             let header = (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
-            #expect(HeaderTable.sameBytes(header, Array(header)))
-            #expect(!HeaderTable.sameBytes(header, header + [0]) && !HeaderTable.sameBytes(header + [0], header), "length \(count)")
+            #expect(BatchHeaderTable.sameBytes(header, Array(header)))
+            #expect(!BatchHeaderTable.sameBytes(header, header + [0]) && !BatchHeaderTable.sameBytes(header + [0], header), "length \(count)")
             for position in 0..<count {
                 var changed = header
                 changed[position] ^= 0x01
-                #expect(!HeaderTable.sameBytes(changed, header), "length \(count), byte \(position)")
+                #expect(!BatchHeaderTable.sameBytes(changed, header), "length \(count), byte \(position)")
             }
         }
     }

@@ -24,7 +24,7 @@ import Testing
 
     @Test func aStandInComesApartIntoTheHeaderAndEventTheRelayEncoded() throws {
         let send = try encoded(push)
-        let record = DeadLetterRecord.standIn(for: location, batch: EncodedBatch(header: send.header, events: [send.payload]))
+        let record = StandInRecord.record(for: location, batch: EncodedBatch(header: send.header, events: [send.payload]))
         #expect(record.topicPartition == location.topicPartition && record.offset == 41 && record.timestampMs == location.timestampMs)
         #expect(record.key == nil && record.headers.isEmpty)
         let parts = try #require(StandInRecord.parts(of: record.value ?? []))
@@ -48,11 +48,11 @@ import Testing
     @Test func aRedrivenStandInIsSentAsItIsToItsInputOrParkedAgainWithTheReason() throws {
         let send = try encoded(push)
         #expect(send.feed == .ios)
-        let standIn = DeadLetterRecord.standIn(for: location, batch: EncodedBatch(header: send.header, events: [send.payload]))
+        let standIn = StandInRecord.record(for: location, batch: EncodedBatch(header: send.header, events: [send.payload]))
         func parked(feed: String, value: [UInt8]? = nil) -> KafkaMessage {
             let details = DeadLetterDetails(reason: .expired, message: "old", feed: Feed(rawValue: feed) ?? .web, parkedMs: 5, originalGone: true)
-            var headers = DeadLetterRecord.headers(for: standIn, details)
-            if Feed(rawValue: feed) == nil { headers = headers.map { $0.key == DeadLetterRecord.feedHeader ? KafkaHeader(key: $0.key, string: feed) : $0 } }
+            var headers = DeadLetterHeaders.headers(for: standIn, details)
+            if Feed(rawValue: feed) == nil { headers = headers.map { $0.key == DeadLetterHeaders.feedHeader ? KafkaHeader(key: $0.key, string: feed) : $0 } }
             return KafkaMessage(topicPartition: TopicPartition("braze.currents.dlq", 0), offset: 9, timestampMs: 1, key: nil,
                                 value: value ?? standIn.value, headers: headers)
         }
@@ -75,9 +75,9 @@ import Testing
         // Parked again (refused again, or as poison here), it still says what its value is: a
         // second redrive must send it as a batch too, not read it as Currents.
         let again = KafkaMessage(topicPartition: TopicPartition("braze.currents.dlq", 0), offset: 10, timestampMs: 1, key: nil, value: standIn.value,
-                                 headers: DeadLetterRecord.headers(for: parked(feed: "ios"), DeadLetterDetails(reason: .rejected, message: "400", feed: .ios, parkedMs: 6)))
-        #expect(again.header(DeadLetterRecord.originalHeader)?.stringValue == "gone")
-        #expect(again.headers.filter { $0.key == DeadLetterRecord.originalHeader }.count == 1)
+                                 headers: DeadLetterHeaders.headers(for: parked(feed: "ios"), DeadLetterDetails(reason: .rejected, message: "400", feed: .ios, parkedMs: 6)))
+        #expect(again.header(DeadLetterHeaders.originalHeader)?.stringValue == "gone")
+        #expect(again.headers.filter { $0.key == DeadLetterHeaders.originalHeader }.count == 1)
         #expect(redrive.apply(again, wallNow: now).sends.first?.payload == send.payload)
         // Outside a redrive the header means nothing: the record is read as Currents (and is not).
         let relay = RecordTransform(mapper: mapper, maxAgeMs: .max, historicalAfterMs: .max)

@@ -124,8 +124,8 @@ struct FakeLookup: OffsetLookup {
     }
 
     func parked(_ reason: String, feed: String?, parkedMs: Int64, offset: Int64, extra: [KafkaHeader] = []) -> KafkaMessage {
-        var headers = [KafkaHeader(key: DeadLetterRecord.reasonHeader, string: reason), KafkaHeader(key: DeadLetterRecord.parkedHeader, string: String(parkedMs))]
-        if let feed { headers.append(KafkaHeader(key: DeadLetterRecord.feedHeader, string: feed)) }
+        var headers = [KafkaHeader(key: DeadLetterHeaders.reasonHeader, string: reason), KafkaHeader(key: DeadLetterHeaders.parkedHeader, string: String(parkedMs))]
+        if let feed { headers.append(KafkaHeader(key: DeadLetterHeaders.feedHeader, string: feed)) }
         return KafkaMessage(topicPartition: TopicPartition("dlq", 0), offset: offset, timestampMs: parkedMs, key: nil,
                             value: Array("{}".utf8), headers: headers + extra)
     }
@@ -137,7 +137,7 @@ struct FakeLookup: OffsetLookup {
         summary.add(parked("expired", feed: "ios", parkedMs: now - 2 * 3_600_000, offset: 1), nowMs: now)
         summary.add(parked("rejected", feed: "web", parkedMs: now - 3 * 86_400_000, offset: 2), nowMs: now)
         summary.add(parked("poison", feed: nil, parkedMs: now - 40 * 86_400_000, offset: 3,
-                           extra: [KafkaHeader(key: DeadLetterRecord.originalHeader, string: "gone")]), nowMs: now)
+                           extra: [KafkaHeader(key: DeadLetterHeaders.originalHeader, string: "gone")]), nowMs: now)
         summary.add(KafkaMessage(topicPartition: TopicPartition("dlq", 0), offset: 4, timestampMs: now, key: nil, value: nil), nowMs: now)
         #expect(summary.total == 5)
         #expect(summary.byReason == ["expired": 2, "rejected": 1, "poison": 1, "(no reason header)": 1])
@@ -166,19 +166,19 @@ struct FakeLookup: OffsetLookup {
     @Test func aReparkedRecordKeepsItsOriginAndItsHistory() {
         let source = KafkaMessage(topicPartition: TopicPartition("braze.currents", 4), offset: 77, timestampMs: 1, key: nil, value: Array("{}".utf8),
                                   headers: [KafkaHeader(key: "trace", string: "t-1")])
-        let first = DeadLetterRecord.headers(for: source, DeadLetterDetails(reason: .expired, message: "too old", feed: .ios, httpStatus: 401, parkedMs: 1000))
+        let first = DeadLetterHeaders.headers(for: source, DeadLetterDetails(reason: .expired, message: "too old", feed: .ios, httpStatus: 401, parkedMs: 1000))
         let parkedOnce = KafkaMessage(topicPartition: TopicPartition("braze.currents.dlq", 0), offset: 3, timestampMs: 1000, key: nil,
                                       value: source.value, headers: first)
-        let second = DeadLetterRecord.headers(for: parkedOnce, DeadLetterDetails(reason: .rejected, message: "bad", feed: .ios, httpStatus: 400, parkedMs: 2000))
+        let second = DeadLetterHeaders.headers(for: parkedOnce, DeadLetterDetails(reason: .rejected, message: "bad", feed: .ios, httpStatus: 400, parkedMs: 2000))
         func value(_ key: String) -> String? { second.last { $0.key == key }?.stringValue }
-        #expect(value(DeadLetterRecord.topicHeader) == "braze.currents")
-        #expect(value(DeadLetterRecord.partitionHeader) == "4")
-        #expect(value(DeadLetterRecord.offsetHeader) == "77")
-        #expect(value(DeadLetterRecord.reasonHeader) == "rejected")
-        #expect(value(DeadLetterRecord.redriveCountHeader) == "1")
-        #expect(value(DeadLetterRecord.historyHeader) == "reason=expired; feed=ios; status=401; first_attempt_ms=-; parked_ms=1000; message=too old")
+        #expect(value(DeadLetterHeaders.topicHeader) == "braze.currents")
+        #expect(value(DeadLetterHeaders.partitionHeader) == "4")
+        #expect(value(DeadLetterHeaders.offsetHeader) == "77")
+        #expect(value(DeadLetterHeaders.reasonHeader) == "rejected")
+        #expect(value(DeadLetterHeaders.redriveCountHeader) == "1")
+        #expect(value(DeadLetterHeaders.historyHeader) == "reason=expired; feed=ios; status=401; first_attempt_ms=-; parked_ms=1000; message=too old")
         #expect(value("trace") == "t-1")
-        #expect(second.filter { $0.key == DeadLetterRecord.reasonHeader }.count == 1)
+        #expect(second.filter { $0.key == DeadLetterHeaders.reasonHeader }.count == 1)
     }
 
     @Test func progressLinesShowRateAndETA() {

@@ -451,7 +451,7 @@ final class ScriptedAPI: EventsAPI {
             let original = waiting[Int(offset) - 1]
             #expect(record.value == original.value && record.key == original.key && record.headers == original.headers)
             #expect(record.timestampMs == original.timestampMs && !details.originalGone)
-            #expect(!DeadLetterRecord.headers(for: record, details).contains { $0.key == DeadLetterRecord.originalHeader })
+            #expect(!DeadLetterHeaders.headers(for: record, details).contains { $0.key == DeadLetterHeaders.originalHeader })
         }
         let (standIn, details) = try #require(parked[2])
         #expect(details.originalGone && details.reason == .expired && details.feed == .unbound)
@@ -461,7 +461,7 @@ final class ScriptedAPI: EventsAPI {
         let events = try #require(batch["events"] as? [[String: Any]])
         #expect(events.count == 1 && (events[0]["data"] as? [String: Any])?["source_message_id"] as? String == "waiting-2")
         #expect((batch["user_identities"] as? [String: Any])?["customerid"] as? String == "u-2")
-        #expect(DeadLetterRecord.headers(for: standIn, details).contains { $0.key == "currents.relay.original" && $0.stringValue == "gone" })
+        #expect(DeadLetterHeaders.headers(for: standIn, details).contains { $0.key == "currents.relay.original" && $0.stringValue == "gone" })
         let stats = pipeline.stats.snapshot
         #expect(stats.parked[.expired] == 3 && stats.parkedWithoutOriginal == [.expired: 1] && stats.recordsReread == 3)
         await pipeline.shutdown(timeout: .seconds(1))
@@ -555,13 +555,13 @@ extension PipelineTests {
         var settings = RelayPipeline.Settings(lingerMs: 10)
         settings.redrive = true
         settings.ageFromFirstRead = true
-        settings.recordFilter = { $0.header(DeadLetterRecord.reasonHeader)?.stringValue != "poison" }
+        settings.recordFilter = { $0.header(DeadLetterHeaders.reasonHeader)?.stringValue != "poison" }
         let pipeline = makeTestPipeline(source: source, api: api, feeds: [.unbound], settings: settings)
         let run = Task { await pipeline.run() }
         let body = "{\"events\":[\(envelope("a")),\(envelope("b")),\(envelope("c"))]}"
         func parked(_ offset: Int64, reason: String, eventID: String?) -> KafkaMessage {
-            var headers = [KafkaHeader(key: DeadLetterRecord.reasonHeader, string: reason), KafkaHeader(key: DeadLetterRecord.topicHeader, string: "braze.currents")]
-            if let eventID { headers.append(KafkaHeader(key: DeadLetterRecord.eventIDHeader, string: eventID)) }
+            var headers = [KafkaHeader(key: DeadLetterHeaders.reasonHeader, string: reason), KafkaHeader(key: DeadLetterHeaders.topicHeader, string: "braze.currents")]
+            if let eventID { headers.append(KafkaHeader(key: DeadLetterHeaders.eventIDHeader, string: eventID)) }
             return KafkaMessage(topicPartition: partition, offset: offset, timestampMs: 1, key: nil, value: Array(body.utf8), headers: headers)
         }
         source.continuation.yield(.assigned([partition]))

@@ -154,8 +154,8 @@ struct HostileCase: Decodable, Sendable {
             }
             // The dead-letter record keeps the source record and says why, whatever the input was.
             for (message, details) in parks {
-                let headers = DeadLetterRecord.headers(for: message, details)
-                #expect(headers.contains { $0.key == DeadLetterRecord.reasonHeader && $0.value == Array(details.reason.rawValue.utf8) }, "\(hostile.name)")
+                let headers = DeadLetterHeaders.headers(for: message, details)
+                #expect(headers.contains { $0.key == DeadLetterHeaders.reasonHeader && $0.value == Array(details.reason.rawValue.utf8) }, "\(hostile.name)")
             }
         }
         #expect(simulator.state.rejectedRequests.isEmpty, "the simulator refused a request: \(simulator.state.rejectedRequests)")

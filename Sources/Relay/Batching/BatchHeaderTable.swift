@@ -9,7 +9,7 @@
 ///
 /// It stores batch ids, not headers: the batcher owns the bytes and says whether an id's header is
 /// the one looked for (`isHeader`). Ids are unique, so removal needs the id and the hash only.
-struct HeaderTable {
+struct BatchHeaderTable {
     private struct Entry {
         var hash: Int
         /// The batch id; negative when the entry is empty.

@@ -6,7 +6,7 @@ import MParticle
 /// dictionaries), while the direct transcoder encodes them straight away: hashing three small
 /// dictionaries and sorting them again per event was about 5 % of the relay's CPU. Both encode
 /// to the same bytes (tested).
-public struct HeaderParts: Sendable, Equatable {
+public struct BatchHeaderParts: Sendable, Equatable {
     public var externalUserID: String
     /// `email_address`, on the event types that send it as an identity.
     public var email: String?
@@ -76,7 +76,7 @@ public struct HeaderParts: Sendable, Equatable {
             self.environment = environment
             self.identityKey = identityKey
             var writer = JSONWriter(capacity: 96)
-            HeaderParts.writeStart(into: &writer, environment: environment, sourceRequestID: nil)
+            BatchHeaderParts.writeStart(into: &writer, environment: environment, sourceRequestID: nil)
             start = writer.bytes
             var key = JSONWriter(capacity: 32)
             key.key(identityKey)

@@ -185,7 +185,3 @@ public final class RelayRunner: Sendable {
         }
     }
 }
-
-public enum RelayVersion {
-    public static let current = "0.1.0"
-}

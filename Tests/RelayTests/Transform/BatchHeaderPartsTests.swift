@@ -2,16 +2,16 @@ import MParticle
 import Testing
 @testable import Relay
 
-/// `HeaderParts.encoded` (the direct path's header) against `BatchHeader.encoded` (the general
+/// `BatchHeaderParts.encoded` (the direct path's header) against `BatchHeader.encoded` (the general
 /// path's) for every combination of parts, identity keys on both sides of `email` in sort order,
 /// and with and without `source_request_id`: equal headers must be equal bytes, or events of
 /// one user would stop sharing batches.
-@Suite struct HeaderPartsTests {
+@Suite struct BatchHeaderPartsTests {
     @Test(arguments: ["customerid", "email", "other_id_2", "Customer", "zz", "\u{e9}mail"])
     func encodesAsTheBatchHeaderDoes(identityKey: String) {
         var checked = 0
         for mask in 0..<(1 << 7) {
-            var parts = HeaderParts(externalUserID: "user \"1\"")
+            var parts = BatchHeaderParts(externalUserID: "user \"1\"")
             if mask & 1 != 0 { parts.email = "a@b.c" }
             if mask & 2 != 0 { parts.mobile = "+1555" }
             if mask & 4 != 0 { parts.deviceID = "dev-1" }
@@ -35,7 +35,7 @@ import Testing
     }
 
     @Test func theEmailIdentityReplacesAnIdentityKeyThatIsEmailToo() {
-        var parts = HeaderParts(externalUserID: "u1")
+        var parts = BatchHeaderParts(externalUserID: "u1")
         parts.email = "a@b.c"
         let header = parts.header(environment: .production, identityKey: "email", sourceRequestID: nil)
         #expect(header.userIdentities == ["email": .string("a@b.c")])
@@ -50,7 +50,7 @@ import Testing
     @Test func aMapperEncodesWithItsCurrentEnvironmentAndIdentityKey() throws {
         var mapper = EventMapper(environment: .production, identityKey: "customerid",
                                  router: FeedRouter(configuredFeeds: [.unbound], apps: [:]), selection: EventSelection())
-        var parts = HeaderParts(externalUserID: "u1")
+        var parts = BatchHeaderParts(externalUserID: "u1")
         parts.email = "a@b.c"
         let plan = EventMapper.Plan(mapping: try #require(MappingTable.mapping(for: "users.messages.email.Send")), feed: .unbound,
                                     parts: parts, moved: [], sourceRequestID: nil)

@@ -2,14 +2,14 @@ import Currents
 import Testing
 @testable import Relay
 
-@Suite struct HeaderTableTests {
+@Suite struct BatchHeaderTableTests {
     /// The table against a dictionary, through random stores, replacements and removals, with
     /// hashes drawn from a few values so that runs collide, wrap around the end and shift back on
     /// removal. Keys stand for headers; `isHeader` compares an id's key as the batcher compares bytes.
     @Test func itAgreesWithADictionaryThroughRandomChanges() {
         var random = SplitMix64(seed: 7)
         for hashSpace in [1, 3, 40, 1 << 40] {
-            var table = HeaderTable()
+            var table = BatchHeaderTable()
             var model: [Int: Int] = [:]    // key -> id
             var keyOfID: [Int: Int] = [:]  // id -> key, for every id ever stored
             var nextID = 0
@@ -39,7 +39,7 @@ import Testing
     /// Removing an id the table does not hold (a batch whose header moved on to a newer batch)
     /// changes nothing.
     @Test func removingAnAbsentIdChangesNothing() {
-        var table = HeaderTable()
+        var table = BatchHeaderTable()
         table.store(1, hash: 5, at: table.find(hash: 5) { _ in false })
         table.store(2, hash: 5, at: table.find(hash: 5) { $0 == 2 })
         table.remove(id: 3, hash: 5)
