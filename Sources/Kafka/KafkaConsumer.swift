@@ -13,15 +13,19 @@ import NIOConcurrencyHelpers
 public final class KafkaConsumer: @unchecked Sendable {
     // @unchecked: `handle` is used through librdkafka's thread-safe API from any thread, while
     // `pending` and `topicNames` are touched only by the poll thread; the rest is in `state`.
+    //
+    // The poll thread is an extension in KafkaConsumer+PollThread.swift: the members it uses are
+    // internal rather than private so that it can reach them.
 
     public let events: AsyncStream<KafkaConsumerEvent>
-    private let continuation: AsyncStream<KafkaConsumerEvent>.Continuation
-    private let handle: OpaquePointer
+    let continuation: AsyncStream<KafkaConsumerEvent>.Continuation
+    let handle: OpaquePointer
     private let context: CallbackContext
-    private let configuration: KafkaConsumerConfiguration
-    private let logger: Logger
+    let configuration: KafkaConsumerConfiguration
+    let logger: Logger
 
-    private struct State {
+    /// What the owner's calls and the poll thread share, always under ``state``'s lock.
+    struct State {
         var started = false
         var stopRequested = false
         var closed = false
@@ -39,19 +43,19 @@ public final class KafkaConsumer: @unchecked Sendable {
         var fetcherWakes = 0
         var wakeHandler: (@Sendable () -> Void)?
     }
-    private let state = NIOLockedValueBox(State())
+    let state = NIOLockedValueBox(State())
 
     /// Signalled when the owner has handled records (the poll thread may be waiting for room).
-    private let room = NSCondition()
+    let room = NSCondition()
 
     // Poll-thread only.
-    private var pending: [KafkaMessage] = []
-    private var topicNames: [OpaquePointer: String] = [:]
+    var pending: [KafkaMessage] = []
+    var topicNames: [OpaquePointer: String] = [:]
     /// The topic of the last record taken: records come in runs of one topic, and looking the
     /// name up in `topicNames` hashed the handle for every record.
-    private var lastTopic: (handle: OpaquePointer, name: String)?
+    var lastTopic: (handle: OpaquePointer, name: String)?
     /// Poll thread only.
-    private var fetcherWake: FetcherWake
+    var fetcherWake: FetcherWake
     /// Made on the first `reread` (most runs never park after a send) and closed with this consumer.
     private let reader = NIOLockedValueBox<KafkaRecordReader?>(nil)
 
@@ -211,7 +215,7 @@ public final class KafkaConsumer: @unchecked Sendable {
 
     /// Applies the combined pause state to the whole assignment when it changed. Called with the
     /// state locked, so two threads never apply opposite states out of order.
-    private func applyPause(_ state: inout State) {
+    func applyPause(_ state: inout State) {
         let paused = state.ownerPaused || state.bufferPaused
         guard paused != state.appliedPause else { return }
         state.appliedPause = paused
@@ -275,200 +279,11 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// A closed consumer calls none of its owner's hooks again, so it lets them go: the relay's
     /// revoke hook holds its pipeline, which holds this consumer, and that cycle kept every
     /// relay's consumer (and its connections to the brokers) alive until the process exited.
-    private func dropHooks() {
+    func dropHooks() {
         state.withLockedValue { state in
             state.revokeHook = nil
             state.wakeHandler = nil
         }
         context.statistics = nil
-    }
-
-    // MARK: - Poll thread
-
-    private func pollLoop() {
-        let maxBatch = max(1, configuration.maxBatchSize)
-        while !state.withLockedValue({ $0.stopRequested }) {
-            waitForRoom()
-            guard let first = rd_kafka_consumer_poll(handle, 100) else {
-                flushPending()
-                if fetcherWake.queueRanDry() { wakeFetchers() }
-                continue
-            }
-            take(first)
-            var ranDry = false
-            while pending.count < maxBatch {
-                guard let next = rd_kafka_consumer_poll(handle, 0) else {
-                    ranDry = true
-                    break
-                }
-                take(next)
-            }
-            flushPending()
-            if ranDry && fetcherWake.queueRanDry() { wakeFetchers() }
-        }
-        flushPending()
-        let result = rd_kafka_consumer_close(handle)
-        if result != RD_KAFKA_RESP_ERR_NO_ERROR {
-            logger.warning("consumer close", metadata: ["error": "\(String(cString: rd_kafka_err2str(result)))"])
-        }
-        dropHooks()
-        continuation.finish()
-        let waiters = state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
-            state.closed = true
-            defer { state.closeWaiters = [] }
-            return state.closeWaiters
-        }
-        waiters.forEach { $0.resume() }
-    }
-
-    /// Prompts the leaders of the assigned partitions to fetch now, after the prefetch queue filled
-    /// and ran dry (see `FetcherWake`): a ListOffsets request (one per leader, for the end
-    /// offsets) wakes each leader's broker thread, which then finds its partitions fetchable.
-    ///
-    /// Sending is what wakes them, so the answer is not waited for (timeout 0: librdkafka drops
-    /// it when it comes, as for any timed-out call). Waiting blocked the poll thread for the whole
-    /// timeout whenever the request queued behind a long-polling Fetch on the same connection,
-    /// which is exactly when no wake-up was needed. A request that could not be sent at all (no
-    /// known leader) is only logged: librdkafka's own wake-up is left then.
-    private func wakeFetchers() {
-        guard !state.withLockedValue({ $0.appliedPause }) else { return }
-        var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
-        guard rd_kafka_assignment(handle, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { return }
-        defer { rd_kafka_topic_partition_list_destroy(list) }
-        guard list.pointee.cnt > 0 else { return }
-        for index in 0..<Int(list.pointee.cnt) {
-            // offsets_for_times reads each offset as a timestamp; -1 asks for the end offset.
-            list.pointee.elems[index].offset = Int64(RD_KAFKA_OFFSET_END)
-        }
-        let handler = state.withLockedValue { state in
-            state.fetcherWakes += 1
-            return state.wakeHandler
-        }
-        handler?()
-        let result = rd_kafka_offsets_for_times(handle, list, 0)
-        if result != RD_KAFKA_RESP_ERR_NO_ERROR && result != RD_KAFKA_RESP_ERR__TIMED_OUT {
-            logger.debug("fetcher wake-up request not sent", metadata: ["error": "\(String(cString: rd_kafka_err2str(result)))"])
-        }
-    }
-
-    /// Times the fetchers were woken (tests).
-    var fetcherWakes: Int { state.withLockedValue { $0.fetcherWakes } }
-
-    private func flushPending() {
-        guard !pending.isEmpty else { return }
-        let count = pending.count
-        continuation.yield(.messages(pending))
-        pending = []
-        pending.reserveCapacity(64)
-        state.withLockedValue { $0.buffered += count }
-    }
-
-    /// While the owner holds `maxBufferedMessages` handed-over records, or has asked for a pause,
-    /// stop polling, for up to a second at a time; librdkafka's own prefetch queue (bounded by
-    /// `queued.max.messages.kbytes`) keeps what it has. A pipeline merely slower than the broker,
-    /// or one pausing briefly at its in-flight cap, waits here without losing prefetched data; one
-    /// that has not made room (or resumed) within the second gets its partitions paused in
-    /// librdkafka, so the poll thread can go back to polling without taking more.
-    private func waitForRoom() {
-        let limit = configuration.maxBufferedMessages
-        @Sendable func mustWait(_ state: State) -> Bool {
-            !state.stopRequested && !state.appliedPause && (state.buffered >= limit || state.ownerPaused)
-        }
-        guard state.withLockedValue({ mustWait($0) }) else { return }
-        let deadline = Date().addingTimeInterval(1)
-        room.lock()
-        while state.withLockedValue({ mustWait($0) }), Date() < deadline {
-            _ = room.wait(until: deadline)
-        }
-        room.unlock()
-        state.withLockedValue { state in
-            guard !state.stopRequested else { return }
-            if state.buffered >= limit && !state.bufferPaused { state.bufferPaused = true }
-            applyPause(&state)
-        }
-    }
-
-    /// Copies one C message into `pending` (or reports its error) and destroys it.
-    private func take(_ message: UnsafeMutablePointer<rd_kafka_message_t>) {
-        defer { rd_kafka_message_destroy(message) }
-        let raw = message.pointee
-        if raw.err != RD_KAFKA_RESP_ERR_NO_ERROR {
-            if raw.err == RD_KAFKA_RESP_ERR__PARTITION_EOF { return }
-            let error = KafkaError(kind: .client, responseError: raw.err, context: "consume")
-            logger.warning("consume error", metadata: ["error": "\(error)"])
-            flushPending()
-            continuation.yield(.error(error))
-            return
-        }
-        let topic: String
-        if let rkt = raw.rkt {
-            if let last = lastTopic, last.handle == rkt {
-                topic = last.name
-            } else if let cached = topicNames[rkt] {
-                topic = cached
-                lastTopic = (rkt, topic)
-            } else {
-                topic = String(cString: rd_kafka_topic_name(rkt))
-                topicNames[rkt] = topic
-                lastTopic = (rkt, topic)
-            }
-        } else {
-            topic = ""
-        }
-        fetcherWake.took(bytes: raw.len + raw.key_len)
-        pending.append(KafkaMessage(copying: message, topic: topic))
-    }
-
-    private func rebalance(handle: OpaquePointer, error: rd_kafka_resp_err_t, partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) {
-        // Records taken before the rebalance must reach the owner before the rebalance does.
-        flushPending()
-        let cooperative = String(cString: rd_kafka_rebalance_protocol(handle)) == "COOPERATIVE"
-        let list = topicPartitions(partitions).map(\.0)
-        switch error {
-        case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
-            if cooperative {
-                if let failure = rd_kafka_incremental_assign(handle, partitions) {
-                    let error = KafkaError(kind: .client, consuming: failure, context: "incremental assign")
-                    logger.error("assign failed", metadata: ["error": "\(error)"])
-                }
-            } else {
-                rd_kafka_assign(handle, partitions)
-            }
-            // New partitions of a paused member start paused.
-            if state.withLockedValue({ $0.appliedPause }) {
-                rd_kafka_pause_partitions(handle, partitions)
-            }
-            logger.info("partitions assigned", metadata: ["partitions": "\(list.sorted())"])
-            continuation.yield(.assigned(list))
-        case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
-            let lost = rd_kafka_assignment_lost(handle) != 0
-            if !lost, let hook = state.withLockedValue({ $0.revokeHook }) {
-                hook(list)
-            }
-            if !lost && configuration.commitsOffsets {
-                let result = rd_kafka_commit(handle, nil, 0)
-                if result != RD_KAFKA_RESP_ERR_NO_ERROR && result != RD_KAFKA_RESP_ERR__NO_OFFSET {
-                    logger.warning("commit on revoke failed", metadata: ["error": "\(String(cString: rd_kafka_err2str(result)))"])
-                }
-            }
-            if cooperative {
-                if let failure = rd_kafka_incremental_unassign(handle, partitions) {
-                    let error = KafkaError(kind: .client, consuming: failure, context: "incremental unassign")
-                    logger.error("unassign failed", metadata: ["error": "\(error)"])
-                }
-            } else {
-                rd_kafka_assign(handle, nil)
-            }
-            logger.info(lost ? "partitions lost" : "partitions revoked", metadata: ["partitions": "\(list.sorted())"])
-            continuation.yield(.revoked(list))
-        default:
-            logger.error("rebalance error", metadata: ["error": "\(String(cString: rd_kafka_err2str(error)))"])
-            if cooperative {
-                if let failure = rd_kafka_incremental_unassign(handle, partitions) { rd_kafka_error_destroy(failure) }
-            } else {
-                rd_kafka_assign(handle, nil)
-            }
-            continuation.yield(.revoked(list))
-        }
     }
 }
