@@ -27,21 +27,24 @@ extension ConfigLoader {
     /// two names that differ only in case, or that map to one environment name; an unknown
     /// platform; a named input without `platform`, or without a key and secret; a key without a
     /// secret or the reverse; two inputs with one key and different secrets.
+    ///
+    /// `string` reads a key at its path (the placeholder filled in), as a secret or not.
     static func readInputs(into settings: inout RelayConfiguration.MParticleSettings, declared: [String],
-                           string: (String, Bool) -> String?) throws {
+                           string: (_ path: String, _ secret: Bool) -> String?) throws {
+        let keys = ConfigKeys.MParticle.self
         let builtIn = Set(Feed.allCases.map(\.name))
         var named: [(name: String, platform: FeedPlatform)] = []
         var byFoldedName: [String: String] = Dictionary(uniqueKeysWithValues: builtIn.map { ($0, $0) })
         var byEnvironmentName: [String: String] = Dictionary(uniqueKeysWithValues: builtIn.map { (environmentName(ofInput: $0), $0) })
         for name in declared.sorted() {
-            let path = "mparticle.feeds.\(name)"
+            let path = keys.feeds.path(name)
             guard !name.isEmpty, name.unicodeScalars.allSatisfy({ $0.isASCII && (CharacterSet.nameCharacters.contains($0)) }) else {
                 throw ConfigError("\(path): an input's name may hold only letters, digits, - and _")
             }
-            let platformText = string("\(path).platform", false)
+            let platformText = string(keys.feedPlatform.path(name), keys.feedPlatform.isSecret)
             if builtIn.contains(name) {
                 if let platformText, platformText.lowercased() != name {
-                    throw ConfigError("\(path).platform: the built-in input \(name) is an \(name) input; name another input for \(platformText) (e.g. \(name)-2 with platform: \(platformText))")
+                    throw ConfigError("\(keys.feedPlatform.path(name)): the built-in input \(name) is an \(name) input; name another input for \(platformText) (e.g. \(name)-2 with platform: \(platformText))")
                 }
                 continue
             }
@@ -49,13 +52,13 @@ extension ConfigLoader {
                 throw ConfigError("\(path): differs from the input \(other) only in case; input names are told apart regardless of case")
             }
             if let other = byEnvironmentName[environmentName(ofInput: name)] {
-                throw ConfigError("\(path): has the same environment name as the input \(other) (\(environmentPrefix)MPARTICLE_FEEDS_\(environmentName(ofInput: name))_...); rename one")
+                throw ConfigError("\(path): has the same environment name as the input \(other) (\(keys.feeds.environmentVariable(name))_...); rename one")
             }
             guard let platformText else {
-                throw ConfigError("\(path).platform: a named input needs its platform (ios, android, web or unbound)")
+                throw ConfigError("\(keys.feedPlatform.path(name)): a named input needs its platform (ios, android, web or unbound)")
             }
             guard let platform = FeedPlatform(rawValue: platformText.lowercased()) else {
-                throw ConfigError("\(path).platform: unknown platform \"\(platformText)\" (expected ios, android, web or unbound)")
+                throw ConfigError("\(keys.feedPlatform.path(name)): unknown platform \"\(platformText)\" (expected ios, android, web or unbound)")
             }
             byFoldedName[name.lowercased()] = name
             byEnvironmentName[environmentName(ofInput: name)] = name
@@ -65,21 +68,21 @@ extension ConfigLoader {
 
         var feeds: [Feed: FeedCredentials] = [:]
         for feed in settings.inputs.feeds {
-            let path = "mparticle.feeds.\(feed.name)"
-            let variable = "\(environmentPrefix)MPARTICLE_FEEDS_\(environmentName(ofInput: feed.name))"
-            // Environment first, through the reader like every key (`variable` is its name there).
-            switch (string("\(path).key", false), string("\(path).secret", true)) {
+            let path = keys.feeds.path(feed.name)
+            let keyVariable = keys.feedKey.environmentVariable(feed.name), secretVariable = keys.feedSecret.environmentVariable(feed.name)
+            // Environment first, through the reader like every key (the variables are their names there).
+            switch (string(keys.feedKey.path(feed.name), keys.feedKey.isSecret), string(keys.feedSecret.path(feed.name), keys.feedSecret.isSecret)) {
             case let (key?, secret?): feeds[feed] = FeedCredentials(key: key, secret: secret)
-            case (.some, nil): throw ConfigError("\(path): a key without a secret (set secret, or \(variable)_SECRET)")
+            case (.some, nil): throw ConfigError("\(path): a key without a secret (set \(keys.feedSecret.name), or \(secretVariable))")
             case (nil, .some): throw ConfigError("\(path): a secret without a key")
             case (nil, nil):
                 if !builtIn.contains(feed.name) {
-                    throw ConfigError("\(path): an input without a key and secret (set them, or \(variable)_KEY and \(variable)_SECRET)")
+                    throw ConfigError("\(path): an input without a key and secret (set them, or \(keyVariable) and \(secretVariable))")
                 }
             }
         }
         for (feed, first) in FeedRouter.sharedKeys(catalog: settings.inputs, credentials: feeds) where feeds[feed]!.secret != feeds[first]!.secret {
-            throw ConfigError("mparticle.feeds.\(feed.name): has the key of mparticle.feeds.\(first.name) with another secret; one mParticle feed has one key and one secret")
+            throw ConfigError("\(keys.feeds.path(feed.name)): has the key of \(keys.feeds.path(first.name)) with another secret; one mParticle feed has one key and one secret")
         }
         settings.feeds = feeds
     }

@@ -13,42 +13,11 @@ public struct ConfigError: Error, CustomStringConvertible, Sendable, Equatable {
 
 /// Loads `RelayConfiguration` from one YAML file with `CURRENTS_RELAY_...` environment overrides.
 ///
-/// The YAML tree is first checked against the known keys (so a typo is an error, not a silent
-/// default); values are then read through swift-configuration, environment first, so any key can
-/// be overridden by `CURRENTS_RELAY_` + its path in upper case with `_` for `.`.
+/// The YAML tree is first checked against the known keys (`schema`, from `ConfigKeys`: a typo is an
+/// error, not a silent default); values are then read through swift-configuration, environment
+/// first, so any key can be overridden by `CURRENTS_RELAY_` + its path in upper case with `_` for
+/// `.` (`ConfigKeys.Key.environmentVariable`).
 public enum ConfigLoader {
-    /// The keys a file may contain. `*` accepts any key (maps such as `apps` and `kafka.properties`).
-    static let schema: Schema = .object([
-        "name": .scalar,
-        "kafka": .object([
-            "bootstrap_servers": .scalar, "group_id": .scalar, "topics": .list,
-            "properties": .map(.scalar), "drain_timeout_ms": .scalar, "group_instance_id": .scalar,
-        ]),
-        "mparticle": .object([
-            "base_url": .scalar, "environment": .scalar, "identity": .scalar, "insecure_skip_tls_verify": .scalar,
-            "feeds": .map(.object(["key": .scalar, "secret": .scalar, "platform": .scalar])),
-            "apps": .map(.scalar), "workspace_feed": .scalar,
-            "events": .object(["include": .list, "exclude": .list, "unknown_types": .scalar]),
-        ]),
-        "delivery": .object([
-            "linger_ms": .scalar, "max_in_flight_requests_per_feed": .scalar,
-            "max_in_flight_messages": .scalar, "max_in_flight_bytes": .scalar,
-            "retry_base_ms": .scalar, "retry_max_ms": .scalar, "request_timeout_ms": .scalar,
-            "auth_probe_interval_ms": .scalar, "max_batches_per_second_per_feed": .scalar, "dedup": .scalar,
-        ]),
-        "dead_letter": .object(["topic": .scalar, "max_age": .scalar]),
-        "http": .object(["port": .scalar, "ready_max_blocked": .scalar]),
-    ])
-
-    indirect enum Schema: Sendable {
-        case scalar
-        case list
-        case object([String: Schema])
-        case map(Schema)
-    }
-
-    public static let environmentPrefix = "CURRENTS_RELAY_"
-
     /// Reads and validates the file at `path`, applying overrides from `environment`.
     public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) async throws -> RelayConfiguration {
         guard FileManager.default.fileExists(atPath: path) else {
@@ -78,7 +47,7 @@ public enum ConfigLoader {
             }
         }
         let environmentProvider = EnvironmentVariablesProvider(
-            environmentVariables: environment.filter { $0.key.hasPrefix(environmentPrefix) },
+            environmentVariables: environment.filter { $0.key.hasPrefix(ConfigKeys.environmentPrefix) },
             secretsSpecifier: .dynamic { key, _ in isSecretKey(key) }
         ).prefixKeys(with: "currents_relay")
         let reader = ConfigReader(providers: [environmentProvider] + providers)
@@ -100,7 +69,8 @@ public enum ConfigLoader {
     static func byteCapWarning(_ delivery: RelayConfiguration.DeliverySettings) -> String? {
         let perRecord = delivery.maxInFlightBytes / delivery.maxInFlightMessages
         guard perRecord < typicalRecordBytes else { return nil }
-        return "delivery.max_in_flight_bytes (\(delivery.maxInFlightBytes)) allows \(perRecord) bytes for each of delivery.max_in_flight_messages (\(delivery.maxInFlightMessages)); the relay holds ~0.5-1 KB per Currents record in flight (its encoded event), so the byte cap pauses partitions first and holds fewer records (a smaller grouping window, more batches per event). Raise max_in_flight_bytes to at least \(delivery.maxInFlightMessages * typicalRecordBytes) with it"
+        let bytes = ConfigKeys.Delivery.maxInFlightBytes, messages = ConfigKeys.Delivery.maxInFlightMessages
+        return "\(bytes) (\(delivery.maxInFlightBytes)) allows \(perRecord) bytes for each of \(messages) (\(delivery.maxInFlightMessages)); the relay holds ~0.5-1 KB per Currents record in flight (its encoded event), so the byte cap pauses partitions first and holds fewer records (a smaller grouping window, more batches per event). Raise \(bytes.name) to at least \(delivery.maxInFlightMessages * typicalRecordBytes) with it"
     }
 
     /// The keys of `tree` that hold a non-empty secret value (their names, never their values).
@@ -128,8 +98,9 @@ public enum ConfigLoader {
     /// of the README's local run warned that the file "holds secrets".
     static func isPublicDemoSecret(_ path: String, _ value: String) -> Bool {
         let parts = path.split(separator: ".")
-        guard parts.count == 4, parts[0] == "mparticle", parts[1] == "feeds", parts[3] == "secret" else { return false }
-        return value == "demo-\(parts[2])-secret"
+        guard parts.count == 4 else { return false }
+        let input = String(parts[2])
+        return path == ConfigKeys.MParticle.feedSecret.path(input) && value == "demo-\(input)-secret"
     }
 
     /// A file that holds secrets should be readable by its owner only (`chmod 600`); anyone else
@@ -141,7 +112,7 @@ public enum ConfigLoader {
         let readers = [(mode & 0o040) != 0 ? "its group" : nil, (mode & 0o004) != 0 ? "every user" : nil].compactMap { $0 }
         guard !readers.isEmpty else { return nil }
         return "config file \(path) holds secrets (\(secretKeys.sorted().joined(separator: ", "))) and can be read by \(readers.joined(separator: " and ")) "
-            + "(mode \(String(mode & 0o777, radix: 8))): run chmod 600 \(path), or move the secrets to environment variables such as \(environmentPrefix)MPARTICLE_FEEDS_IOS_SECRET"
+            + "(mode \(String(mode & 0o777, radix: 8))): run chmod 600 \(path), or move the secrets to environment variables such as \(ConfigKeys.MParticle.feedSecret.environmentVariable("ios"))"
     }
 
     /// Hosts a TLS opt-out may point at: this machine only.
@@ -157,94 +128,66 @@ public enum ConfigLoader {
             || lower.contains("ssl_key") || lower.contains("sasl.oauthbearer") || lower.contains("ssl.key")
     }
 
-    static func validate(_ node: Node, against schema: Schema, path: String, maps: inout [String: [String: String]]) throws {
-        let name = path.isEmpty ? "(top level)" : path
-        switch schema {
-        case .scalar:
-            guard case .scalar = node else { throw ConfigError("\(name): expected a single value") }
-        case .list:
-            switch node {
-            case .sequence(let sequence):
-                for element in sequence {
-                    guard case .scalar = element else { throw ConfigError("\(name): list entries must be single values") }
-                }
-            case .scalar: break
-            default: throw ConfigError("\(name): expected a list")
-            }
-        case .object(let fields):
-            if case .scalar(let scalar) = node, scalar.string.isEmpty || scalar.string == "~" || scalar.string == "null" { return }
-            guard case .mapping(let mapping) = node else { throw ConfigError("\(name): expected a mapping") }
-            for (keyNode, value) in mapping {
-                let key = keyNode.string ?? ""
-                let childPath = path.isEmpty ? key : "\(path).\(key)"
-                guard let childSchema = fields[key] else {
-                    let known = fields.keys.sorted().joined(separator: ", ")
-                    throw ConfigError("unknown key \(childPath) (known keys\(path.isEmpty ? "" : " under \(path)"): \(known))")
-                }
-                try validate(value, against: childSchema, path: childPath, maps: &maps)
-            }
-        case .map(let valueSchema):
-            if case .scalar(let scalar) = node, scalar.string.isEmpty || scalar.string == "~" || scalar.string == "null" { return }
-            guard case .mapping(let mapping) = node else { throw ConfigError("\(name): expected a mapping") }
-            var entries: [String: String] = [:]
-            for (keyNode, value) in mapping {
-                let key = keyNode.string ?? ""
-                try validate(value, against: valueSchema, path: "\(path).\(key)", maps: &maps)
-                entries[key] = value.string ?? ""
-            }
-            maps[path] = entries
-        }
-    }
-
+    /// Reads every key of `ConfigKeys` (environment first) over the defaults, checking each value
+    /// and the rules between keys; `maps` holds the entries of the file's maps by path.
     static func build(reader: ConfigReader, maps: [String: [String: String]], environment: [String: String]) throws -> RelayConfiguration {
         var configuration = RelayConfiguration()
-        func string(_ key: String, secret: Bool = false) -> String? {
-            reader.string(forKey: ConfigKey(key), isSecret: secret).flatMap { $0.isEmpty ? nil : $0 }
+        func string(_ path: String, secret: Bool) -> String? {
+            reader.string(forKey: ConfigKey(path), isSecret: secret).flatMap { $0.isEmpty ? nil : $0 }
         }
-        func list(_ key: String) -> [String]? {
-            if let values = reader.stringArray(forKey: ConfigKey(key)) { return values }
+        func string(_ key: ConfigKeys.Key) -> String? { string(key.path, secret: key.isSecret) }
+        func list(_ key: ConfigKeys.Key) -> [String]? {
+            if let values = reader.stringArray(forKey: ConfigKey(key.path)) { return values }
             return string(key).map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
         }
-        func integer(_ key: String, _ range: ClosedRange<Int>) throws -> Int? {
+        func integer(_ key: ConfigKeys.Key, _ range: ClosedRange<Int>) throws -> Int? {
             guard let text = string(key) else { return nil }
             guard let value = Int(text.trimmingCharacters(in: .whitespaces)), range.contains(value) else {
                 throw ConfigError("\(key): expected a whole number in \(range.lowerBound)...\(range.upperBound), found \"\(text)\"")
             }
             return value
         }
+        /// The entries of the map `key` as the file names them, each read through the reader.
+        func entries(_ key: ConfigKeys.Key, secret: (String) -> Bool = { _ in false }) -> [(name: String, value: String)] {
+            (maps[key.path] ?? [:]).map { name, _ in
+                (name, reader.string(forKey: ConfigKey(key.components + [name]), isSecret: secret(name)) ?? "")
+            }
+        }
 
-        if let name = string("name") { configuration.name = name }
+        if let name = string(ConfigKeys.name) { configuration.name = name }
 
-        if let servers = string("kafka.bootstrap_servers") { configuration.kafka.bootstrapServers = servers }
-        if let group = string("kafka.group_id") { configuration.kafka.groupID = group }
-        if let topics = list("kafka.topics") {
+        let kafka = ConfigKeys.Kafka.self
+        if let servers = string(kafka.bootstrapServers) { configuration.kafka.bootstrapServers = servers }
+        if let group = string(kafka.groupID) { configuration.kafka.groupID = group }
+        if let topics = list(kafka.topics) {
             let cleaned = topics.filter { !$0.isEmpty }
-            guard !cleaned.isEmpty else { throw ConfigError("kafka.topics: at least one topic name or ^regex is needed") }
+            guard !cleaned.isEmpty else { throw ConfigError("\(kafka.topics): at least one topic name or ^regex is needed") }
             for topic in cleaned where topic.hasPrefix("^") {
                 do { _ = try NSRegularExpression(pattern: topic) } catch {
-                    throw ConfigError("kafka.topics: \(topic) is not a valid regular expression")
+                    throw ConfigError("\(kafka.topics): \(topic) is not a valid regular expression")
                 }
             }
             configuration.kafka.topics = cleaned
         }
-        if let drain = try integer("kafka.drain_timeout_ms", 0...600_000) { configuration.kafka.drainTimeoutMs = drain }
-        if let instance = string("kafka.group_instance_id") { configuration.kafka.groupInstanceID = instance }
-        for (key, _) in maps["kafka.properties"] ?? [:] {
-            configuration.kafka.properties[key] = reader.string(forKey: ConfigKey(["kafka", "properties", key]), isSecret: isSecretKey(key)) ?? ""
+        if let drain = try integer(kafka.drainTimeoutMs, 0...600_000) { configuration.kafka.drainTimeoutMs = drain }
+        if let instance = string(kafka.groupInstanceID) { configuration.kafka.groupInstanceID = instance }
+        for (name, value) in entries(kafka.properties, secret: isSecretKey) {
+            configuration.kafka.properties[name] = value
         }
 
         if let session = configuration.kafka.properties["session.timeout.ms"].flatMap(Int.init), configuration.kafka.drainTimeoutMs >= session {
-            throw ConfigError("kafka.drain_timeout_ms (\(configuration.kafka.drainTimeoutMs)) must be below kafka.properties.session.timeout.ms (\(session)), or the member is evicted while it drains")
+            throw ConfigError("\(kafka.drainTimeoutMs) (\(configuration.kafka.drainTimeoutMs)) must be below \(kafka.properties.path("session.timeout.ms")) (\(session)), or the member is evicted while it drains")
         }
-        if let url = string("mparticle.base_url") {
+        let mparticle = ConfigKeys.MParticle.self
+        if let url = string(mparticle.baseURL) {
             guard let parsed = URL(string: url), let scheme = parsed.scheme, ["http", "https"].contains(scheme), parsed.host != nil else {
-                throw ConfigError("mparticle.base_url: expected an http(s) URL such as https://s2s.mparticle.com, found \"\(url)\"")
+                throw ConfigError("\(mparticle.baseURL): expected an http(s) URL such as https://s2s.mparticle.com, found \"\(url)\"")
             }
             configuration.mparticle.baseURL = url
         }
-        if let text = string("mparticle.insecure_skip_tls_verify") {
+        if let text = string(mparticle.insecureSkipTLSVerify) {
             guard let value = Bool(text.lowercased()) else {
-                throw ConfigError("mparticle.insecure_skip_tls_verify: expected true or false, found \"\(text)\"")
+                throw ConfigError("\(mparticle.insecureSkipTLSVerify): expected true or false, found \"\(text)\"")
             }
             configuration.mparticle.insecureSkipTLSVerify = value
         }
@@ -252,79 +195,81 @@ public enum ConfigLoader {
         let host = baseURL?.host ?? ""
         if configuration.mparticle.insecureSkipTLSVerify {
             guard isLoopback(host) else {
-                throw ConfigError("mparticle.insecure_skip_tls_verify: only allowed for a simulator on this machine (localhost, 127.0.0.1 or ::1); mparticle.base_url points at \(host). Install the server's CA instead")
+                throw ConfigError("\(mparticle.insecureSkipTLSVerify): only allowed for a simulator on this machine (localhost, 127.0.0.1 or ::1); \(mparticle.baseURL) points at \(host). Install the server's CA instead")
             }
-            configuration.warnings.append("TLS CERTIFICATE VERIFICATION IS OFF for \(configuration.mparticle.baseURL) (mparticle.insecure_skip_tls_verify: true). Accepted only because the host is this machine; never use it against mParticle")
+            configuration.warnings.append("TLS CERTIFICATE VERIFICATION IS OFF for \(configuration.mparticle.baseURL) (\(mparticle.insecureSkipTLSVerify): true). Accepted only because the host is this machine; never use it against mParticle")
         }
         if baseURL?.scheme == "http", !isLoopback(host) {
-            configuration.warnings.append("mparticle.base_url \(configuration.mparticle.baseURL) is plain HTTP: feed credentials and events cross the network unencrypted. Use https://")
+            configuration.warnings.append("\(mparticle.baseURL) \(configuration.mparticle.baseURL) is plain HTTP: feed credentials and events cross the network unencrypted. Use https://")
         }
-        if let environmentName = string("mparticle.environment") {
+        if let environmentName = string(mparticle.environment) {
             guard let value = MParticleEnvironment(rawValue: environmentName) else {
-                throw ConfigError("mparticle.environment: expected production or development, found \"\(environmentName)\"")
+                throw ConfigError("\(mparticle.environment): expected production or development, found \"\(environmentName)\"")
             }
             configuration.mparticle.environment = value
         }
-        if let identity = string("mparticle.identity") { configuration.mparticle.identity = identity }
-        try readInputs(into: &configuration.mparticle, declared: Array((maps["mparticle.feeds"] ?? [:]).keys), string: string)
+        if let identity = string(mparticle.identity) { configuration.mparticle.identity = identity }
+        try readInputs(into: &configuration.mparticle, declared: Array((maps[mparticle.feeds.path] ?? [:]).keys)) { string($0, secret: $1) }
         let inputs = configuration.mparticle.inputs
-        for (appID, _) in maps["mparticle.apps"] ?? [:] {
-            let name = reader.string(forKey: ConfigKey(["mparticle", "apps", appID])) ?? ""
+        for (appID, name) in entries(mparticle.apps) {
             // An input's name; for today's files also a built-in input in any case, or a Currents
             // platform value (tvos, kindle, roku) that names one.
             guard let feed = inputs.feed(named: name) ?? Feed(rawValue: name.lowercased()) ?? Feed.forPlatform(name) else {
-                throw ConfigError("mparticle.apps.\(appID): unknown input \"\(name)\" (known inputs: \(inputs.feeds.map(\.name).joined(separator: ", ")))")
+                throw ConfigError("\(mparticle.apps.path(appID)): unknown input \"\(name)\" (known inputs: \(inputs.feeds.map(\.name).joined(separator: ", ")))")
             }
             configuration.mparticle.apps[appID] = feed
         }
-        if let name = string("mparticle.workspace_feed") {
+        if let name = string(mparticle.workspaceFeed) {
             guard let feed = inputs.feed(named: name) else {
-                throw ConfigError("mparticle.workspace_feed: unknown input \"\(name)\" (known inputs: \(inputs.feeds.map(\.name).joined(separator: ", ")))")
+                throw ConfigError("\(mparticle.workspaceFeed): unknown input \"\(name)\" (known inputs: \(inputs.feeds.map(\.name).joined(separator: ", ")))")
             }
             configuration.mparticle.workspaceFeed = feed
         }
-        if let include = list("mparticle.events.include") { configuration.mparticle.include = include }
-        if let exclude = list("mparticle.events.exclude") { configuration.mparticle.exclude = exclude }
-        if let policy = string("mparticle.events.unknown_types") {
+        if let include = list(mparticle.include) { configuration.mparticle.include = include }
+        if let exclude = list(mparticle.exclude) { configuration.mparticle.exclude = exclude }
+        if let policy = string(mparticle.unknownTypes) {
             guard let value = UnknownEventTypePolicy(rawValue: policy) else {
-                throw ConfigError("mparticle.events.unknown_types: expected skip or send, found \"\(policy)\"")
+                throw ConfigError("\(mparticle.unknownTypes): expected skip or send, found \"\(policy)\"")
             }
             configuration.mparticle.unknownTypes = value
         }
 
-        if let linger = try integer("delivery.linger_ms", 0...60_000) { configuration.delivery.lingerMs = linger }
-        if let cap = try integer("delivery.max_in_flight_requests_per_feed", 1...256) { configuration.delivery.maxInFlightRequestsPerFeed = cap }
-        if let cap = try integer("delivery.max_in_flight_messages", 100...10_000_000) { configuration.delivery.maxInFlightMessages = cap }
-        if let cap = try integer("delivery.max_in_flight_bytes", 1_048_576...Int.max) { configuration.delivery.maxInFlightBytes = cap }
+        let delivery = ConfigKeys.Delivery.self
+        if let linger = try integer(delivery.lingerMs, 0...60_000) { configuration.delivery.lingerMs = linger }
+        if let cap = try integer(delivery.maxInFlightRequestsPerFeed, 1...256) { configuration.delivery.maxInFlightRequestsPerFeed = cap }
+        if let cap = try integer(delivery.maxInFlightMessages, 100...10_000_000) { configuration.delivery.maxInFlightMessages = cap }
+        if let cap = try integer(delivery.maxInFlightBytes, 1_048_576...Int.max) { configuration.delivery.maxInFlightBytes = cap }
         if let warning = byteCapWarning(configuration.delivery) { configuration.warnings.append(warning) }
-        if let base = try integer("delivery.retry_base_ms", 1...600_000) { configuration.delivery.retryBaseMs = base }
-        if let cap = try integer("delivery.retry_max_ms", 1...3_600_000) { configuration.delivery.retryMaxMs = cap }
-        if let timeout = try integer("delivery.request_timeout_ms", 100...600_000) { configuration.delivery.requestTimeoutMs = timeout }
-        if let interval = try integer("delivery.auth_probe_interval_ms", 100...3_600_000) { configuration.delivery.authProbeIntervalMs = interval }
-        if let rate = try integer("delivery.max_batches_per_second_per_feed", 1...100_000) { configuration.delivery.maxBatchesPerSecondPerFeed = rate }
-        if let mode = string("delivery.dedup") {
+        if let base = try integer(delivery.retryBaseMs, 1...600_000) { configuration.delivery.retryBaseMs = base }
+        if let cap = try integer(delivery.retryMaxMs, 1...3_600_000) { configuration.delivery.retryMaxMs = cap }
+        if let timeout = try integer(delivery.requestTimeoutMs, 100...600_000) { configuration.delivery.requestTimeoutMs = timeout }
+        if let interval = try integer(delivery.authProbeIntervalMs, 100...3_600_000) { configuration.delivery.authProbeIntervalMs = interval }
+        if let rate = try integer(delivery.maxBatchesPerSecondPerFeed, 1...100_000) { configuration.delivery.maxBatchesPerSecondPerFeed = rate }
+        if let mode = string(delivery.dedup) {
             guard let value = DedupMode(rawValue: mode) else {
-                throw ConfigError("delivery.dedup: expected grouped or per_event, found \"\(mode)\"")
+                throw ConfigError("\(delivery.dedup): expected grouped or per_event, found \"\(mode)\"")
             }
             configuration.delivery.dedup = value
         }
 
-        if let topic = string("dead_letter.topic") { configuration.deadLetter.topic = topic }
-        if let age = string("dead_letter.max_age") {
+        let deadLetter = ConfigKeys.DeadLetter.self
+        if let topic = string(deadLetter.topic) { configuration.deadLetter.topic = topic }
+        if let age = string(deadLetter.maxAge) {
             guard let duration = parseDuration(age), duration > .zero else {
-                throw ConfigError("dead_letter.max_age: expected a duration such as 48h, 90m or 2d, found \"\(age)\"")
+                throw ConfigError("\(deadLetter.maxAge): expected a duration such as 48h, 90m or 2d, found \"\(age)\"")
             }
             configuration.deadLetter.maxAge = duration
         }
         do {
             try validateKafkaProperties(configuration.kafka.properties)
         } catch let error as KafkaError {
-            throw ConfigError("kafka.properties: \(error.message) (librdkafka)")
+            throw ConfigError("\(kafka.properties): \(error.message) (librdkafka)")
         }
-        if let port = try integer("http.port", 0...65_535) { configuration.http.port = port }
-        if let text = string("http.ready_max_blocked") {
+        let http = ConfigKeys.HTTP.self
+        if let port = try integer(http.port, 0...65_535) { configuration.http.port = port }
+        if let text = string(http.readyMaxBlocked) {
             guard let duration = parseDuration(text) else {
-                throw ConfigError("http.ready_max_blocked: expected a duration such as 5m, 30s or 0s, found \"\(text)\"")
+                throw ConfigError("\(http.readyMaxBlocked): expected a duration such as 5m, 30s or 0s, found \"\(text)\"")
             }
             configuration.http.readyMaxBlocked = duration
         }

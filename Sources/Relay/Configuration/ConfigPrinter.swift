@@ -1,74 +1,69 @@
+import MParticle
+
 /// Renders the effective configuration as YAML with every secret redacted, for `check-config`
 /// and the startup log.
+///
+/// The keys, their order and their sections come from `ConfigKeys.all`, so a key added there is
+/// printed without a change here; only the maps, whose entries are named by the file, are
+/// rendered one by one.
 public enum ConfigPrinter {
+    /// What a secret value prints as.
+    static let redacted = "<redacted>"
+
     public static func render(_ configuration: RelayConfiguration) -> String {
         var lines: [String] = []
-        func quote(_ text: String) -> String {
-            "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
-        }
-        lines.append("name: \(quote(configuration.name))")
-        lines.append("kafka:")
-        lines.append("  bootstrap_servers: \(quote(configuration.kafka.bootstrapServers))")
-        lines.append("  group_id: \(quote(configuration.kafka.groupID))")
-        lines.append("  topics: [\(configuration.kafka.topics.map(quote).joined(separator: ", "))]")
-        lines.append("  drain_timeout_ms: \(configuration.kafka.drainTimeoutMs)")
-        if let instance = configuration.kafka.groupInstanceID { lines.append("  group_instance_id: \(quote(instance))") }
-        if configuration.kafka.properties.isEmpty {
-            lines.append("  properties: {}")
-        } else {
-            lines.append("  properties:")
-            for (key, value) in configuration.kafka.properties.sorted(by: { $0.key < $1.key }) {
-                lines.append("    \(key): \(ConfigLoader.isSecretKey(key) ? quote("<redacted>") : quote(value))")
+        var open: [String] = []  // the sections whose header is printed, outermost first
+        for key in ConfigKeys.all where !key.isUnderMap {
+            let own = self.lines(of: key, in: configuration)
+            guard !own.isEmpty else { continue }
+            let sections = key.sections
+            let shared = zip(open, sections).prefix { $0 == $1 }.count
+            for depth in shared..<sections.count {
+                lines.append(indent(depth) + sections[depth] + ":")
             }
+            open = sections
+            lines += own.map { indent(sections.count) + $0 }
         }
-        lines.append("mparticle:")
-        lines.append("  base_url: \(quote(configuration.mparticle.baseURL))")
-        if configuration.mparticle.insecureSkipTLSVerify { lines.append("  insecure_skip_tls_verify: true") }
-        lines.append("  environment: \(quote(configuration.mparticle.environment.rawValue))")
-        lines.append("  identity: \(quote(configuration.mparticle.identity))")
-        if configuration.mparticle.feeds.isEmpty {
-            lines.append("  feeds: {}")
-        } else {
-            lines.append("  feeds:")
-            let shared = configuration.mparticle.sharedKeys
-            for feed in configuration.mparticle.inputs.feeds {
-                guard let credentials = configuration.mparticle.feeds[feed] else { continue }
-                let platform = feed.ordinal < Feed.allCases.count ? "" : "platform: \(quote(configuration.mparticle.inputs.platform(of: feed).rawValue)), "
-                let note = shared[feed].map { "  # the key of \($0.name): one mParticle feed, sent as \($0.name)" } ?? ""
-                lines.append("    \(feed.rawValue): { \(platform)key: \(quote(credentials.key)), secret: \(quote("<redacted>")) }\(note)")
-            }
-        }
-        lines.append("  workspace_feed: \(quote(configuration.mparticle.workspaceFeed.name))")
-        if configuration.mparticle.apps.isEmpty {
-            lines.append("  apps: {}")
-        } else {
-            lines.append("  apps:")
-            for (app, feed) in configuration.mparticle.apps.sorted(by: { $0.key < $1.key }) {
-                lines.append("    \(quote(app)): \(feed.rawValue)")
-            }
-        }
-        lines.append("  events:")
-        lines.append("    include: [\(configuration.mparticle.include.map(quote).joined(separator: ", "))]")
-        lines.append("    exclude: [\(configuration.mparticle.exclude.map(quote).joined(separator: ", "))]")
-        lines.append("    unknown_types: \(quote(configuration.mparticle.unknownTypes.rawValue))")
-        lines.append("delivery:")
-        lines.append("  linger_ms: \(configuration.delivery.lingerMs)")
-        lines.append("  max_in_flight_requests_per_feed: \(configuration.delivery.maxInFlightRequestsPerFeed)")
-        lines.append("  max_in_flight_messages: \(configuration.delivery.maxInFlightMessages)")
-        lines.append("  max_in_flight_bytes: \(configuration.delivery.maxInFlightBytes)")
-        lines.append("  retry_base_ms: \(configuration.delivery.retryBaseMs)")
-        lines.append("  retry_max_ms: \(configuration.delivery.retryMaxMs)")
-        lines.append("  request_timeout_ms: \(configuration.delivery.requestTimeoutMs)")
-        lines.append("  auth_probe_interval_ms: \(configuration.delivery.authProbeIntervalMs)")
-        lines.append("  max_batches_per_second_per_feed: \(configuration.delivery.maxBatchesPerSecondPerFeed)")
-        lines.append("  dedup: \(quote(configuration.delivery.dedup.rawValue))")
-        lines.append("dead_letter:")
-        lines.append("  topic: \(quote(configuration.deadLetter.topic))")
-        let seconds = configuration.deadLetter.maxAge.components.seconds
-        lines.append("  max_age: \(quote(seconds % 3600 == 0 ? "\(seconds / 3600)h" : "\(seconds)s"))")
-        lines.append("http:")
-        lines.append("  port: \(configuration.http.port)")
-        lines.append("  ready_max_blocked: \(quote("\(configuration.http.readyMaxBlocked.milliseconds / 1000)s"))")
         return lines.joined(separator: "\n") + "\n"
     }
+
+    /// The key's lines, indented from its section: one `name: value`, or a map's header and its
+    /// entries. None for a key printed only when set that holds its default.
+    static func lines(of key: ConfigKeys.Key, in configuration: RelayConfiguration) -> [String] {
+        guard let value = key.value?(configuration), key.printedWhenDefault || value != key.defaultValue else { return [] }
+        if let printed = value.printed { return ["\(key.name): \(printed)"] }
+        guard key.kind == .map else { return [] }
+        return ["\(key.name):"] + entries(of: key, in: configuration).map { indent(1) + $0 }
+    }
+
+    /// The entries of the map `key`, one line each.
+    static func entries(of key: ConfigKeys.Key, in configuration: RelayConfiguration) -> [String] {
+        let quoted = ConfigValue.quoted
+        switch key {
+        case ConfigKeys.MParticle.feeds:
+            return feedEntries(configuration.mparticle)
+        case ConfigKeys.MParticle.apps:
+            return configuration.mparticle.apps.sorted(by: { $0.key < $1.key }).map { "\(quoted($0.key)): \($0.value.rawValue)" }
+        default:
+            // `kafka.properties`, and any map of texts: a value whose name looks secret is redacted.
+            guard case .mapping(let entries)? = key.value?(configuration) else { return [] }
+            return entries.sorted(by: { $0.key < $1.key }).map { "\($0.key): \(quoted(ConfigLoader.isSecretKey($0.key) ? redacted : $0.value))" }
+        }
+    }
+
+    /// One line per input with credentials: a named input's platform, the key, the secret
+    /// redacted, and a note when the input shares its key with an earlier one (one mParticle feed).
+    static func feedEntries(_ settings: RelayConfiguration.MParticleSettings) -> [String] {
+        let quoted = ConfigValue.quoted
+        let keys = ConfigKeys.MParticle.self
+        let shared = settings.sharedKeys
+        return settings.inputs.feeds.compactMap { feed in
+            guard let credentials = settings.feeds[feed] else { return nil }
+            let platform = feed.ordinal < Feed.allCases.count ? "" : "\(keys.feedPlatform.name): \(quoted(settings.inputs.platform(of: feed).rawValue)), "
+            let note = shared[feed].map { "  # the key of \($0.name): one mParticle feed, sent as \($0.name)" } ?? ""
+            return "\(feed.rawValue): { \(platform)\(keys.feedKey.name): \(quoted(credentials.key)), \(keys.feedSecret.name): \(quoted(redacted)) }\(note)"
+        }
+    }
+
+    static func indent(_ depth: Int) -> String { String(repeating: "  ", count: depth) }
 }

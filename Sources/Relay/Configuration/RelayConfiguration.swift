@@ -1,8 +1,6 @@
 import Kafka
 import MParticle
 
-/// The whole configuration, validated. Built by `ConfigLoader` from YAML plus environment
-/// overrides; every field has the default DESIGN.md documents.
 /// How batches are formed, and so what mParticle can de-duplicate.
 public enum DedupMode: String, Sendable {
     /// Events of one user share batches (fewer batches against the 270 batches/s limit);
@@ -13,6 +11,12 @@ public enum DedupMode: String, Sendable {
     case perEvent = "per_event"
 }
 
+/// The whole configuration, validated. Built by `ConfigLoader` from YAML plus environment
+/// overrides; every field has the default DESIGN.md documents.
+///
+/// The property initialisers below are the one place the defaults are written: `ConfigKeys`
+/// reads each key's default from `RelayConfiguration()`, and a test holds the README's
+/// configuration table to them.
 public struct RelayConfiguration: Sendable {
     /// The integration's name: Kafka `client.id`, log and metric label, User-Agent.
     public var name = "braze-to-mparticle"
