@@ -4,14 +4,19 @@ import Kafka
 import Logging
 import MParticle
 
-/// The pipeline: records → decode → map → per-feed batchers → senders → settle → offsets.
+/// The pipeline: records → transform → per-feed batchers → senders → settle → offsets.
 ///
-/// One actor owns the offset tracker, the batchers, the per-feed request queues and the feeds'
-/// blocked state, so every decision about a record happens in one place; HTTP and dead-letter
-/// writes run in child tasks and report back with what travelled with the data. Offsets are
-/// stored only as watermarks of settled records (invariant 1): a record settles when mParticle
-/// accepted each of its events, or each was skipped with a counted reason or parked in the
-/// dead-letter topic (acknowledged by the broker).
+/// One actor owns the offset tracker and each feed's ``FeedLane`` (its batchers, queue, requests
+/// in flight and blocked state), so every decision about a record happens in one place; HTTP and
+/// dead-letter writes run in child tasks and report back with what travelled with the data.
+/// Offsets are stored only as watermarks of settled records (invariant 1): a record settles when
+/// mParticle accepted each of its events, or each was skipped with a counted reason or parked in
+/// the dead-letter topic (acknowledged by the broker).
+///
+/// The actor's work is split by stage, one file each: intake (`RelayPipeline+Intake.swift`),
+/// requests and their outcomes (`+Delivery`), settling and backpressure (`+Settling`), parking
+/// (`+Parking`) and rebalances (`+Rebalance`). `docs/architecture.md` follows one record through
+/// them.
 public actor RelayPipeline {
     let source: any RecordSource
     let sender: FeedSender
@@ -145,6 +150,7 @@ public actor RelayPipeline {
         await withCheckedContinuation { idleWaiters.append($0) }
     }
 
+    /// Records taken and not yet settled.
     public var pendingRecords: Int { tracker.pendingRecords }
 
     /// The partitions this member owns now: assigned and not being revoked. A revocation starts
@@ -153,14 +159,18 @@ public actor RelayPipeline {
     /// the records the transform stage still holds, so it cannot be what ends ownership here.
     public var assignedPartitions: Set<TopicPartition> { revoking.isEmpty ? assigned : assigned.subtracting(revoking) }
 
+    /// Intake is paused at the in-flight cap.
     public var isPaused: Bool { paused }
 
+    /// Feeds whose credentials mParticle refuses now.
     public var blockedFeeds: Set<Feed> { Set(lanes.feeds.filter { lanes[$0].blocked != nil }) }
 
+    /// Nothing is in flight, batched or unsettled.
     var isIdle: Bool {
         tracker.pendingRecords == 0 && tasks.isEmpty && lanes.all.allSatisfy(\.batchersAreEmpty)
     }
 
+    /// Runs `work` in a child task the actor keeps until it ends (cancelled at shutdown).
     func startTask(_ work: @escaping @Sendable () async -> Void) {
         let id = nextTaskID
         nextTaskID += 1
