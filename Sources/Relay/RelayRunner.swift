@@ -10,7 +10,7 @@ public final class RelayRunner: Sendable {
     public let stats: RelayStats
     public let credentials: CredentialStore
     /// The inputs this relay started with (reloaded credentials are matched to them by name).
-    public let inputs: FeedCatalog
+    public let catalog: FeedCatalog
     private let consumer: KafkaConsumer
     private let deadLetters: any DeadLetterSink
     private let ownedClient: HTTPEventsAPIClient?
@@ -50,7 +50,7 @@ public final class RelayRunner: Sendable {
         var logger = logger
         logger[metadataKey: "name"] = "\(configuration.name)"
         self.logger = logger
-        let stats = RelayStats(name: configuration.name, feeds: configuration.mparticle.inputs.feeds)
+        let stats = RelayStats(name: configuration.name, feeds: configuration.mparticle.catalog.feeds)
         self.stats = stats
 
         var consumerConfiguration = KafkaConsumerConfiguration(
@@ -97,7 +97,7 @@ public final class RelayRunner: Sendable {
             ownedClient = http
         }
         let credentials = CredentialStore(configuration.mparticle.feeds)
-        inputs = configuration.mparticle.inputs
+        catalog = configuration.mparticle.catalog
         self.credentials = credentials
         let sender = FeedSender(
             api: client, baseURL: configuration.mparticle.baseURL,
@@ -105,7 +105,7 @@ public final class RelayRunner: Sendable {
             backoff: Backoff(baseMs: configuration.delivery.retryBaseMs, capMs: configuration.delivery.retryMaxMs),
             clock: clock, stats: stats, logger: logger,
             maxBatchesPerSecond: Double(configuration.delivery.maxBatchesPerSecondPerFeed),
-            maxAgeMs: configuration.deadLetter.maxAge.milliseconds, feeds: configuration.mparticle.inputs.feeds)
+            maxAgeMs: configuration.deadLetter.maxAge.milliseconds, feeds: configuration.mparticle.catalog.feeds)
         var mapper = EventMapper(
             environment: configuration.mparticle.environment, identityKey: configuration.mparticle.identity,
             router: configuration.mparticle.router,
@@ -136,7 +136,7 @@ public final class RelayRunner: Sendable {
             logger.info("feed not configured; its events go to the workspace-level input if configured", metadata: ["feed": "\(feed)", "workspace_feed": "\(workspace)"])
         }
         for (feed, first) in configuration.mparticle.sharedKeys.sorted(by: { $0.key < $1.key }) {
-            logger.info("inputs share a key: one mParticle feed, sent as the first", metadata: ["feed": "\(feed)", "sent_as": "\(first)"])
+            logger.info("feeds share a key: one mParticle input, sent as the first", metadata: ["feed": "\(feed)", "sent_as": "\(first)"])
         }
     }
 
@@ -175,7 +175,7 @@ public final class RelayRunner: Sendable {
     /// file take effect at the next start (said in the log), as do a changed app map and newly
     /// shared keys: routing is fixed at start.
     public func updateCredentials(_ feeds: [Feed: FeedCredentials]) {
-        let (matched, unknown) = inputs.matchingByName(feeds)
+        let (matched, unknown) = catalog.matchingByName(feeds)
         credentials.replace(with: matched)
         logger.notice("credentials reloaded", metadata: [
             "feeds": "\(matched.keys.sorted().map { "\($0)=\(matched[$0]!.redactedKey)" }.joined(separator: " "))",

@@ -22,7 +22,7 @@ struct CheckConfig: AsyncParsableCommand {
             FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
         }
         for (feed, first) in configuration.mparticle.sharedKeys.sorted(by: { $0.key < $1.key }) {
-            FileHandle.standardError.write(Data("note: mparticle.feeds.\(feed.name) has the key of mparticle.feeds.\(first.name): they are one mParticle feed, so their events are sent together as \(first.name) (one batcher, one rate limit, no duplicates)\n".utf8))
+            FileHandle.standardError.write(Data("note: mparticle.feeds.\(feed.name) has the key of mparticle.feeds.\(first.name): they are one mParticle input, so their events are sent together as \(first.name) (one batcher, one rate limit, no duplicates)\n".utf8))
         }
         print(ConfigPrinter.render(configuration), terminator: "")
     }

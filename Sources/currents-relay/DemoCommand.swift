@@ -109,7 +109,7 @@ struct Demo: AsyncParsableCommand {
         }
         let deadline = ContinuousClock.now + .seconds(timeout)
         var committed: [TopicPartition: Int64?] = [:]
-        var progress = DemoProgress(events: events, feeds: configuration.mparticle.inputs.feeds,
+        var progress = DemoProgress(events: events, feeds: configuration.mparticle.catalog.feeds,
                                     ratePerFeed: configuration.delivery.maxBatchesPerSecondPerFeed, stats: runner.stats.snapshot)
         while true {
             committed = (try? inspector.committed(topicPartitions)) ?? [:]
@@ -125,7 +125,7 @@ struct Demo: AsyncParsableCommand {
         }
         await runner.shutdown(timeout: .seconds(10))
         try await relayTask.value
-        return DemoRun(stats: runner.stats.snapshot, simulator: simulator.state, feeds: configuration.mparticle.inputs.feeds,
+        return DemoRun(stats: runner.stats.snapshot, simulator: simulator.state, feeds: configuration.mparticle.catalog.feeds,
                        partitions: topicPartitions, committed: committed, ends: ends)
     }
 }

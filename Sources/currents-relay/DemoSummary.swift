@@ -112,12 +112,12 @@ enum DemoInputs {
     static let tabletInput = SimulatorConfiguration.demoTabletFeed.name
 
     static func configure(_ settings: inout RelayConfiguration.MParticleSettings) {
-        settings.inputs = FeedCatalog(uniqueNamed: [(tabletInput, .ios)])
+        settings.catalog = FeedCatalog(uniqueNamed: [(tabletInput, .ios)])
         for simulatedFeed in SimulatorConfiguration.demoInputs {
-            guard let feed = settings.inputs.feed(named: simulatedFeed.name) else { continue }
+            guard let feed = settings.catalog.feed(named: simulatedFeed.name) else { continue }
             settings.feeds[feed] = FeedCredentials(key: simulatedFeed.key, secret: simulatedFeed.secret)
         }
         settings.apps = ["app-ios": .ios, "app-android": .android, "app-web": .web]
-        settings.apps[tabletAppID] = settings.inputs.feed(named: tabletInput)
+        settings.apps[tabletAppID] = settings.catalog.feed(named: tabletInput)
     }
 }

@@ -64,7 +64,7 @@ struct Simulate: AsyncParsableCommand {
             let relayConfiguration = try await ConfigLoader.load(path: config)
             // Inputs that share a key are one feed, served under the first of them, as the relay sends them.
             let shared = relayConfiguration.mparticle.sharedKeys
-            feeds = relayConfiguration.mparticle.inputs.feeds.compactMap { feed in
+            feeds = relayConfiguration.mparticle.catalog.feeds.compactMap { feed in
                 guard shared[feed] == nil else { return nil }
                 return relayConfiguration.mparticle.feeds[feed].map { SimulatedFeed(name: feed.name, key: $0.key, secret: $0.secret) }
             }

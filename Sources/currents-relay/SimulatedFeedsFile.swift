@@ -32,7 +32,7 @@ enum SimulatedFeedsFile {
             guard let key = fields["key"].map({ "\($0)" }), !key.isEmpty, let secret = fields["secret"].map({ "\($0)" }), !secret.isEmpty else {
                 throw ValidationError("--feeds: \(name) in \(source) needs a key and a secret")
             }
-            if let other = byKey[key] { throw ValidationError("--feeds: \(name) and \(other) in \(source) have one key; one key is one mParticle feed") }
+            if let other = byKey[key] { throw ValidationError("--feeds: \(name) and \(other) in \(source) have one key; one key is one mParticle input") }
             byKey[key] = name
             return SimulatedFeed(name: name, key: key, secret: secret)
         }

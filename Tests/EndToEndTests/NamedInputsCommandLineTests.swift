@@ -5,7 +5,7 @@ import FoundationNetworking
 import Testing
 
 /// Named inputs as a user meets them on the command line: `check-config` says when two inputs
-/// are one mParticle feed, and `simulate --feeds FILE` serves any number of inputs.
+/// are one mParticle input, and `simulate --feeds FILE` serves any number of inputs.
 @Suite(.serialized) struct NamedInputsCommandLineTests {
     func file(_ text: String, _ pathExtension: String = "yaml") throws -> String {
         let path = ScratchDirectory.path("named-cli", pathExtension)
@@ -23,7 +23,7 @@ import Testing
         """)
         let outcome = try runCLI(["check-config", "--config", path])
         #expect(outcome.status == 0, "\(outcome.errors)")
-        #expect(outcome.errors.contains("note: mparticle.feeds.ipad has the key of mparticle.feeds.ios: they are one mParticle feed"), "\(outcome.errors)")
+        #expect(outcome.errors.contains("note: mparticle.feeds.ipad has the key of mparticle.feeds.ios: they are one mParticle input"), "\(outcome.errors)")
         #expect(outcome.output.contains(#"ipad: { platform: "ios", key: "shared-key", secret: "<redacted>" }  # the key of ios"#), "\(outcome.output)")
     }
 

@@ -59,7 +59,7 @@ import Testing
         let counts = harness.simulator.state.counts
         #expect(counts["ios-tablet"]?.events == 40 && counts["ios"]?.events == 60, "\(counts)")
         // Per input in the relay's own figures too (the metrics' feed label).
-        let tabletFeed = try #require(configuration.mparticle.inputs.feed(named: "ios-tablet"))
+        let tabletFeed = try #require(configuration.mparticle.catalog.feed(named: "ios-tablet"))
         #expect(runner.stats.snapshot.eventsAccepted[tabletFeed] == 40)
         #expect(harness.simulator.state.rejectedRequests.isEmpty)
         await harness.stop()

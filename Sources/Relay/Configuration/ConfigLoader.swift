@@ -210,18 +210,18 @@ public enum ConfigLoader {
         }
         if let identity = string(mparticle.identity) { configuration.mparticle.identity = identity }
         try readInputs(into: &configuration.mparticle, declared: Array((maps[mparticle.feeds.path] ?? [:]).keys)) { string($0, secret: $1) }
-        let inputs = configuration.mparticle.inputs
+        let catalog = configuration.mparticle.catalog
         for (appID, name) in entries(mparticle.apps) {
             // An input's name; for today's files also a built-in input in any case, or a Currents
             // platform value (tvos, kindle, roku) that names one.
-            guard let feed = inputs.feed(named: name) ?? Feed(rawValue: name.lowercased()) ?? Feed.forPlatform(name) else {
-                throw ConfigError("\(mparticle.apps.path(appID)): unknown input \"\(name)\" (known inputs: \(inputs.feeds.map(\.name).joined(separator: ", ")))")
+            guard let feed = catalog.feed(named: name) ?? Feed(rawValue: name.lowercased()) ?? Feed.forPlatform(name) else {
+                throw ConfigError("\(mparticle.apps.path(appID)): unknown input \"\(name)\" (known inputs: \(catalog.feeds.map(\.name).joined(separator: ", ")))")
             }
             configuration.mparticle.apps[appID] = feed
         }
         if let name = string(mparticle.workspaceFeed) {
-            guard let feed = inputs.feed(named: name) else {
-                throw ConfigError("\(mparticle.workspaceFeed): unknown input \"\(name)\" (known inputs: \(inputs.feeds.map(\.name).joined(separator: ", ")))")
+            guard let feed = catalog.feed(named: name) else {
+                throw ConfigError("\(mparticle.workspaceFeed): unknown input \"\(name)\" (known inputs: \(catalog.feeds.map(\.name).joined(separator: ", ")))")
             }
             configuration.mparticle.workspaceFeed = feed
         }
@@ -255,7 +255,7 @@ public enum ConfigLoader {
         let deadLetter = ConfigKeys.DeadLetter.self
         if let topic = string(deadLetter.topic) { configuration.deadLetter.topic = topic }
         if let age = string(deadLetter.maxAge) {
-            guard let duration = parseDuration(age), duration > .zero else {
+            guard let duration = DurationText.parse(age), duration > .zero else {
                 throw ConfigError("\(deadLetter.maxAge): expected a duration such as 48h, 90m or 2d, found \"\(age)\"")
             }
             configuration.deadLetter.maxAge = duration
@@ -268,26 +268,11 @@ public enum ConfigLoader {
         let http = ConfigKeys.HTTP.self
         if let port = try integer(http.port, 0...65_535) { configuration.http.port = port }
         if let text = string(http.readyMaxBlocked) {
-            guard let duration = parseDuration(text) else {
+            guard let duration = DurationText.parse(text) else {
                 throw ConfigError("\(http.readyMaxBlocked): expected a duration such as 5m, 30s or 0s, found \"\(text)\"")
             }
             configuration.http.readyMaxBlocked = duration
         }
         return configuration
-    }
-
-    /// Parses `250ms`, `30s`, `15m`, `48h`, `2d` (or a bare number of seconds).
-    public static func parseDuration(_ text: String) -> Duration? {
-        let trimmed = text.trimmingCharacters(in: .whitespaces).lowercased()
-        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86_400)]
-        for (suffix, seconds) in units where trimmed.hasSuffix(suffix) {
-            let number = trimmed.dropLast(suffix.count)
-            if let value = Double(number), value.isFinite, value >= 0 {
-                return .milliseconds(Int64(value * seconds * 1000))
-            }
-            if suffix == "s" { break }
-        }
-        if let value = Double(trimmed), value.isFinite, value >= 0 { return .milliseconds(Int64(value * 1000)) }
-        return nil
     }
 }

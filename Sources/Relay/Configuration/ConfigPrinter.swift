@@ -52,15 +52,15 @@ public enum ConfigPrinter {
     }
 
     /// One line per input with credentials: a named input's platform, the key, the secret
-    /// redacted, and a note when the input shares its key with an earlier one (one mParticle feed).
+    /// redacted, and a note when the input shares its key with an earlier one (one mParticle input).
     static func feedEntries(_ settings: RelayConfiguration.MParticleSettings) -> [String] {
         let quoted = ConfigValue.quoted
         let keys = ConfigKeys.MParticle.self
         let shared = settings.sharedKeys
-        return settings.inputs.feeds.compactMap { feed in
+        return settings.catalog.feeds.compactMap { feed in
             guard let credentials = settings.feeds[feed] else { return nil }
-            let platform = feed.ordinal < Feed.allCases.count ? "" : "\(keys.feedPlatform.name): \(quoted(settings.inputs.platform(of: feed).rawValue)), "
-            let note = shared[feed].map { "  # the key of \($0.name): one mParticle feed, sent as \($0.name)" } ?? ""
+            let platform = feed.ordinal < Feed.allCases.count ? "" : "\(keys.feedPlatform.name): \(quoted(settings.catalog.platform(of: feed).rawValue)), "
+            let note = shared[feed].map { "  # the key of \($0.name): one mParticle input, sent as \($0.name)" } ?? ""
             return "\(feed.rawValue): { \(platform)\(keys.feedKey.name): \(quoted(credentials.key)), \(keys.feedSecret.name): \(quoted(redacted)) }\(note)"
         }
     }

@@ -58,7 +58,7 @@ public struct RelayConfiguration: Sendable {
         /// key included (`FeedRouter` sends those as one).
         public var feeds: [Feed: FeedCredentials] = [:]
         /// Every input: the built-in four and the named ones of `mparticle.feeds`.
-        public var inputs = FeedCatalog.builtIn
+        public var catalog = FeedCatalog.builtIn
         /// Braze app_id to its app-level input: the app's events go there, whatever their
         /// platform field says.
         public var apps: [String: Feed] = [:]
@@ -73,12 +73,12 @@ public struct RelayConfiguration: Sendable {
 
         /// The router these settings describe.
         public var router: FeedRouter {
-            FeedRouter(catalog: inputs, credentials: feeds, apps: apps, workspaceFeed: workspaceFeed)
+            FeedRouter(catalog: catalog, credentials: feeds, apps: apps, workspaceFeed: workspaceFeed)
         }
 
         /// Inputs that share a key with an earlier one, each with the input that sends for both.
         public var sharedKeys: [Feed: Feed] {
-            FeedRouter.sharedKeys(catalog: inputs, credentials: feeds)
+            FeedRouter.sharedKeys(catalog: catalog, credentials: feeds)
         }
     }
 

@@ -10,7 +10,7 @@ import MParticle
 ///   input (`mparticle.workspace_feed`, `unbound` unless configured otherwise).
 /// - An input without credentials falls back to the workspace-level input; without that too, the
 ///   event has no feed (skipped as `no_feed`, SPEC §3).
-/// - Inputs that share a key are one mParticle feed: their events all go to the first of them
+/// - Inputs that share a key are one mParticle input: their events all go to the first of them
 ///   (by position), so they share one batcher and one rate limit and nothing is sent twice.
 public struct FeedRouter: Sendable {
     /// Per position (`Feed.ordinal`), the feed that sends this input's events: the input itself,

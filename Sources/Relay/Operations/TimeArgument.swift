@@ -8,7 +8,7 @@ public enum TimeArgument {
         if let date = formatter.date(from: text) { return Int64(date.timeIntervalSince1970 * 1000) }
         formatter.formatOptions = [.withInternetDateTime]
         if let date = formatter.date(from: text) { return Int64(date.timeIntervalSince1970 * 1000) }
-        if let duration = ConfigLoader.parseDuration(text), text.rangeOfCharacter(from: .letters) != nil {
+        if let duration = DurationText.parse(text), text.rangeOfCharacter(from: .letters) != nil {
             return nowMs - duration.milliseconds
         }
         throw OffsetArgumentError("\(option): expected an ISO 8601 time such as 2026-11-28T06:00:00Z or a duration back from now such as 6h or 2d, found \"\(text)\"")

@@ -15,4 +15,22 @@ public enum DurationText {
         let hours = Double(milliseconds) / 3_600_000
         return hours >= 1 ? String(format: "%.1f h", hours) : "\(milliseconds / 1000) s"
     }
+
+    /// A duration as configuration values and command-line arguments write it: `250ms`, `30s`,
+    /// `15m`, `48h`, `2d`, or a bare number of seconds.
+    ///
+    /// - Returns: nil for anything else, negative values included.
+    public static func parse(_ text: String) -> Duration? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces).lowercased()
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86_400)]
+        for (suffix, seconds) in units where trimmed.hasSuffix(suffix) {
+            let number = trimmed.dropLast(suffix.count)
+            if let value = Double(number), value.isFinite, value >= 0 {
+                return .milliseconds(Int64(value * seconds * 1000))
+            }
+            if suffix == "s" { break }
+        }
+        if let value = Double(trimmed), value.isFinite, value >= 0 { return .milliseconds(Int64(value * 1000)) }
+        return nil
+    }
 }

@@ -109,7 +109,7 @@ struct RoutedEvent: EventFieldReading {
     @Test func inputsSharingAKeySendAsTheFirstOfThem() throws {
         let (catalog, router) = try Self.twoIOSApps(sharedKey: true)
         let tablet = try #require(catalog.feed(named: "ios-tablet"))
-        #expect(router.route(RoutedEvent(platform: "ios", appID: "app-tablet")) == .ios, "one key is one mParticle feed: one batcher")
+        #expect(router.route(RoutedEvent(platform: "ios", appID: "app-tablet")) == .ios, "one key is one mParticle input: one batcher")
         #expect(router.configuredFeeds.contains(tablet))
         let shared = FeedRouter.sharedKeys(catalog: catalog, credentials: [.ios: Self.credentials, tablet: Self.credentials])
         #expect(shared == [tablet: .ios])

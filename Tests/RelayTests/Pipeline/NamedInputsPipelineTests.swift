@@ -50,11 +50,11 @@ final class PerKeyAPI: EventsAPI {
     }
 
     func pipeline(_ configuration: RelayConfiguration, source: FakeSource, api: some EventsAPI) -> RelayPipeline {
-        let stats = RelayStats(name: "test", feeds: configuration.mparticle.inputs.feeds)
+        let stats = RelayStats(name: "test", feeds: configuration.mparticle.catalog.feeds)
         let credentials = configuration.mparticle.feeds
         let sender = FeedSender(api: api, baseURL: "http://unused", credentials: { credentials[$0] },
                                 backoff: Backoff(baseMs: 1, capMs: 5), clock: SystemRelayClock(), stats: stats, logger: Logger(label: "test"),
-                                feeds: configuration.mparticle.inputs.feeds)
+                                feeds: configuration.mparticle.catalog.feeds)
         let mapper = EventMapper(environment: .production, identityKey: "customerid", router: configuration.mparticle.router, selection: EventSelection())
         let settings = RelayPipeline.Settings(lingerMs: 10, maxInFlightRequestsPerFeed: 2, maxInFlightMessages: 1000, authProbeInterval: .milliseconds(50))
         return RelayPipeline(source: source, mapper: mapper, sender: sender, deadLetters: MemoryDeadLetters(), settings: settings,
@@ -76,7 +76,7 @@ final class PerKeyAPI: EventsAPI {
 
     @Test func aBlockedInputBlocksOnlyItsOwnEvents() async throws {
         let configuration = try await configuration(tabletKey: "k-tablet")
-        let tabletFeed = try #require(configuration.mparticle.inputs.feed(named: "ios-tablet"))
+        let tabletFeed = try #require(configuration.mparticle.catalog.feed(named: "ios-tablet"))
         let source = FakeSource()
         let api = PerKeyAPI(refused: ["k-tablet"])
         let pipeline = pipeline(configuration, source: source, api: api)

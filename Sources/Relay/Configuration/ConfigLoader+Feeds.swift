@@ -21,7 +21,7 @@ extension ConfigLoader {
 
     /// Reads the inputs declared under `mparticle.feeds` (and the built-in four, which need no
     /// declaration: their credentials may come from the environment alone), checks them, and
-    /// sets `settings.inputs` and `settings.feeds`.
+    /// sets `settings.catalog` and `settings.feeds`.
     ///
     /// Refused, naming the key: a name with other characters than letters, digits, `-` and `_`;
     /// two names that differ only in case, or that map to one environment name; an unknown
@@ -64,10 +64,10 @@ extension ConfigLoader {
             byEnvironmentName[environmentName(ofInput: name)] = name
             named.append((name, platform))
         }
-        settings.inputs = FeedCatalog(uniqueNamed: named)
+        settings.catalog = FeedCatalog(uniqueNamed: named)
 
         var feeds: [Feed: FeedCredentials] = [:]
-        for feed in settings.inputs.feeds {
+        for feed in settings.catalog.feeds {
             let path = keys.feeds.path(feed.name)
             let keyVariable = keys.feedKey.environmentVariable(feed.name), secretVariable = keys.feedSecret.environmentVariable(feed.name)
             // Environment first, through the reader like every key (the variables are their names there).
@@ -81,8 +81,8 @@ extension ConfigLoader {
                 }
             }
         }
-        for (feed, first) in FeedRouter.sharedKeys(catalog: settings.inputs, credentials: feeds) where feeds[feed]!.secret != feeds[first]!.secret {
-            throw ConfigError("\(keys.feeds.path(feed.name)): has the key of \(keys.feeds.path(first.name)) with another secret; one mParticle feed has one key and one secret")
+        for (feed, first) in FeedRouter.sharedKeys(catalog: settings.catalog, credentials: feeds) where feeds[feed]!.secret != feeds[first]!.secret {
+            throw ConfigError("\(keys.feeds.path(feed.name)): has the key of \(keys.feeds.path(first.name)) with another secret; one mParticle input has one key and one secret")
         }
         settings.feeds = feeds
     }
