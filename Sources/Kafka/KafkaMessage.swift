@@ -24,9 +24,8 @@ public struct KafkaHeader: Sendable, Equatable {
 ///
 /// Its fields live in one shared, immutable object. A record is copied several times on its way
 /// (into the batch the poll thread hands over, into the transform, into the offset tracker until
-/// it settles), and as a plain struct each copy retained and released its key, value and headers
-/// one by one, on cache lines another core wrote last: about 4 % of the relay's CPU. A copy is now
-/// one retain.
+/// it settles): here a copy is one retain, where a plain struct would retain and release its key,
+/// value and headers one by one, on cache lines another core wrote last (`docs/performance.md`).
 public struct KafkaMessage: Sendable {
     private final class Storage: Sendable {
         let topicPartition: TopicPartition

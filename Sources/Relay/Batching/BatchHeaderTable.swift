@@ -1,11 +1,10 @@
 /// Finds the open batch of each batch header by the header's hash, worked out once per event.
 ///
 /// `FeedBatcher` looks a header up for every event, inserts one for every new batch and removes
-/// one for every batch that leaves. A `[HeaderKey: Int]` dictionary did that by running `Hasher`
-/// (seed, combine, finalize) over a hash that is already SipHash's output, three times per event,
-/// and compared the header's bytes at every probe: about 4 % of the relay's CPU. This table
-/// probes linearly from the hash's low bits, keeps each entry's hash next to its batch id, and
-/// asks the caller to compare bytes only when the hashes are equal.
+/// one for every batch that leaves. The header's hash is already SipHash's output, so this table
+/// probes linearly from its low bits instead of hashing it again as a dictionary would, keeps each
+/// entry's hash next to its batch id, and asks the caller to compare bytes only when the hashes are
+/// equal.
 ///
 /// It stores batch ids, not headers: the batcher owns the bytes and says whether an id's header is
 /// the one looked for (`isHeader`). Ids are unique, so removal needs the id and the hash only.

@@ -1,8 +1,7 @@
 /// One value per feed, found by the feed's position.
 ///
-/// The pipeline's actor looks up a feed's batcher for every event. As a `[Feed: FeedBatcher]`
-/// dictionary each lookup ran `Hasher` over the feed (seed, combine, finalize), ~2 % of the
-/// relay's CPU; here it is an index.
+/// The pipeline's actor looks up a feed's lane for every event: here that is an index, where a
+/// `[Feed: ...]` dictionary would run `Hasher` over the feed (seed, combine, finalize) each time.
 struct FeedTable<Value> {
     private var values: [Value]
     /// The feeds, in position order (a catalogue's `feeds`).
