@@ -5,27 +5,19 @@ import Testing
 /// The one table of keys, `ConfigKeys`, against everything else that names a key: the README's
 /// configuration table, the loader's secret-by-name rule, the environment variables and
 /// `check-config`'s output.
-@Suite final class ConfigKeysTests {
+@Suite struct ConfigKeysTests {
     /// README.md, at the repository's root.
     static let readme = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("README.md")
 
-    /// One directory per test, removed after it (the files hold test secrets).
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("relay-config-keys-tests-\(UUID().uuidString)")
+    let files: ConfigFiles
 
     init() throws {
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    }
-
-    deinit {
-        try? FileManager.default.removeItem(at: directory)
+        files = try ConfigFiles()
     }
 
     func write(_ text: String) throws -> String {
-        let path = directory.appendingPathComponent("relay-\(UUID().uuidString).yaml").path
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
-        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
-        return path
+        try files.write(text, permissions: 0o600)
     }
 
     /// The rows of the first table of the README's `## Configuration` section, each as its key

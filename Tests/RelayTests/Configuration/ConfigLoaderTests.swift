@@ -3,23 +3,15 @@ import MParticle
 import Testing
 @testable import Relay
 
-@Suite final class ConfigLoaderTests {
-    /// One directory per test, removed after it: the configurations hold (test) secrets and
-    /// used to pile up in /tmp.
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("relay-config-tests-\(UUID().uuidString)")
+@Suite struct ConfigLoaderTests {
+    let files: ConfigFiles
 
     init() throws {
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    }
-
-    deinit {
-        try? FileManager.default.removeItem(at: directory)
+        files = try ConfigFiles()
     }
 
     func write(_ text: String) throws -> String {
-        let path = directory.appendingPathComponent("relay-\(UUID().uuidString).yaml").path
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
-        return path
+        try files.write(text)
     }
 
     func loadError(_ text: String, environment: [String: String] = [:]) async throws -> String {
