@@ -50,24 +50,32 @@ import Testing
 
     @Test func retryAfterIsHonouredPerFeed() async throws {
         let harness = try await Harness.start(brokers: 1, partitions: 1)
-        harness.simulator.state.setBehaviour(.init(statusScript: [429], retryAfterSeconds: 2), feed: "ios")
-        let records = SampleEvents(seed: 22, anonymousPercent: 0, types: ["users.messages.pushnotification.Send"]).records(count: 90)
-        try await harness.seed(records)
+        harness.simulator.state.setBehaviour(.init(statusScript: [429], retryAfterSeconds: 3), feed: "ios")
+        let types = ["users.messages.pushnotification.Send"]
+        let first = SampleEvents(seed: 22, anonymousPercent: 0, types: types).records(count: 90)
+        try await harness.seed(first)
         let (relay, task) = try harness.startRelay(group: "e2e-429")
-        let expected = records.count
+        try await harness.waitUntil("iOS answered 429") { harness.simulator.state.requestLog.contains { $0.feed == "ios" && $0.status == 429 } }
+        // Records that arrive while iOS waits out its Retry-After: their Android and Web events
+        // must not wait with it.
+        let second = SampleEvents(seed: 23, anonymousPercent: 0, types: types).records(count: 90)
+        try await harness.seed(second)
+        let expected = first.count + second.count
         try await harness.waitUntil("every event accepted") { harness.simulator.state.totalAcceptedEvents == expected }
         await relay.shutdown(timeout: .seconds(5))
         try await task.value
-        let ios = harness.simulator.state.requestLog.filter { $0.feed == "ios" }
+        let log = harness.simulator.state.requestLog
+        let ios = log.filter { $0.feed == "ios" }
         let throttled = try #require(ios.first { $0.status == 429 })
         let after = ios.filter { $0.atMs > throttled.atMs || ($0.atMs == throttled.atMs && $0.status != 429) }
-        #expect(!after.isEmpty)
+        let retried = try #require(after.first, "iOS sent again after its 429")
         for request in after {
-            #expect(request.atMs - throttled.atMs >= 2000, "an iOS request \(request.atMs - throttled.atMs) ms after the 429")
+            #expect(request.atMs - throttled.atMs >= 3000, "an iOS request \(request.atMs - throttled.atMs) ms after the 429")
         }
-        // The other feeds were not held back.
-        let others = harness.simulator.state.requestLog.filter { $0.feed != "ios" }
-        #expect(others.contains { $0.atMs - throttled.atMs < 2000 })
+        // The other feeds were not held back: they had requests accepted between iOS's 429 and
+        // its retry, the events seeded after the 429 among them.
+        let others = log.filter { $0.feed != "ios" && $0.status == 202 && $0.atMs > throttled.atMs && $0.atMs < retried.atMs }
+        #expect(!others.isEmpty, "no request of another feed between iOS's 429 (\(throttled.atMs)) and its retry (\(retried.atMs)): \(log)")
         await harness.stop()
     }
 
