@@ -252,7 +252,9 @@ import Testing
                     // from now on, and the brokers go down.
                     cluster.failNextRequests(apiKey: MockCluster.ApiKey.listOffsets, error: -1, count: 10_000)
                     wakesBefore.withLock { $0 = consumer.fetcherWakes }
-                    for broker in Int32(1)...3 { try? cluster.setBroker(broker, up: false) }
+                    for broker in Int32(1)...3 {
+                        do { try cluster.setBroker(broker, up: false) } catch { Issue.record("broker \(broker) could not be taken down: \(error)") }
+                    }
                 }
                 consumer.handled(batch.count)
             }

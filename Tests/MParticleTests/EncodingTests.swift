@@ -3,26 +3,32 @@ import Testing
 @testable import MParticle
 
 @Suite struct EncodingTests {
-    /// The body the relay sends (written into the HTTP client's buffer) is its batches, each as
-    /// `EncodedBatch.write(into:)` writes it alone, joined into a JSON array.
-    @Test func aRequestBodyIsItsBatchesAsAJSONArray() {
+    /// The body the relay sends (written into the HTTP client's buffer) is its batches joined
+    /// into a JSON array, each batch its header's fields and its events: the expected bytes are
+    /// written out here, not built with the code under test.
+    @Test func aRequestBodyIsItsBatchesAsAJSONArray() throws {
         let batches = (0..<3).map { index in
-            EncodedBatch(header: Array("{\"environment\":\"production\",\"user_identities\":{\"customerid\":\"u\(index)\"}".utf8),
+            EncodedBatch(header: Array("\"environment\":\"production\",\"user_identities\":{\"customerid\":\"u\(index)\"}".utf8),
                          events: (0...index).map { Array("{\"event_type\":\"custom_event\",\"n\":\($0)}".utf8) })
         }
-        var expected: [UInt8] = Array("[".utf8)
-        for (index, batch) in batches.enumerated() {
-            if index > 0 { expected += Array(",".utf8) }
-            var writer = JSONWriter()
-            batch.write(into: &writer)
-            #expect(writer.bytes.count == batch.byteCount)
-            expected += writer.bytes
-        }
-        expected += Array("]".utf8)
+        let expected = Array(("[" +
+            #"{"environment":"production","user_identities":{"customerid":"u0"},"events":[{"event_type":"custom_event","n":0}]},"# +
+            #"{"environment":"production","user_identities":{"customerid":"u1"},"events":[{"event_type":"custom_event","n":0},{"event_type":"custom_event","n":1}]},"# +
+            #"{"environment":"production","user_identities":{"customerid":"u2"},"events":[{"event_type":"custom_event","n":0},{"event_type":"custom_event","n":1},{"event_type":"custom_event","n":2}]}"# +
+            "]").utf8)
+        let parsed = try #require(try JSONSerialization.jsonObject(with: Data(expected)) as? [[String: Any]], "the expected body is JSON")
+        #expect(parsed.map { ($0["events"] as? [Any])?.count } == [1, 2, 3])
         let body = RequestBody(batches: batches)
         #expect(body.bytes == expected)
         #expect(body.count == expected.count)
         #expect(bulkRequestBody(batches) == expected)
+        for (index, batch) in batches.enumerated() {
+            var writer = JSONWriter()
+            batch.write(into: &writer)
+            let alone = try #require(try JSONSerialization.jsonObject(with: Data(writer.bytes)) as? [String: Any], "batch \(index) alone is a JSON object")
+            #expect((alone["events"] as? [Any])?.count == index + 1)
+            #expect(writer.bytes.count == batch.byteCount)
+        }
         #expect(RequestBody(batches: []).bytes == Array("[]".utf8))
         #expect(RequestBody(expected).bytes == expected)
     }
