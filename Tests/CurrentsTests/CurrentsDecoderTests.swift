@@ -1,7 +1,7 @@
 import Testing
 @testable import Currents
 
-@Suite struct CurrentsDecoderTests {
+@Suite(.timeLimit(.minutes(10))) struct CurrentsDecoderTests {
     let decoder = CurrentsDecoder()
 
     func decode(_ text: String?, header: String? = nil, topic: String = "braze.currents") -> Result<[Result<CurrentsEvent, CurrentsDecodeError>], CurrentsDecodeError> {

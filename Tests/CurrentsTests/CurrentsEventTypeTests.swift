@@ -1,7 +1,7 @@
 import Testing
 @testable import Currents
 
-@Suite struct CurrentsEventTypeTests {
+@Suite(.timeLimit(.minutes(10))) struct CurrentsEventTypeTests {
     @Test func aliasesBecomeTheirCanonicalNamesAndNothingElseChanges() {
         #expect(CurrentsEventType.canonical("users_campaigns_abort") == "users.campaigns.Abort")
         #expect(CurrentsEventType.canonical("users_canvas_abort") == "users.canvas.Abort")

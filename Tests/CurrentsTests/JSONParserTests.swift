@@ -1,7 +1,7 @@
 import Testing
 @testable import Currents
 
-@Suite struct JSONParserTests {
+@Suite(.timeLimit(.minutes(10))) struct JSONParserTests {
     func parse(_ text: String) throws -> JSONValue { try JSONParser.parse(Array(text.utf8)) }
 
     @Test func values() throws {

@@ -2,7 +2,7 @@ import Testing
 @testable import Currents
 
 /// The scanner's shortcuts against the rules they stand for.
-@Suite struct RecordIndexScanTests {
+@Suite(.timeLimit(.minutes(10))) struct RecordIndexScanTests {
     @Test(arguments: [
         "0", "7", "-7", "10", "1767225000", "9223372036854775807", "-9223372036854775808",
         "9223372036854775808", "-9223372036854775809", "99999999999999999999", "-0", "-", "", "1a", "+1", "12-3",

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import Currents
 
-@Suite struct SampleEventsTests {
+@Suite(.timeLimit(.minutes(10))) struct SampleEventsTests {
     /// The demo's second iOS app: half of the iOS users' events carry its `app_id`, in the record
     /// and in its value; without it, every iOS event is `app-ios`, as before.
     @Test func aTabletAppTakesHalfOfTheIOSUsers() throws {

@@ -10,7 +10,7 @@ import Testing
 /// simulator, which refuses what breaks mParticle's per-event limits as mParticle would. Without
 /// the mapper's cut the event is refused (400), split down to itself and parked as `rejected`, and
 /// this test times out waiting for it.
-@Suite(.serialized) struct AttributeLimitsEndToEndTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct AttributeLimitsEndToEndTests {
     /// An email send of `id` with eleven Braze fields and 312 properties of its own.
     static func wideRecord(_ id: String, time: Int64) -> [UInt8] {
         let braze = #""app_group_id":"ag","campaign_id":"c-1","campaign_name":"Wide","message_variation_id":"mv","message_variation_name":"A","send_id":"s-1","dispatch_id":"d-1","ip_pool":"pool","esp":"sendgrid","from_domain":"mail.example.com","email_address":"wide@example.com""#

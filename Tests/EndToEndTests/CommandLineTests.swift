@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// The built `currents-relay` executable, spawned as a user would run it.
-@Suite(.serialized) struct CommandLineTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct CommandLineTests {
     static var executable: URL? {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let candidates = [
@@ -33,12 +33,14 @@ import Testing
     /// among its printed ones. It stops the relay, then its Kafka clients, then the brokers, all
     /// before the summary: the brokers used to stop first, and about ten librdkafka errors
     /// ("Connect to ipv4#127.0.0.1:... failed: Connection refused") followed a clean summary.
-    @Test func demoRunsEndToEndInUnderAMinuteAndEndsQuietly() throws {
+    ///
+    /// How long it takes is the machine's business (the demo's own `--timeout` bounds it, and
+    /// `scripts/bench` measures speed); this checks what happened.
+    @Test func demoRunsEndToEndAndEndsQuietly() throws {
         let started = ContinuousClock.now
         let outcome = try runCLI(["demo", "--log-format", "json"], combined: true)
-        let elapsed = ContinuousClock.now - started
+        print("demo: \(ContinuousClock.now - started)")
         #expect(outcome.status == 0, "demo failed: \(outcome.output.suffix(2000))")
-        #expect(elapsed < .seconds(60))
         #expect(outcome.output.contains("every event with an external_user_id was accepted; every offset committed"))
         #expect(outcome.output.contains("no_external_user_id="))
         // Most of the drain waits on the unbound feed's 270 batches/s; the progress line says so.
@@ -222,7 +224,7 @@ import Testing
 /// The executable allocates with jemalloc, with the settings compiled into it
 /// (Sources/MallocConfiguration), unless it was built to keep the system's malloc (the
 /// sanitizer runs, which set CURRENTS_RELAY_SYSTEM_MALLOC for the build and the tests).
-@Suite struct AllocatorTests {
+@Suite(.timeLimit(.minutes(10))) struct AllocatorTests {
     @Test func theExecutableAllocatesWithJemallocAndItsCompiledInSettings() throws {
         let outcome = try runCLI(["--version"], environment: ["MALLOC_CONF": "stats_print:true"])
         #expect(outcome.status == 0, "\(outcome.errors.suffix(2000))")
@@ -242,7 +244,7 @@ import Testing
 
 /// `bench-stages` on a few records, each stage: it runs, reports progress and prints a
 /// well-formed result. Speed is the benchmark's business, not the test's.
-@Suite struct BenchStagesTests {
+@Suite(.timeLimit(.minutes(10))) struct BenchStagesTests {
     @Test(arguments: ["transform", "pipeline"])
     func eachStageRunsAndPrintsAWellFormedResult(stage: String) throws {
         let outcome = try runCLI(["bench-stages", "--stage", stage, "--events", "400", "--rounds", "2"])
@@ -282,7 +284,7 @@ import Testing
 
 /// `scripts/bench` on a small backlog: it runs and prints a well-formed result. Speed is the
 /// benchmark's business, not the test's.
-@Suite(.serialized) struct BenchScriptTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct BenchScriptTests {
     /// Runs `scripts/bench` on the test build with `arguments` after a small backlog's options:
     /// its exit status, stdout and stderr (kept in a file, so neither pipe can fill and stall it).
     func bench(_ arguments: [String]) throws -> (status: Int32, output: String, errors: String) {

@@ -7,7 +7,7 @@ import NIOConcurrencyHelpers
 import Testing
 
 /// Delivery that loses nothing, end to end over TCP: embedded broker, simulator, relay.
-@Suite(.serialized) struct DeliveryEndToEndTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct DeliveryEndToEndTests {
     @Test func randomServerErrorsLoseNothingAndCommitsNeverPassAnUnacceptedEvent() async throws {
         let harness = try await Harness.start(brokers: 3, partitions: 6)
         let records = SampleEvents(seed: 21, anonymousPercent: 0).records(count: 5000)

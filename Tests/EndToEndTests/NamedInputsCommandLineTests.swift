@@ -6,7 +6,7 @@ import Testing
 
 /// Named inputs as a user meets them on the command line: `check-config` says when two inputs
 /// are one mParticle input, and `simulate --feeds FILE` serves any number of inputs.
-@Suite(.serialized) struct NamedInputsCommandLineTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct NamedInputsCommandLineTests {
     func file(_ text: String, _ pathExtension: String = "yaml") throws -> String {
         let path = ScratchDirectory.path("named-cli", pathExtension)
         try text.write(toFile: path, atomically: true, encoding: .utf8)

@@ -7,7 +7,7 @@ import Testing
 /// App-level and workspace-level credentials end to end: a configuration file with a second iOS
 /// app's input, the embedded broker over TCP and the simulator over HTTP, which counts what it
 /// accepted per input.
-@Suite(.serialized) struct NamedInputsEndToEndTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct NamedInputsEndToEndTests {
     func push(_ id: String, app: String, platform: String = "ios") -> (id: String, key: [UInt8]?, value: [UInt8]?) {
         let value = #"{"event_type":"users.messages.pushnotification.Send","id":"\#(id)","time":\#(Int(Date().timeIntervalSince1970)),"user":{"external_user_id":"u-\#(id)","device_id":"d-\#(id)"},"properties":{"app_id":"\#(app)","platform":"\#(platform)"}}"#
         return (id, Array(id.utf8), Array(value.utf8))

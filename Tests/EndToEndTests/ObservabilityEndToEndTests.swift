@@ -10,7 +10,7 @@ import Testing
 
 /// The relay process seen from outside: `/metrics` against the simulator's own record, readiness,
 /// and secrets that must not appear on any output channel.
-@Suite(.serialized) struct ObservabilityEndToEndTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct ObservabilityEndToEndTests {
     func get(_ port: Int, _ path: String) async throws -> (Int, String) {
         let (data, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)\(path)")!)
         return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))

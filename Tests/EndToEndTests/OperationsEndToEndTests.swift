@@ -7,7 +7,7 @@ import Testing
 
 /// The operator's verbs against the embedded broker and the simulator: replay, offsets show and
 /// reset, dlq inspect and redrive. Most run the executable as a user would.
-@Suite(.serialized) struct OperationsEndToEndTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct OperationsEndToEndTests {
     /// Runs a relay in the group until its committed offsets reach the end, then stops it.
     func relayToTheEnd(_ harness: Harness, group: String) async throws {
         let ends = try harness.endOffsets()

@@ -5,7 +5,7 @@ import MParticleSimulator
 import Relay
 import Testing
 
-@Suite(.serialized) struct RelayEndToEndTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct RelayEndToEndTests {
     @Test func everyEventArrivesOnceOnItsFeedAndOffsetsAreCommittedToTheEnd() async throws {
         let harness = try await Harness.start(brokers: 3, partitions: 6)
         let records = SampleEvents(seed: 1, anonymousPercent: 10).records(count: 1000)

@@ -7,7 +7,7 @@ import NIOConcurrencyHelpers
 import Testing
 
 /// Scale-out by partition and surviving careless restarts, end to end.
-@Suite(.serialized) struct ScalingEndToEndTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct ScalingEndToEndTests {
     /// Fast rebalances on the embedded broker (its coordinator finishes a round within the session timeout).
     static let groupProperties = ["auto.commit.interval.ms": "500", "session.timeout.ms": "6000", "heartbeat.interval.ms": "300"]
 

@@ -8,7 +8,7 @@ import Testing
 /// Transport and file hygiene: TLS verification against a simulator serving HTTPS with a
 /// self-signed certificate, the localhost-only opt-out, and the warning for a config file with
 /// secrets that others can read.
-@Suite struct SecurityEndToEndTests {
+@Suite(.timeLimit(.minutes(10))) struct SecurityEndToEndTests {
     /// A self-signed certificate for localhost and 127.0.0.1, made with the openssl command.
     static func selfSignedCertificate() throws -> (certificate: String, key: String) {
         let directory = try ScratchDirectory.directory("tls")

@@ -6,7 +6,7 @@ import Testing
 
 /// Commands and tests stop in order: the relay, then its Kafka clients, then the brokers. A client
 /// that outlives its brokers keeps reconnecting and librdkafka logs every refusal at error level.
-@Suite(.serialized) struct ShutdownOrderEndToEndTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct ShutdownOrderEndToEndTests {
     /// A relay that has stopped destroys its consumer and dead-letter producer once released. The
     /// consumer's revoke hook held the pipeline, which holds the consumer: neither was ever freed,
     /// so every relay's consumer stayed connected to the brokers until the process exited.

@@ -3,7 +3,7 @@ import Testing
 
 /// When the consumer wakes librdkafka's fetchers: at an empty poll, once half a queue's worth was
 /// taken since the last wake.
-struct FetcherWakeTests {
+@Suite(.timeLimit(.minutes(10))) struct FetcherWakeTests {
     @Test func halfTheQueueBytesArmTheWakeAndTheEmptyPollFiresIt() {
         var wake = FetcherWake(maxQueuedKilobytes: 16, minQueuedMessages: 100_000)
         #expect(wake.byteThreshold == 8 * 1024)

@@ -1,7 +1,7 @@
 import Testing
 @testable import Kafka
 
-@Suite struct KafkaMessageTests {
+@Suite(.timeLimit(.minutes(10))) struct KafkaMessageTests {
     /// What the in-flight byte cap counts: key, value, and each header's name and value.
     @Test func byteCountIsKeyValueAndHeaders() {
         let partition = TopicPartition("t", 0)

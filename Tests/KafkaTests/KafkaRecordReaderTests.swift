@@ -4,7 +4,7 @@ import Logging
 import Testing
 
 /// Reading records again by offset (what the relay parks from), against the embedded broker over TCP.
-@Suite(.serialized) struct KafkaRecordReaderTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct KafkaRecordReaderTests {
     let logger = Logger(label: "kafka-reader-tests")
 
     @Test func offsetsFarApartAreReadInSeparateRuns() {

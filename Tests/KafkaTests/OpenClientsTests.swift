@@ -2,7 +2,7 @@ import Testing
 @testable import Kafka
 
 /// The count `MockCluster.withCluster` waits on before it stops the brokers.
-@Suite struct OpenClientsTests {
+@Suite(.timeLimit(.minutes(10))) struct OpenClientsTests {
     /// librdkafka may give a new client the address of one being destroyed before the old one
     /// is forgotten: forgetting the old one must leave the new one counted.
     @Test func aReusedAddressForgetsTheOldClientNotTheNewOne() throws {

@@ -7,7 +7,7 @@ import Testing
 @testable import MParticleSimulator
 
 /// The simulator over real HTTP, driven by the relay's own Events API client.
-@Suite struct SimulatorTests {
+@Suite(.timeLimit(.minutes(10))) struct SimulatorTests {
     let feeds = [SimulatedFeed(name: "ios", key: "ios-key", secret: "ios-secret"), SimulatedFeed(name: "unbound", key: "u-key", secret: "u-secret")]
 
     func batch(_ id: String) -> String {
@@ -106,7 +106,7 @@ import Testing
     }
 }
 
-@Suite struct ValidatorTests {
+@Suite(.timeLimit(.minutes(10))) struct ValidatorTests {
     func status(_ body: String) -> Int? {
         if case .failure(let refusal) = EventsAPIValidator.validate(body: Array(body.utf8), bulk: true, feed: "f") { return refusal.status }
         return nil
@@ -139,7 +139,7 @@ import Testing
 /// The Events API's attribute limits (SPEC.md §1): 100 custom attributes per event, 100 user
 /// attributes per batch, names ≤ 256 and values ≤ 4,096 characters. Each is checked at the limit
 /// (accepted) and one past it (refused), so neither side of the boundary can drift.
-@Suite struct AttributeLimitValidatorTests {
+@Suite(.timeLimit(.minutes(10))) struct AttributeLimitValidatorTests {
     /// A batch with one event carrying `custom` and the batch carrying `user` attributes.
     static func batch(custom: [String: String] = [:], user: [String: String]? = nil) -> String {
         func object(_ pairs: [String: String]) -> String {
@@ -203,7 +203,7 @@ import Testing
     }
 }
 
-@Suite struct SimulatorFaultTests {
+@Suite(.timeLimit(.minutes(10))) struct SimulatorFaultTests {
     let feeds = [SimulatedFeed(name: "ios", key: "ios-key", secret: "ios-secret"), SimulatedFeed(name: "web", key: "web-key", secret: "web-secret")]
 
     func batch(_ id: String, requestID: String? = nil) -> String {

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import MParticle
 
-@Suite struct EncodingTests {
+@Suite(.timeLimit(.minutes(10))) struct EncodingTests {
     /// The body the relay sends (written into the HTTP client's buffer) is its batches joined
     /// into a JSON array, each batch its header's fields and its events: the expected bytes are
     /// written out here, not built with the code under test.

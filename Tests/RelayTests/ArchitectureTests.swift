@@ -4,7 +4,7 @@ import Testing
 /// `docs/architecture.md` is the map a newcomer reads first: these tests keep it true. Every path
 /// it names exists, and the folders of `Sources/Relay` use each other only in the order it gives
 /// (a folder may use the folders listed before it, never one listed after it).
-@Suite struct ArchitectureTests {
+@Suite(.timeLimit(.minutes(10))) struct ArchitectureTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let relaySources = root.appendingPathComponent("Sources/Relay")
 

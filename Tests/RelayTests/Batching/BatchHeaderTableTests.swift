@@ -2,7 +2,7 @@ import Currents
 import Testing
 @testable import Relay
 
-@Suite struct BatchHeaderTableTests {
+@Suite(.timeLimit(.minutes(10))) struct BatchHeaderTableTests {
     /// The table against a dictionary, through random stores, replacements and removals, with
     /// hashes drawn from a few values so that runs collide, wrap around the end and shift back on
     /// removal. Keys stand for headers; `isHeader` compares an id's key as the batcher compares bytes.

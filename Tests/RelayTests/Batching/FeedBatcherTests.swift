@@ -4,7 +4,7 @@ import MParticle
 import Testing
 @testable import Relay
 
-@Suite struct FeedBatcherTests {
+@Suite(.timeLimit(.minutes(10))) struct FeedBatcherTests {
     func ack(_ offset: Int64) -> EventUnit {
         EventUnit(ack: RecordAck(slot: 0, epoch: 1, offset: offset), ageBaseMs: offset, eventID: "e\(offset)")
     }
@@ -236,7 +236,7 @@ extension BulkRequest: Equatable {
     public static func == (lhs: BulkRequest, rhs: BulkRequest) -> Bool { lhs.body == rhs.body && lhs.units == rhs.units }
 }
 
-@Suite struct BulkRequestSplitTests {
+@Suite(.timeLimit(.minutes(10))) struct BulkRequestSplitTests {
     func request(_ users: [String]) -> BulkRequest {
         var batcher = FeedBatcher(feed: .web)
         for (index, user) in users.enumerated() {

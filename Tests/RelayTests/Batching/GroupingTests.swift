@@ -6,7 +6,7 @@ import MParticle
 import Testing
 @testable import Relay
 
-@Suite struct GroupingTests {
+@Suite(.timeLimit(.minutes(10))) struct GroupingTests {
     @Test func eventsOfOneUserShareBatchesAndNoBatchMixesUsersOrDevices() async throws {
         let source = FakeSource()
         let api = ScriptedAPI()

@@ -5,7 +5,7 @@ import Testing
 /// The one table of keys, `ConfigKeys`, against everything else that names a key: the README's
 /// configuration table, the loader's secret-by-name rule, the environment variables and
 /// `check-config`'s output.
-@Suite struct ConfigKeysTests {
+@Suite(.timeLimit(.minutes(10))) struct ConfigKeysTests {
     /// README.md, at the repository's root.
     static let readme = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("README.md")

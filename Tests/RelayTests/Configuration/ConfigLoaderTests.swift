@@ -3,7 +3,7 @@ import MParticle
 import Testing
 @testable import Relay
 
-@Suite struct ConfigLoaderTests {
+@Suite(.timeLimit(.minutes(10))) struct ConfigLoaderTests {
     let files: ConfigFiles
 
     init() throws {

@@ -7,7 +7,7 @@ import Testing
 
 /// A dead-letter record parked without its source record holds the event's mParticle batch;
 /// `dlq redrive` takes it apart where the relay put it together, and sends it as it is.
-@Suite struct StandInRecordTests {
+@Suite(.timeLimit(.minutes(10))) struct StandInRecordTests {
     let location = RecordLocation(topicPartition: TopicPartition("braze.currents", 3), offset: 41, timestampMs: 1_700_000_000_123)
     let mapper = EventMapper(environment: .production, identityKey: "customerid",
                              router: FeedRouter(configuredFeeds: [.ios, .unbound], apps: [:]), selection: EventSelection())

@@ -2,7 +2,7 @@ import Testing
 @testable import Relay
 
 /// Exponential backoff with full jitter.
-@Suite struct BackoffTests {
+@Suite(.timeLimit(.minutes(10))) struct BackoffTests {
     @Test func backoffStaysWithinItsCeiling() {
         let backoff = Backoff(baseMs: 100, capMs: 5_000)
         #expect(backoff.ceilingMs(attempt: 0) == 100)

@@ -5,7 +5,7 @@ import Testing
 
 /// The limiter says whether a request waited, which is how the demo's progress line knows which
 /// feed the rate limit holds back.
-@Suite struct FeedRateLimiterTests {
+@Suite(.timeLimit(.minutes(10))) struct FeedRateLimiterTests {
     @Test func acquireSaysWhetherItWaitedForTheRate() async throws {
         let limiter = FeedRateLimiter(maxBatchesPerSecond: 100, clock: SystemRelayClock())
         // The bucket starts full: a second's worth goes at once.
@@ -24,7 +24,7 @@ import Testing
 
 /// The sender counts, per feed, the requests its rate limiter held back: the snapshot the demo's
 /// progress line reads and `currents_relay_rate_limited_requests_total{feed}`.
-@Suite struct RateLimitedRequestsTests {
+@Suite(.timeLimit(.minutes(10))) struct RateLimitedRequestsTests {
     @Test func requestsThatWaitOnTheLimiterAreCountedForTheirFeed() async throws {
         let stats = RelayStats(name: "rate-limited")
         let sender = FeedSender(api: AcceptEverything(), baseURL: "http://unused", credentials: { _ in FeedCredentials(key: "k", secret: "s") },

@@ -19,7 +19,7 @@ struct RoutedEvent: EventFieldReading {
     func bool(_ key: FieldKey) -> Bool? { nil }
 }
 
-@Suite struct FeedRouterTests {
+@Suite(.timeLimit(.minutes(10))) struct FeedRouterTests {
     /// Every set of credentialed feeds, in `Feed.allCases` order of bits.
     static let feedSets: [Set<Feed>] = (0..<16).map { bits in Set(Feed.allCases.filter { bits & 1 << $0.ordinal != 0 }) }
     static let events: [RoutedEvent] = ["ios", "iOS", "tvos", "android", "kindle", "web", "roku", "windows", nil].flatMap { platform in

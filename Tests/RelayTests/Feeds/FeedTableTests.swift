@@ -1,7 +1,7 @@
 import Testing
 @testable import Relay
 
-@Suite struct FeedTableTests {
+@Suite(.timeLimit(.minutes(10))) struct FeedTableTests {
     @Test func eachFeedHasItsOwnValueChangedInPlace() {
         var table = FeedTable { [$0.rawValue] }
         table[.web].append("more")

@@ -3,7 +3,7 @@ import Kafka
 import Testing
 @testable import Relay
 
-@Suite struct OffsetTrackerTests {
+@Suite(.timeLimit(.minutes(10))) struct OffsetTrackerTests {
     let p0 = TopicPartition("t", 0)
     let p1 = TopicPartition("t", 1)
 

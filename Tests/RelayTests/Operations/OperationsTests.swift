@@ -29,7 +29,7 @@ struct FakeLookup: OffsetLookup {
     }
 }
 
-@Suite struct OperationsTests {
+@Suite(.timeLimit(.minutes(10))) struct OperationsTests {
     let p0 = TopicPartition("braze.currents", 0)
     let p1 = TopicPartition("braze.currents", 1)
     let p2 = TopicPartition("braze.currents", 2)
@@ -207,7 +207,7 @@ struct FakeLookup: OffsetLookup {
     }
 }
 
-@Suite struct BoundedSourceTests {
+@Suite(.timeLimit(.minutes(10))) struct BoundedSourceTests {
     let p0 = TopicPartition("t", 0)
     let p1 = TopicPartition("t", 1)
 

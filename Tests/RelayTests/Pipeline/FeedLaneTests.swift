@@ -4,7 +4,7 @@ import Testing
 
 /// A feed's lane keeps regular and historical events apart and, when the feed can send, offers
 /// the pool whose oldest batch has waited longer.
-@Suite struct FeedLaneTests {
+@Suite(.timeLimit(.minutes(10))) struct FeedLaneTests {
     func unit(_ offset: Int64, ageBaseMs: Int64 = 0) -> EventUnit {
         EventUnit(ack: RecordAck(slot: 0, epoch: 1, offset: offset), ageBaseMs: ageBaseMs, eventID: "e\(offset)")
     }

@@ -30,7 +30,7 @@ final class PerKeyAPI: EventsAPI {
 
 /// The pipeline with named inputs (issue: app-level and workspace-level credentials): every per
 /// feed thing (batcher, send window, blocking) is per input.
-@Suite struct NamedInputsPipelineTests {
+@Suite(.timeLimit(.minutes(10))) struct NamedInputsPipelineTests {
     let phone = TopicPartition("braze.currents", 0)
     let tablet = TopicPartition("braze.currents", 1)
 

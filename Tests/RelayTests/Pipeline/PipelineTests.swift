@@ -135,7 +135,7 @@ final class ScriptedAPI: EventsAPI {
     }
 }
 
-@Suite struct PipelineTests {
+@Suite(.timeLimit(.minutes(10))) struct PipelineTests {
     let partition = TopicPartition("braze.currents", 0)
 
     func makePipeline(source: FakeSource, api: ScriptedAPI, deadLetters: MemoryDeadLetters = MemoryDeadLetters()) -> RelayPipeline {

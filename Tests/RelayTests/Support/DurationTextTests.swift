@@ -3,7 +3,7 @@ import Testing
 
 /// Durations read from configuration values and arguments, and ages written into log lines and
 /// dead-letter reasons.
-@Suite struct DurationTextTests {
+@Suite(.timeLimit(.minutes(10))) struct DurationTextTests {
     @Test func durationsAreReadWithTheirUnits() {
         #expect(DurationText.parse("48h") == .seconds(172_800))
         #expect(DurationText.parse("90m") == .seconds(5400))

@@ -1,7 +1,7 @@
 import Testing
 @testable import Relay
 
-@Suite struct InlineFirstArrayTests {
+@Suite(.timeLimit(.minutes(10))) struct InlineFirstArrayTests {
     @Test func holdsWhatAnArrayHoldsInTheSameOrder() {
         for count in 0...5 {
             var inline: InlineFirstArray<Int> = []

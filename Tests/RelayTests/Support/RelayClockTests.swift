@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import Relay
 
-@Suite struct RelayClockTests {
+@Suite(.timeLimit(.minutes(10))) struct RelayClockTests {
     /// Linger, backoff and rate limits count in the monotonic clock's nanoseconds: a sleep of
     /// 50 ms must read as 50 ms of them (not microseconds, not a clock that stands still), and
     /// never as more than an independent clock saw around it (the suite runs in parallel, so a

@@ -7,7 +7,7 @@ import Testing
 
 /// mParticle's per-event limits (SPEC.md §1: 100 custom attributes, names ≤ 256 and values ≤ 4,096
 /// characters), kept by the mapper before an event is batched.
-@Suite struct AttributeLimitsTests {
+@Suite(.timeLimit(.minutes(10))) struct AttributeLimitsTests {
     let mapper = EventMapper(environment: .production, identityKey: "customerid",
                              router: FeedRouter(configuredFeeds: [.unbound], apps: [:]), selection: EventSelection())
 
@@ -165,7 +165,7 @@ import Testing
 }
 
 /// When cuts are logged: at most once a minute per event type, with what was cut since.
-@Suite struct TruncationLogTests {
+@Suite(.timeLimit(.minutes(10))) struct TruncationLogTests {
     let minute: UInt64 = 60_000_000_000
 
     @Test func oncePerMinutePerEventTypeWithTheCutsSinceTheLastLine() {

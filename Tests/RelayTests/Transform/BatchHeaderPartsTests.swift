@@ -6,7 +6,7 @@ import Testing
 /// path's) for every combination of parts, identity keys on both sides of `email` in sort order,
 /// and with and without `source_request_id`: equal headers must be equal bytes, or events of
 /// one user would stop sharing batches.
-@Suite struct BatchHeaderPartsTests {
+@Suite(.timeLimit(.minutes(10))) struct BatchHeaderPartsTests {
     @Test(arguments: ["customerid", "email", "other_id_2", "Customer", "zz", "\u{e9}mail"])
     func encodesAsTheBatchHeaderDoes(identityKey: String) {
         var checked = 0

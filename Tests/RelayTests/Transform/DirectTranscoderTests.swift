@@ -9,7 +9,7 @@ import Testing
 /// outcome (sends byte for byte, parks, skips, counters, age) must be the general path's. Each
 /// test also checks the transcoder really took the records it is meant to, or equality would
 /// say nothing.
-@Suite struct DirectTranscoderTests {
+@Suite(.timeLimit(.minutes(10))) struct DirectTranscoderTests {
     static let nowMs: Int64 = 1_767_225_600_000
 
     /// Mappings that exercise each decision: all feeds, missing feeds, app routing, per-event

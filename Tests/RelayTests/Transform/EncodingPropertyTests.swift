@@ -9,7 +9,7 @@ import Testing
 /// Property: whatever event the decoder accepts, the relay either parks it with a reason, skips it
 /// with a reason, or encodes it into requests that mParticle's rules (the simulator's validator)
 /// accept, with its id intact. Thousands of generated events, seeded so a failure reproduces.
-@Suite struct EncodingPropertyTests {
+@Suite(.timeLimit(.minutes(10))) struct EncodingPropertyTests {
     static func transform(_ environment: MParticleEnvironment) -> RecordTransform {
         RecordTransform(
             mapper: EventMapper(environment: environment, identityKey: "customerid",

@@ -4,7 +4,7 @@ import MParticle
 import Testing
 @testable import Relay
 
-@Suite struct EventMapperTests {
+@Suite(.timeLimit(.minutes(10))) struct EventMapperTests {
     static let allFeeds = Set(Feed.allCases)
 
     func mapper(feeds: Set<Feed> = allFeeds, apps: [String: Feed] = [:], identity: String = "customerid",
@@ -156,7 +156,7 @@ extension JSONValue: ExpressibleByStringLiteral {
     public init(stringLiteral value: String) { self = .string(value) }
 }
 
-@Suite struct MapperLimitsTests {
+@Suite(.timeLimit(.minutes(10))) struct MapperLimitsTests {
     let mapper = EventMapper(environment: .production, identityKey: "customerid",
                              router: FeedRouter(configuredFeeds: [.unbound], apps: [:]), selection: EventSelection())
 

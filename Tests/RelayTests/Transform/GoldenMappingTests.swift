@@ -11,7 +11,7 @@ import Testing
 ///
 /// Configuration the fixtures assume: environment `production`, identity key `customerid`, all four
 /// feeds configured, apps map `{"app-android-1": android}`.
-@Suite struct GoldenMappingTests {
+@Suite(.timeLimit(.minutes(10))) struct GoldenMappingTests {
     static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fixtures/golden")
 
     static let fixtureNames: [String] = {

@@ -91,7 +91,7 @@ struct HostileCase: Decodable, Sendable {
 
 /// Every hostile input ends as its manifest says, through the real pipeline and the simulator over
 /// HTTP: nothing crashes, nothing is lost, every good event (also inside a mixed body) is delivered.
-@Suite struct HostileCorpusTests {
+@Suite(.timeLimit(.minutes(10))) struct HostileCorpusTests {
     let partition = TopicPartition("braze.currents", 0)
 
     @Test func everyCaseEndsAsTheManifestSays() async throws {

@@ -4,7 +4,7 @@ import Testing
 
 /// The fields a plan moves to the batch header are found by name (general path) and as a record
 /// index's field (direct path) alike, and only when they are in the set.
-@Suite struct MovedFieldsTests {
+@Suite(.timeLimit(.minutes(10))) struct MovedFieldsTests {
     /// A record holding only `name` (and the event type the index needs), and that field.
     func indexed(_ name: String) throws -> (RecordIndex, RecordIndex.Field) {
         let built = RecordIndex(Array(#"{"event_type":"t","\#(name)":1}"#.utf8))
