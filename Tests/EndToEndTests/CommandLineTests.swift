@@ -285,6 +285,9 @@ import Testing
 /// `scripts/bench` on a small backlog: it runs and prints a well-formed result. Speed is the
 /// benchmark's business, not the test's.
 @Suite(.serialized, .timeLimit(.minutes(10))) struct BenchScriptTests {
+    /// A tiny backlog: the tests check the script's output, not the relay's speed.
+    static let events = 2_000
+
     /// Runs `scripts/bench` on the test build with `arguments` after a small backlog's options:
     /// its exit status, stdout and stderr (kept in a file, so neither pipe can fill and stall it).
     func bench(_ arguments: [String]) throws -> (status: Int32, output: String, errors: String) {
@@ -295,7 +298,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: errorsFile) }
         let process = Process()
         process.executableURL = root.appendingPathComponent("scripts/bench")
-        process.arguments = ["--events", "20000", "--partitions", "16", "--build", "debug"] + arguments
+        process.arguments = ["--events", "\(Self.events)", "--partitions", "16", "--build", "debug"] + arguments
         process.environment = ProcessInfo.processInfo.environment.merging(["CURRENTS_RELAY_BIN": executable.path]) { $1 }
         let output = Pipe()
         process.standardOutput = output
@@ -335,7 +338,7 @@ import Testing
         let results = try lines.map { try #require(try JSONSerialization.jsonObject(with: Data($0.dropFirst(6).utf8)) as? [String: Any]) }
         #expect(results.map { $0["label"] as? String } == ["current", "compare"], "\(text)")
         for result in results {
-            #expect(result["rounds"] as? Int == 2 && result["events"] as? Int == 20000)
+            #expect(result["rounds"] as? Int == 2 && result["events"] as? Int == Self.events)
             let range = try #require(result["cpu_us_per_event_range"] as? [Double], "\(result)")
             let median = try #require(result["cpu_us_per_event"] as? Double)
             #expect(range.count == 2 && range[0] > 0 && range[0] <= median && median <= range[1], "\(result)")
@@ -355,9 +358,9 @@ import Testing
         #expect(status == 0, "\(text)\n\(errors.suffix(2000))")
         let line = try #require(text.split(separator: "\n").first { $0.hasPrefix("BENCH ") }, "a BENCH line in\n\(text)")
         let result = try #require(try JSONSerialization.jsonObject(with: Data(line.dropFirst(6).utf8)) as? [String: Any])
-        #expect(result["events"] as? Int == 20000)
+        #expect(result["events"] as? Int == Self.events)
         let sent = try #require(result["events_sent"] as? Int)
-        #expect(sent > 15000 && sent <= 20000, "most users have an external_user_id")
+        #expect(sent > Self.events * 3 / 4 && sent <= Self.events, "most users have an external_user_id")
         for key in ["events_per_s", "kcat_events_per_s", "requests", "batches"] {
             #expect((result[key] as? Int ?? 0) > 0, "\(key) in \(line)")
         }
