@@ -63,7 +63,12 @@ final class FakeSource: RecordSource {
         return [:]
     }
     func commit() throws {}
-    func setPaused(_ paused: Bool) { self.paused.withLockedValue { $0 = paused } }
+    /// The stored offsets each time intake was resumed.
+    let storedAtResume = NIOLockedValueBox<[[TopicPartition: Int64]]>([])
+    func setPaused(_ paused: Bool) {
+        self.paused.withLockedValue { $0 = paused }
+        if !paused { storedAtResume.withLockedValue { $0.append(storedOffsets) } }
+    }
     func handled(_ count: Int) {}
     func close() async { continuation.finish() }
     var storedOffsets: [TopicPartition: Int64] { stored.withLockedValue { $0 } }
@@ -488,19 +493,28 @@ final class ScriptedAPI: EventsAPI {
         await run.value
     }
 
+    /// Intake pauses once the records in flight reach the cap and resumes at half of it. One
+    /// request at a time, 100 events each (one user per event): the records settle in order, so
+    /// the offsets stored when intake resumes say how many were still in flight then.
     @Test func theInFlightCapPausesAndResumes() async throws {
         let source = FakeSource()
         let api = ScriptedAPI()
         api.status.withLockedValue { $0 = 503 }
         let pipeline = makeTestPipeline(source: source, api: api, feeds: [.unbound],
-                                        settings: .init(lingerMs: 10, maxInFlightRequestsPerFeed: 2, maxInFlightMessages: 100))
+                                        settings: .init(lingerMs: 10, maxInFlightRequestsPerFeed: 1, maxInFlightMessages: 300))
         let run = Task { await pipeline.run() }
         source.continuation.yield(.assigned([partition]))
-        source.continuation.yield(.messages((0..<150).map { message(Int64($0), envelope("p-\($0)")) }))
+        source.continuation.yield(.messages((0..<400).map { message(Int64($0), envelope("p-\($0)", user: "u-\($0)")) }))
         try await waitFor("pause") { source.paused.withLockedValue { $0 } }
+        let atPause = await pipeline.pendingRecords
+        #expect(atPause >= 300, "paused with \(atPause) records in flight; the cap is 300")
+        #expect(await pipeline.isPaused)
         api.status.withLockedValue { $0 = 202 }
-        try await waitFor("resume") { !source.paused.withLockedValue { $0 } }
-        try await waitFor("all settled") { source.storedOffsets[partition] == 150 }
+        try await waitFor("all settled") { source.storedOffsets[partition] == 400 }
+        // Resumed once, when 100 records were left (the low-water mark is 150): after the third
+        // request, not the second (200 left, under the cap but over half of it).
+        #expect(source.storedAtResume.withLockedValue { $0 }.map { $0[partition] } == [300])
+        #expect(Set(api.acceptedIDs.withLockedValue { $0 }).count == 400)
         await pipeline.shutdown(timeout: .seconds(1))
         await run.value
     }
