@@ -346,21 +346,23 @@ final class ScriptedAPI: EventsAPI {
     @Test func lingeredBatchesKeepGrowingWhileTheFeedCannotSend() async throws {
         let source = FakeSource()
         let api = GatedAPI()
+        let clock = DrivenClock()
         let pipeline = makeTestPipeline(source: source, api: api, feeds: [.unbound],
-                                        settings: .init(lingerMs: 10, maxInFlightRequestsPerFeed: 1, maxInFlightMessages: 1000))
+                                        settings: .init(lingerMs: 10, maxInFlightRequestsPerFeed: 1, maxInFlightMessages: 1000), clock: clock)
         let run = Task { await pipeline.run() }
         source.continuation.yield(.assigned([partition]))
         source.continuation.yield(.messages([message(0, envelope("first", user: "u-0"))]))
+        try await waitFor("the first record in the pipeline") { await pipeline.pendingRecords >= 1 }
+        try await clock.tick(by: .milliseconds(10))
         try await waitFor("the first request to hold the feed's one send slot") { api.received.count == 1 }
-        // One record at a time, each long after the linger time: each would have been its own
-        // request had lingered batches been sealed while the slot was busy.
+        // One record at a time, each for four times the linger time on the pipeline's clock (its
+        // ticker has run): each would have been its own request had lingered batches been sealed
+        // while the slot was busy.
         for offset in 1...6 {
             source.continuation.yield(.messages([message(Int64(offset), envelope("e-\(offset)", user: offset.isMultiple(of: 2) ? "u-a" : "u-b"))]))
-            try await Task.sleep(for: .milliseconds(40))
+            try await waitFor("record \(offset) in the pipeline") { await pipeline.pendingRecords >= offset + 1 }
+            try await clock.tick(by: .milliseconds(40))
         }
-        // With the whole suite running, the transform stage can lag behind the sleeps: open the
-        // gate only once every record has reached the pipeline (the first one is still in flight).
-        try await waitFor("7 records in the pipeline") { await pipeline.pendingRecords >= 7 }
         #expect(api.received.count == 1)
         api.isOpen.withLockedValue { $0 = true }
         try await waitFor("all settled") { source.storedOffsets[partition] == 7 }
@@ -377,14 +379,15 @@ final class ScriptedAPI: EventsAPI {
     @Test func batchesGoOutWithoutLingeringOnceTheInFlightCapPausesIntake() async throws {
         let source = FakeSource()
         let api = ScriptedAPI()
+        let clock = DrivenClock()
         let pipeline = makeTestPipeline(source: source, api: api, feeds: [.unbound],
-                                        settings: .init(lingerMs: 600_000, maxInFlightRequestsPerFeed: 4, maxInFlightMessages: 4))
+                                        settings: .init(lingerMs: 600_000, maxInFlightRequestsPerFeed: 4, maxInFlightMessages: 4), clock: clock)
         let run = Task { await pipeline.run() }
         source.continuation.yield(.assigned([partition]))
         source.continuation.yield(.messages((0..<3).map { message(Int64($0), envelope("e-\($0)", user: "u-\($0)")) }))
         try await waitFor("3 records in the pipeline") { await pipeline.pendingRecords >= 3 }
-        // Several ticks of the pipeline pass: the batches linger.
-        try await Task.sleep(for: .milliseconds(200))
+        // Four ticks of the pipeline pass (200 ms on its clock): the batches linger.
+        try await clock.tick(by: .milliseconds(50), times: 4)
         #expect(api.calls.withLockedValue { $0 } == 0)
         #expect(!source.paused.withLockedValue { $0 })
         source.continuation.yield(.messages([message(3, envelope("e-3", user: "u-3"))]))
@@ -396,17 +399,19 @@ final class ScriptedAPI: EventsAPI {
     }
 
     /// A pipeline on the unbound feed with one send slot, held by a first request (offset 0) that
-    /// the gated API keeps until the test opens it; the wall clock moves only when the test moves it.
-    func startWithTheOneSlotHeld() async throws -> (FakeSource, GatedAPI, MemoryDeadLetters, ShiftableClock, RelayPipeline, Task<Void, Never>) {
+    /// the gated API keeps until the test opens it; its clock moves only when the test moves it.
+    func startWithTheOneSlotHeld() async throws -> (FakeSource, GatedAPI, MemoryDeadLetters, DrivenClock, RelayPipeline, Task<Void, Never>) {
         let source = FakeSource()
         let api = GatedAPI()
         let deadLetters = MemoryDeadLetters()
-        let clock = ShiftableClock()
+        let clock = DrivenClock()
         let pipeline = makeTestPipeline(source: source, api: api, deadLetters: deadLetters, feeds: [.unbound],
                                         settings: .init(lingerMs: 10, maxInFlightRequestsPerFeed: 1, maxInFlightMessages: 1000), clock: clock)
         let run = Task { await pipeline.run() }
         source.continuation.yield(.assigned([partition]))
         source.continuation.yield(.messages([message(0, envelope("first", user: "u-0"))]))
+        try await waitFor("the first record in the pipeline") { await pipeline.pendingRecords >= 1 }
+        try await clock.tick(by: .milliseconds(10))
         try await waitFor("the first request to hold the feed's one send slot") { api.received.count == 1 }
         return (source, api, deadLetters, clock, pipeline, run)
     }
@@ -418,7 +423,8 @@ final class ScriptedAPI: EventsAPI {
         let (source, api, deadLetters, clock, pipeline, run) = try await startWithTheOneSlotHeld()
         source.continuation.yield(.messages((1...3).map { message(Int64($0), envelope("waiting-\($0)", user: $0 == 2 ? "u-b" : "u-a")) }))
         try await waitFor("4 records in the pipeline") { await pipeline.pendingRecords >= 4 }
-        try await Task.sleep(for: .milliseconds(100))
+        // Two sweeps (a second apart on the pipeline's clock), within the age limit.
+        try await clock.tick(by: .seconds(1), times: 2)
         #expect(deadLetters.records.isEmpty && api.received.count == 1, "the waiting events wait")
         clock.advance(by: .seconds(49 * 3600))
         try await waitFor("the waiting events parked") { deadLetters.records.count == 3 }
