@@ -117,8 +117,7 @@ public final class KafkaRecordReader: @unchecked Sendable {
     /// Reads one run (queue only): from its first offset up to its last, the end of the partition,
     /// or a record past it.
     private func read(_ run: [Int64], of topicPartition: TopicPartition, timeoutMs: Int, into found: inout [Int64: KafkaMessage]) throws {
-        guard let first = run.first, let last = run.last else { return }
-        let wanted = Set(run)
+        guard let first = run.first else { return }
         let list = makePartitionList([(topicPartition, first)])
         defer { rd_kafka_topic_partition_list_destroy(list) }
         let assigned = rd_kafka_assign(handle, list)
@@ -126,32 +125,64 @@ public final class KafkaRecordReader: @unchecked Sendable {
             throw KafkaError(kind: .client, responseError: assigned, context: "assign \(topicPartition)@\(first) to read it again")
         }
         defer { _ = rd_kafka_assign(handle, nil) }
-        var lastProgress = DispatchTime.now().uptimeNanoseconds
-        var lastError: KafkaError?
-        while true {
-            // Checked on every poll: a broker that is down keeps sending error events, and a
-            // check only when nothing came would never end the read.
-            if DispatchTime.now().uptimeNanoseconds - lastProgress > UInt64(timeoutMs) * 1_000_000 {
-                let reason = lastError.map { ": \($0)" } ?? ""
-                throw KafkaError(kind: .client, message: "no record within \(timeoutMs) ms reading \(topicPartition)@\(first) again\(reason)")
-            }
-            guard let message = rd_kafka_consumer_poll(handle, 100) else { continue }
+        let wanted = Set(run)
+        try Self.readRun(run, of: topicPartition, timeoutMs: timeoutMs, into: &found, now: { DispatchTime.now().uptimeNanoseconds }) {
+            guard let message = rd_kafka_consumer_poll(handle, 100) else { return .nothing }
             defer { rd_kafka_message_destroy(message) }
             let raw = message.pointee
             // Records or events of an earlier assignment may still be queued.
             guard raw.partition == topicPartition.partition,
-                  raw.rkt.map({ String(cString: rd_kafka_topic_name($0)) }) == topicPartition.topic else { continue }
-            if raw.err == RD_KAFKA_RESP_ERR__PARTITION_EOF { return }
+                  raw.rkt.map({ String(cString: rd_kafka_topic_name($0)) }) == topicPartition.topic else { return .elsewhere }
+            if raw.err == RD_KAFKA_RESP_ERR__PARTITION_EOF { return .endOfPartition }
             if raw.err != RD_KAFKA_RESP_ERR_NO_ERROR {
-                // Transport and leadership errors pass; the timeout ends a read that makes no progress.
-                lastError = KafkaError(kind: .client, responseError: raw.err, context: "read \(topicPartition)@\(first) again")
+                return .error(KafkaError(kind: .client, responseError: raw.err, context: "read \(topicPartition)@\(first) again"))
+            }
+            return .record(offset: raw.offset, message: wanted.contains(raw.offset) ? KafkaMessage(copying: message, topic: topicPartition.topic) : nil)
+        }
+    }
+
+    /// What one poll of the reader's consumer gave.
+    enum Poll {
+        /// Nothing within the poll's wait.
+        case nothing
+        /// A record or event of another partition (an earlier assignment's, still queued).
+        case elsewhere
+        /// A transport or leadership error: it passes, the timeout ends a read that makes no progress.
+        case error(KafkaError)
+        case endOfPartition
+        /// A record of the partition; its copy when it is one of the wanted offsets.
+        case record(offset: Int64, message: KafkaMessage?)
+    }
+
+    /// The loop of one run's read, apart from librdkafka so tests can drive it: polls until the
+    /// run's last offset, a record past it, or the end of the partition, and throws once
+    /// `timeoutMs` pass without a record.
+    ///
+    /// The timeout is checked before every poll, whatever the last one gave: a broker that is
+    /// down can keep sending error events, and a check only when a poll gave nothing would then
+    /// never end the read.
+    static func readRun(_ run: [Int64], of topicPartition: TopicPartition, timeoutMs: Int, into found: inout [Int64: KafkaMessage],
+                        now: () -> UInt64, poll: () -> Poll) throws {
+        guard let first = run.first, let last = run.last else { return }
+        var lastProgress = now()
+        var lastError: KafkaError?
+        while true {
+            if now() - lastProgress > UInt64(timeoutMs) * 1_000_000 {
+                let reason = lastError.map { ": \($0)" } ?? ""
+                throw KafkaError(kind: .client, message: "no record within \(timeoutMs) ms reading \(topicPartition)@\(first) again\(reason)")
+            }
+            switch poll() {
+            case .nothing, .elsewhere:
                 continue
+            case .error(let error):
+                lastError = error
+            case .endOfPartition:
+                return
+            case .record(let offset, let message):
+                lastProgress = now()
+                if let message { found[offset] = message }
+                if offset >= last { return }
             }
-            lastProgress = DispatchTime.now().uptimeNanoseconds
-            if wanted.contains(raw.offset) {
-                found[raw.offset] = KafkaMessage(copying: message, topic: topicPartition.topic)
-            }
-            if raw.offset >= last { return }
         }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 @testable import Kafka
 import Logging
+import Synchronization
 import Testing
 
 /// Reading records again by offset (what the relay parks from), against the embedded broker over TCP.
@@ -89,24 +90,73 @@ import Testing
         #expect(OpenClients.count(bootstrapServers: cluster.bootstrapServers) == open)
     }
 
-    /// With its broker down, a read ends with an error after the timeout (the relay retries it,
-    /// holding the offsets), and reads again once the broker is back.
+    /// With its broker down, a read ends with an error after its timeout, however often the
+    /// client reports the broker down (here every few milliseconds: a read that checked its
+    /// timeout only when a poll returned nothing would go on for ever), and reads again once the
+    /// broker is back.
     @Test func aReadWithTheBrokerDownFailsAfterTheTimeoutAndWorksOnceItIsBack() async throws {
         let cluster = try MockCluster(brokers: 1, logger: logger)
         try cluster.createTopic("down", partitions: 1)
         let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers), logger: logger)
         try await producer.send(topic: "down", partition: 0, key: nil, value: Array("kept".utf8))
         await producer.close()
-        let reader = try KafkaRecordReader(bootstrapServers: cluster.bootstrapServers, clientID: "reader-down", logger: logger)
+        let reader = try KafkaRecordReader(bootstrapServers: cluster.bootstrapServers, clientID: "reader-down",
+                                           properties: ["reconnect.backoff.ms": "1", "reconnect.backoff.max.ms": "5"], logger: logger)
         let partition = TopicPartition("down", 0)
         try cluster.setBroker(1, up: false)
-        let started = ContinuousClock.now
-        await #expect(throws: KafkaError.self) { try await reader.read([partition: [0]], timeoutMs: 1_500) }
-        #expect(ContinuousClock.now - started < scaled(.seconds(20)), "the read ended by its timeout")
+        let outcome = Mutex<Result<Void, any Error>?>(nil)
+        Task {
+            do {
+                _ = try await reader.read([partition: [0]], timeoutMs: 1_500)
+                outcome.withLock { $0 = .success(()) }
+            } catch {
+                outcome.withLock { $0 = .failure(error) }
+            }
+        }
+        // A read that does not end by its timeout is let go (it ends once the broker is back).
+        let deadline = ContinuousClock.now + scaled(.seconds(20))
+        while outcome.withLock({ $0 }) == nil, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        switch outcome.withLock({ $0 }) {
+        case .failure(let error): #expect(error is KafkaError, "\(error)")
+        case .success: Issue.record("a read with the broker down found the record")
+        case nil: Issue.record("the read went on \(scaled(.seconds(20))) past its 1.5 s timeout")
+        }
         try cluster.setBroker(1, up: true)
+        while outcome.withLock({ $0 }) == nil { try await Task.sleep(for: .milliseconds(20)) }
         let found = try await reader.read([partition: [0]], timeoutMs: 30_000)
         #expect(found[partition]?[0]?.value == Array("kept".utf8))
         reader.close()
+    }
+
+    /// The read loop ends by its timeout while errors keep coming (one every poll, as from a
+    /// broker that is down, on a clock that moves 100 ms a poll), records what it read before,
+    /// and stops at the end of the partition or past its last offset.
+    @Test func theReadLoopEndsByItsTimeoutWhileErrorsKeepComing() throws {
+        let partition = TopicPartition("loop", 0)
+        var clock: UInt64 = 0
+        var polls = 0
+        var found: [Int64: KafkaMessage] = [:]
+        let record = KafkaMessage(topicPartition: partition, offset: 5, timestampMs: 1, key: nil, value: Array("r".utf8))
+        #expect(throws: KafkaError.self) {
+            try KafkaRecordReader.readRun([5, 6], of: partition, timeoutMs: 1_500, into: &found, now: { clock }) {
+                polls += 1
+                clock += 100_000_000
+                // A loop that checked its timeout only on an empty poll would reach the end here.
+                if polls > 1_000 { return .endOfPartition }
+                return polls == 1 ? .record(offset: 5, message: record) : .error(KafkaError(kind: .client, message: "broker down"))
+            }
+        }
+        #expect(polls <= 20, "\(polls) polls for a 1.5 s timeout at 100 ms a poll")
+        #expect(found[5]?.value == Array("r".utf8))
+
+        var endFound: [Int64: KafkaMessage] = [:]
+        var script: [KafkaRecordReader.Poll] = [.nothing, .elsewhere, .record(offset: 7, message: nil), .endOfPartition, .error(KafkaError(kind: .client, message: "unreached"))]
+        try KafkaRecordReader.readRun([8, 9], of: partition, timeoutMs: 1_500, into: &endFound, now: { 0 }) { script.removeFirst() }
+        #expect(script.count == 1 && endFound.isEmpty, "stopped at the end of the partition")
+        var pastFound: [Int64: KafkaMessage] = [:]
+        script = [.record(offset: 8, message: record), .record(offset: 10, message: nil), .endOfPartition]
+        try KafkaRecordReader.readRun([8, 9], of: partition, timeoutMs: 1_500, into: &pastFound, now: { 0 }) { script.removeFirst() }
+        #expect(script.count == 1 && Array(pastFound.keys) == [8], "stopped past the last offset")
     }
 
     func readOnce(_ bootstrapServers: String, _ partition: TopicPartition) async throws {
