@@ -15,7 +15,7 @@ import yaml
 from .report import DEPLOY, ROOT
 
 SECRETS_EXAMPLE = DEPLOY / "kubernetes" / "base" / "secrets.env.example"
-README = ROOT / "README.md"
+PERFORMANCE = ROOT / "docs" / "performance.md"
 CONFIG_DIR = "/etc/currents-relay"
 UNITS = {"": 1, "K": 1000, "M": 1000**2, "G": 1000**3, "Ki": 1024, "Mi": 1024**2, "Gi": 1024**3}
 SECRET_NAME = re.compile(r"(SECRET|PASSWORD|TOKEN|_KEY)$|PROPERTIES_.*(PASSWORD|SECRET)")
@@ -27,8 +27,8 @@ def quantity_bytes(text):
 
 
 def measured_peak_mb():
-    """The README's measured peak RSS at the default in-flight limits (its Benchmark table)."""
-    text = README.read_text(encoding="utf-8")
+    """The measured peak RSS at the default in-flight limits (docs/performance.md's in-flight table)."""
+    text = PERFORMANCE.read_text(encoding="utf-8")
     match = re.search(r"^\|\s*[\d,]+ \(default\)\s*\|\s*[\d.]+\s*\|\s*~(\d+)\s*MB\s*\|", text, flags=re.M)
     return int(match.group(1)) if match else None
 
@@ -81,14 +81,14 @@ def check_resources(report, container):
     limit = quantity_bytes((resources.get("limits") or {}).get("memory"))
     peak = measured_peak_mb()
     if peak is None:
-        report.fail("README's Benchmark table no longer has a `(default)` row with a peak RSS (~N MB): the memory check reads it")
+        report.fail("docs/performance.md's in-flight table no longer has a `(default)` row with a peak RSS (~N MB): the memory check reads it")
         return
     peak_bytes = peak * 1000**2
     report.check(request and limit and request >= peak_bytes and limit >= 2 * peak_bytes and (resources.get("requests") or {}).get("cpu"),
-                 f"memory request {resources['requests']['memory']} >= the measured peak (~{peak} MB, README), limit "
+                 f"memory request {resources['requests']['memory']} >= the measured peak (~{peak} MB, docs/performance.md), limit "
                  f"{resources['limits']['memory']} >= twice it; a CPU request",
                  f"resources {resources}: the memory request must cover the measured peak (~{peak} MB at the default "
-                 "in-flight limits, README), the limit twice it, and CPU needs a request")
+                 "in-flight limits, docs/performance.md), the limit twice it, and CPU needs a request")
 
 
 def check_locked_down(report, pod, container):
