@@ -63,4 +63,10 @@ public struct KafkaError: Error, CustomStringConvertible, Sendable, Equatable {
         ]
         return retriable.contains(code)
     }
+
+    /// True when the broker does not implement the request at all (librdkafka found no version of
+    /// it in the broker's ApiVersions), as librdkafka 2.0.2's embedded broker answers DescribeConfigs.
+    public var isUnsupportedByBroker: Bool {
+        [RD_KAFKA_RESP_ERR__UNSUPPORTED_FEATURE.rawValue, RD_KAFKA_RESP_ERR_UNSUPPORTED_VERSION.rawValue].contains(code)
+    }
 }

@@ -6,7 +6,8 @@ import Logging
 public final class KafkaInspector: @unchecked Sendable {
     // @unchecked: only thread-safe librdkafka calls are made on `handle`.
 
-    private let handle: OpaquePointer
+    /// Internal, not private: `KafkaInspector+TopicConfiguration.swift` asks the same client.
+    let handle: OpaquePointer
     private let context: CallbackContext
     private let bootstrapServers: String
 
