@@ -31,13 +31,18 @@ public final class HTTPEventsAPIClient: EventsAPI {
     ///   - verifyCertificates: TLS certificate and host name verification (TLS 1.2 or later either
     ///     way). Off only for a local simulator with a self-signed certificate; the configuration
     ///     refuses it for any other host.
-    public init(userAgent: String, timeout: Duration = .seconds(30), connectionsPerHost: Int = 16, verifyCertificates: Bool = true) {
+    ///   - retriesConnections: when a connection cannot be made, try again with backoff until the
+    ///     timeout (the relay: mParticle may come back). `false` fails the request at once with the
+    ///     connection's own error (`doctor`: the cause, without waiting out the timeout).
+    public init(userAgent: String, timeout: Duration = .seconds(30), connectionsPerHost: Int = 16, verifyCertificates: Bool = true,
+                retriesConnections: Bool = true) {
         var configuration = HTTPClient.Configuration()
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.minimumTLSVersion = .tlsv12
         tls.certificateVerification = verifyCertificates ? .fullVerification : .none
         configuration.tlsConfiguration = tls
         configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = connectionsPerHost
+        configuration.connectionPool.retryConnectionEstablishment = retriesConnections
         let milliseconds = timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000
         configuration.timeout = .init(connect: .seconds(10), read: .milliseconds(milliseconds))
         configuration.decompression = .enabled(limit: .ratio(20))
@@ -64,7 +69,7 @@ public final class HTTPEventsAPIClient: EventsAPI {
             response = try await client.execute(request, timeout: timeout)
         } catch {
             // Error descriptions from the client never include our headers, so no secret leaks here.
-            throw EventsAPITransportError(String(describing: error))
+            throw EventsAPITransportError(String(describing: error), underlying: error)
         }
         var buffer: ByteBuffer
         do {
@@ -74,6 +79,9 @@ public final class HTTPEventsAPIClient: EventsAPI {
         }
         let text = buffer.readString(length: min(buffer.readableBytes, 4096)) ?? ""
         let retryAfter = response.headers.first(name: "Retry-After").flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-        return EventsAPIResponse(status: Int(response.status.code), retryAfterSeconds: retryAfter, body: text)
+        let percentageUsed = response.headers.first(name: "X-mp-rate-limit-percentage-used")
+            .flatMap { Double($0.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "%"))) }
+        return EventsAPIResponse(status: Int(response.status.code), retryAfterSeconds: retryAfter, body: text,
+                                 rateLimitPercentageUsed: percentageUsed)
     }
 }

@@ -5,11 +5,15 @@ public struct EventsAPIResponse: Sendable, Equatable {
     public var retryAfterSeconds: Int?
     /// The body, cut to a few KB: it goes into logs and dead-letter headers.
     public var body: String
+    /// `X-mp-rate-limit-percentage-used`, when mParticle sent it (on 2xx answers): the highest of
+    /// the speed and acceleration usage of the rate limit, in percent (SPEC.md §1).
+    public var rateLimitPercentageUsed: Double?
 
-    public init(status: Int, retryAfterSeconds: Int? = nil, body: String = "") {
+    public init(status: Int, retryAfterSeconds: Int? = nil, body: String = "", rateLimitPercentageUsed: Double? = nil) {
         self.status = status
         self.retryAfterSeconds = retryAfterSeconds
         self.body = body
+        self.rateLimitPercentageUsed = rateLimitPercentageUsed
     }
 
     public var responseClass: ResponseClass { ResponseClass(status: status) }
@@ -42,6 +46,14 @@ public enum ResponseClass: Sendable, Equatable {
 /// The request never got an answer (connection refused, reset, timeout).
 public struct EventsAPITransportError: Error, Sendable, CustomStringConvertible {
     public var message: String
-    public init(_ message: String) { self.message = message }
+    /// The HTTP client's own error, kept so a caller can tell a name that does not resolve, a
+    /// certificate that does not verify and a refused connection apart (`doctor` says which).
+    /// Its description never holds a request header, so no secret.
+    public var underlying: (any Error)?
+
+    public init(_ message: String, underlying: (any Error)? = nil) {
+        self.message = message
+        self.underlying = underlying
+    }
     public var description: String { "mParticle unreachable: \(message)" }
 }

@@ -122,7 +122,7 @@ public final class SimulatorServer: Sendable {
                 let counts = EventsAPIValidator.countByScanning(body)
                 state.recordCounts(feed: feed.name, batches: counts.batches, events: counts.events)
                 state.logAnswer(feed: feed.name, status: 202)
-                return Response(status: .accepted)
+                return accepted(behaviour)
             }
             switch EventsAPIValidator.validateBatches(body: body, bulk: bulk, feed: feed.name, rejectEventIDs: behaviour.rejectEventIDs) {
             case .failure(let refusal):
@@ -138,7 +138,7 @@ public final class SimulatorServer: Sendable {
                 }
                 state.record(feed: feed.name, key: feed.key, batches: batches, historical: historical)
                 state.logAnswer(feed: feed.name, status: 202)
-                return Response(status: .accepted)
+                return accepted(behaviour)
             }
         }
         router.post("/v2/events") { request, context in try await handler(request, context, false, false) }
@@ -178,6 +178,7 @@ public final class SimulatorServer: Sendable {
             if let ids = object["reject_event_ids"] as? [String] { behaviour.rejectEventIDs = Set(ids) }
             if let rate = object["slow_rate"] as? Double { behaviour.slowRate = min(max(rate, 0), 1) }
             if let latency = object["slow_latency_ms"] as? Int { behaviour.slowLatencyMs = max(0, latency) }
+            if object.keys.contains("rate_limit_percentage_used") { behaviour.rateLimitPercentageUsed = object["rate_limit_percentage_used"] as? Int }
             if let feed { state.setBehaviour(behaviour, feed: feed) } else { state.setBehaviour(behaviour) }
             return Response(status: .noContent)
         }
@@ -226,6 +227,13 @@ public final class SimulatorServer: Sendable {
     static func jsonResponse(_ object: [String: Any], status: HTTPResponse.Status = .ok) -> Response {
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
         return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// 202, with `X-mp-rate-limit-percentage-used` when the behaviour sets it.
+    static func accepted(_ behaviour: SimulatorState.Behaviour) -> Response {
+        var response = Response(status: .accepted)
+        if let used = behaviour.rateLimitPercentageUsed { response.headers[.init("X-mp-rate-limit-percentage-used")!] = String(used) }
+        return response
     }
 
     static func errorResponse(_ status: Int, _ code: String, _ message: String, retryAfter: Int? = nil) -> Response {

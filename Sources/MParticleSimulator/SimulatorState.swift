@@ -55,6 +55,8 @@ public final class SimulatorState: Sendable {
         /// shorter timeout gives up on the connection (the relay sees a transport error).
         public var slowRate = 0.0
         public var slowLatencyMs = 0
+        /// Sent as `X-mp-rate-limit-percentage-used` with every 2xx, as mParticle may send it.
+        public var rateLimitPercentageUsed: Int?
 
         public init(failStatus: Int? = nil, latencyMs: Int = 0, countOnly: Bool = false, statusScript: [Int] = [],
                     failureRate: Double = 0, failureStatus: Int = 503, seed: UInt64 = 1, retryAfterSeconds: Int? = nil,

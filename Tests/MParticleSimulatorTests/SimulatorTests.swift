@@ -97,6 +97,60 @@ import Testing
         }
     }
 
+    /// `doctor` asks each input with an empty request (`[]`): like mParticle, the simulator checks
+    /// the credentials and nothing else (202 with valid ones, 403 with a wrong secret or an
+    /// unknown key, 401 without any), and records no batch and no event.
+    @Test func anEmptyRequestChecksTheCredentialsOnly() async throws {
+        try await withSimulator { server, client in
+            let empty = Array("[]".utf8)
+            #expect(try await client.sendBulk(body: empty, baseURL: server.baseURL, credentials: FeedCredentials(key: "ios-key", secret: "ios-secret")).status == 202)
+            #expect(try await client.sendBulk(body: empty, baseURL: server.baseURL, credentials: FeedCredentials(key: "u-key", secret: "u-secret")).status == 202)
+            #expect(try await client.sendBulk(body: empty, baseURL: server.baseURL, credentials: FeedCredentials(key: "ios-key", secret: "nope")).status == 403)
+            #expect(try await client.sendBulk(body: empty, baseURL: server.baseURL, credentials: FeedCredentials(key: "nobody", secret: "ios-secret")).status == 403)
+            var request = URLRequest(url: URL(string: server.baseURL + "/v2/bulkevents")!)
+            request.httpMethod = "POST"
+            request.httpBody = Data("[]".utf8)
+            let (_, response) = try await URLSession.shared.data(for: request)
+            #expect((response as? HTTPURLResponse)?.statusCode == 401)
+            #expect(server.state.totalAcceptedEvents == 0)
+            #expect(server.state.counts["ios"]?.batches == 0 && server.state.counts["unbound"]?.batches == 0)
+        }
+    }
+
+    /// mParticle may send `X-mp-rate-limit-percentage-used` with a 2xx; the simulator does when
+    /// told to, and the client reads it.
+    @Test func theRateLimitUsageIsSentWhenSet() async throws {
+        try await withSimulator { server, client in
+            let ios = FeedCredentials(key: "ios-key", secret: "ios-secret")
+            #expect(try await client.sendBulk(body: Array("[]".utf8), baseURL: server.baseURL, credentials: ios).rateLimitPercentageUsed == nil)
+            var request = URLRequest(url: URL(string: server.baseURL + "/_sim/behaviour")!)
+            request.httpMethod = "POST"
+            request.httpBody = Data("{\"rate_limit_percentage_used\":37}".utf8)
+            _ = try await URLSession.shared.data(for: request)
+            #expect(try await client.sendBulk(body: Array("[]".utf8), baseURL: server.baseURL, credentials: ios).rateLimitPercentageUsed == 37)
+            #expect(try await client.sendBulk(body: Array("[\(batch("a"))]".utf8), baseURL: server.baseURL, credentials: ios).rateLimitPercentageUsed == 37)
+        }
+    }
+
+    /// A client that does not retry connections (`doctor`'s) fails at once with the connection's
+    /// own error, where the relay's retries until its timeout.
+    @Test func aClientThatDoesNotRetryConnectionsFailsAtOnceWithTheCause() async throws {
+        let closed = try await SimulatorServer.start(SimulatorConfiguration(feeds: feeds))
+        let baseURL = closed.baseURL
+        await closed.stop()
+        let client = HTTPEventsAPIClient(userAgent: "tests", timeout: .seconds(20), retriesConnections: false)
+        let started = ContinuousClock.now
+        do {
+            _ = try await client.sendBulk(body: Array("[]".utf8), baseURL: baseURL, credentials: FeedCredentials(key: "k", secret: "s"))
+            Issue.record("a closed port answered")
+        } catch let error as EventsAPITransportError {
+            #expect(error.underlying != nil)
+            #expect(error.message.contains("refused"), "\(error)")
+        }
+        #expect(ContinuousClock.now - started < .seconds(10))
+        await client.shutdown()
+    }
+
     @Test func anUnreachableServerIsATransportError() async throws {
         let client = HTTPEventsAPIClient(userAgent: "tests", timeout: .seconds(5))
         await #expect(throws: EventsAPITransportError.self) {
