@@ -80,6 +80,21 @@ let package = Package(
             ],
             swiftSettings: memorySafe
         ),
+        // `doctor`: checks that the Kafka cluster, mParticle inputs and registry a configuration
+        // points at work. The checks are plain functions; their I/O goes through two protocols.
+        .target(
+            name: "Doctor",
+            dependencies: [
+                "Relay", "Kafka", "MParticle",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: memorySafe
+        ),
         // A local mParticle Events API that behaves like the real one.
         .target(
             name: "MParticleSimulator",
@@ -102,7 +117,7 @@ let package = Package(
         .executableTarget(
             name: "currents-relay",
             dependencies: [
-                "Relay", "Kafka", "MParticleSimulator", "MallocConfiguration", "CPUClock",
+                "Relay", "Kafka", "Doctor", "MParticleSimulator", "MallocConfiguration", "CPUClock",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -125,6 +140,16 @@ let package = Package(
             exclude: ["Fixtures"]
         ),
         .testTarget(name: "MParticleSimulatorTests", dependencies: ["MParticleSimulator", "MParticle"]),
+        .testTarget(
+            name: "DoctorTests",
+            dependencies: [
+                "Doctor", "Relay", "Kafka", "MParticle", "MParticleSimulator",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
         .testTarget(
             name: "EndToEndTests",
             dependencies: ["Relay", "Kafka", "MParticleSimulator", "MParticle", "Currents", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]

@@ -1,0 +1,24 @@
+import MParticle
+import Doctor
+import Relay
+
+/// A configuration that fits `FakeKafka` and `FakeMParticle` as they start: every check passes.
+func goodConfiguration() -> RelayConfiguration {
+    var configuration = RelayConfiguration()
+    configuration.kafka.bootstrapServers = "b1:9092,b2:9092"
+    configuration.kafka.topics = ["braze.currents"]
+    configuration.kafka.groupID = "relay"
+    configuration.deadLetter.topic = "braze.currents.dlq"
+    configuration.mparticle.baseURL = "https://s2s.eu1.mparticle.com"
+    configuration.mparticle.feeds = [
+        .ios: FeedCredentials(key: "ios-key-1234", secret: "ios-S3CRET"),
+        .android: FeedCredentials(key: "android-key-1234", secret: "android-S3CRET"),
+        .unbound: FeedCredentials(key: "unbound-key-1234", secret: "unbound-S3CRET"),
+    ]
+    return configuration
+}
+
+extension Array where Element == DoctorCheck {
+    /// The check of that name; nil when there is none.
+    func named(_ name: String) -> DoctorCheck? { first { $0.name == name } }
+}
