@@ -8,7 +8,7 @@ import Testing
     func run(_ kafka: FakeKafka, configure: (inout RelayConfiguration) -> Void = { _ in }) async -> DoctorReport {
         var configuration = goodConfiguration()
         configure(&configuration)
-        return await Doctor(configuration: configuration, kafka: kafka, mparticle: FakeMParticle()).run(timeout: .seconds(10))
+        return await Doctor(configuration: configuration, kafka: kafka, mparticle: FakeMParticle()).run(timeout: fakeRunTimeout)
     }
 
     /// A bootstrap list that names a load balancer: it answers, and every broker the cluster

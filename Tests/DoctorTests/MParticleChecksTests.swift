@@ -13,7 +13,7 @@ import Testing
     func run(_ mparticle: FakeMParticle, configure: (inout RelayConfiguration) -> Void = { _ in }) async -> [DoctorCheck] {
         var configuration = goodConfiguration()
         configure(&configuration)
-        let report = await Doctor(configuration: configuration, kafka: FakeKafka(), mparticle: mparticle).run(timeout: .seconds(10))
+        let report = await Doctor(configuration: configuration, kafka: FakeKafka(), mparticle: mparticle).run(timeout: fakeRunTimeout)
         return report.checks.filter { $0.name.hasPrefix("mparticle") }
     }
 

@@ -22,3 +22,8 @@ extension Array where Element == DoctorCheck {
     /// The check of that name; nil when there is none.
     func named(_ name: String) -> DoctorCheck? { first { $0.name == name } }
 }
+
+/// The bound of a run with fakes, which answer at once: long, because the test process shares
+/// its two task threads with suites that block them for seconds at a time (a spawned command
+/// waited on), and a run cut short by that would report a timeout the code did not cause.
+let fakeRunTimeout = Duration.seconds(120)
