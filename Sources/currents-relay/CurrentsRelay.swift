@@ -10,7 +10,7 @@ struct CurrentsRelay: AsyncParsableCommand {
         commandName: "currents-relay",
         abstract: "Relays Braze Currents events from Kafka to mParticle's Events API, losing nothing.",
         version: RelayVersion.current,
-        subcommands: [Run.self, Demo.self, Replay.self, Offsets.self, DeadLetters.self, CheckConfig.self, Simulate.self, DevBroker.self, Seed.self, BenchStages.self]
+        subcommands: [Run.self, Demo.self, Replay.self, Offsets.self, DeadLetters.self, CheckConfig.self, DoctorCommand.self, Simulate.self, DevBroker.self, Seed.self, BenchStages.self]
     )
 
     /// Exit codes of DESIGN.md: 0 done, 1 runtime failure, 2 bad usage or bad config.

@@ -102,7 +102,7 @@ import Testing
             ("kafka:\n  properties:\n    fetch.wait.max.ms: soon\n", "kafka.properties: kafka property fetch.wait.max.ms=soon"),
         ]
         for (yaml, message) in cases {
-            for command in ["run", "check-config", "replay", "offsets", "dlq"] {
+            for command in ["run", "check-config", "doctor", "replay", "offsets", "dlq"] {
                 let arguments: [String] = switch command {
                 case "replay": ["replay", "--config", try file(yaml), "--since", "1h"]
                 case "offsets": ["offsets", "show", "--config", try file(yaml)]
