@@ -23,7 +23,10 @@ enum GroupChecks {
         let lag = rows.reduce(Int64(0)) { $0 + $1.lag }
         let start = autoOffsetReset == "latest" ? "the end of the log" : "the \(autoOffsetReset) record"
         if committed == 0 {
-            return .passed(name, "no committed offsets yet: a first run starts at \(start) (auto.offset.reset), \(lag) record\(lag == 1 ? "" : "s") behind")
+            // `lag` counts from the log start: what a first run reads, unless it starts at the end.
+            let records = "\(lag) record\(lag == 1 ? "" : "s")"
+            let reach = autoOffsetReset == "latest" ? "past the \(records) there" : "\(records) behind"
+            return .passed(name, "no committed offsets yet: a first run starts at \(start) (auto.offset.reset), \(reach)")
         }
         let partial = committed < rows.count ? " (the others start at \(start))" : ""
         return .passed(name, "committed on \(committed) of \(rows.count) partitions\(partial); lag \(lag) record\(lag == 1 ? "" : "s")")
