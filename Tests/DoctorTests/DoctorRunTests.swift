@@ -72,13 +72,14 @@ import Testing
     /// The timeout bounds the run: a part still waiting reports what it found and where it waits.
     @Test func theTimeoutBoundsTheRunAndSaysWhereItWaited() async {
         let hang = DispatchSemaphore(value: 0)
-        let started = ContinuousClock.now
+        // The listing of the topics returns only once this is signalled, after the run returned:
+        // that the run returns at all is the bound. How soon is held loosely (the end-to-end test,
+        // in a process of its own, holds it to a second): the suites sharing this process have
+        // held both of its task threads for over 20 s.
         let report = await run(FakeKafka(hang: hang), timeout: .seconds(5))
-        let elapsed = ContinuousClock.now - started
         hang.signal()
-        // The call it waited on never returns by itself; the bound is loose for a machine whose
-        // other tests keep every thread busy for a while.
-        #expect(elapsed < .seconds(20), "took \(elapsed)")
+        #expect(report.elapsed >= .seconds(5), "it waited for the deadline, not less")
+        #expect(report.elapsed < .seconds(40), "took \(report.elapsed)")
         #expect(report.unfinished.contains("kafka"))
         #expect(report.checks.named("kafka broker 1 (b1:9092)")?.status == .passed, "what was found before stays")
         let timedOut = report.checks.named("kafka")
