@@ -3,7 +3,7 @@ import Testing
 @testable import Doctor
 
 /// The report as it is printed: one line per check and a count, or one JSON document.
-@Suite struct DoctorReportTests {
+@Suite(.timeLimit(.minutes(10))) struct DoctorReportTests {
     let report = DoctorReport(checks: [
         .passed("kafka topic braze.currents", "6 partitions"),
         .failed("mparticle input ios", "credentials refused (403 in 34 ms)", fix: "copy the key and secret"),

@@ -7,7 +7,7 @@ import Testing
 
 /// The whole run with fakes: every check passes when everything is right, and each broken thing
 /// fails its own line, with its cause, and nothing else.
-@Suite struct DoctorRunTests {
+@Suite(.timeLimit(.minutes(10))) struct DoctorRunTests {
     func run(_ kafka: FakeKafka = FakeKafka(), _ mparticle: FakeMParticle = FakeMParticle(),
              configure: (inout RelayConfiguration) -> Void = { _ in }, timeout: Duration = fakeRunTimeout) async -> DoctorReport {
         var configuration = goodConfiguration()

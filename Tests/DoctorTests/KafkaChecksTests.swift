@@ -4,7 +4,7 @@ import Testing
 @testable import Doctor
 
 /// The Kafka lines, one concern each.
-@Suite struct KafkaChecksTests {
+@Suite(.timeLimit(.minutes(10))) struct KafkaChecksTests {
     func run(_ kafka: FakeKafka, configure: (inout RelayConfiguration) -> Void = { _ in }) async -> DoctorReport {
         var configuration = goodConfiguration()
         configure(&configuration)

@@ -9,7 +9,7 @@ import Testing
 
 /// The mParticle lines: what each answer means for an input, inputs that share a key asked once,
 /// and a host that does not answer reported once, as what it is.
-@Suite struct MParticleChecksTests {
+@Suite(.timeLimit(.minutes(10))) struct MParticleChecksTests {
     func run(_ mparticle: FakeMParticle, configure: (inout RelayConfiguration) -> Void = { _ in }) async -> [DoctorCheck] {
         var configuration = goodConfiguration()
         configure(&configuration)

@@ -6,7 +6,7 @@ import Testing
 /// `currents-relay doctor` as a user runs it, against the embedded broker and the simulator: every
 /// check passes with everything right, and each broken thing fails its own line, with its cause,
 /// while nothing else fails.
-@Suite(.serialized) struct DoctorEndToEndTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct DoctorEndToEndTests {
     /// Runs `doctor` to its end on a thread of its own. `runCLI` blocks its caller until the
     /// process exits, and the simulator that `doctor` asks answers on the tasks of this very
     /// process: blocking one of the two threads those run on, while other suites block the other,

@@ -5,7 +5,7 @@ import Testing
 /// `doctor`'s Kafka side against the embedded broker: one address asked on its own, with
 /// librdkafka's reason when it does not answer, and a topic's configuration where the broker
 /// cannot give it.
-@Suite struct KafkaBrokerProbeTests {
+@Suite(.timeLimit(.minutes(10))) struct KafkaBrokerProbeTests {
     var quiet: Logger {
         var logger = Logger(label: "probe-tests")
         logger.logLevel = .critical
