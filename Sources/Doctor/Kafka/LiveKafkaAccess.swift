@@ -59,7 +59,7 @@ public final class LiveKafkaAccess: KafkaAccess {
     }
 
     static func milliseconds(_ duration: Duration) -> Int32 {
-        Int32(clamping: max(1, DoctorReport.milliseconds(duration)))
+        Int32(clamping: max(1, duration.milliseconds))
     }
 }
 

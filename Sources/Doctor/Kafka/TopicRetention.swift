@@ -1,4 +1,5 @@
 import Foundation
+import Relay
 
 /// How long a topic keeps its records, as its `retention.ms` says; compared with
 /// `dead_letter.max_age` because parked records are read again from the source topic, and the
@@ -23,7 +24,7 @@ public enum TopicRetention: Sendable, Equatable {
     /// True when the topic keeps records for less than `duration`.
     func isShorter(than duration: Duration) -> Bool {
         guard case .milliseconds(let value) = self else { return false }
-        return value < DoctorReport.milliseconds(duration)
+        return value < duration.milliseconds
     }
 
     /// `7 d`, `unlimited`, `unknown`.

@@ -1,4 +1,5 @@
 import Foundation
+import Relay
 
 extension DoctorReport {
     /// The report as one JSON document, for scripts and init containers (`doctor --json`):
@@ -12,17 +13,13 @@ extension DoctorReport {
     /// and `fix` (null when there is nothing to do); keys are sorted, so two runs diff cleanly.
     public var json: String {
         let document = Document(
-            ok: ok, summary: summary, elapsedMs: Self.milliseconds(elapsed), timeoutMs: Self.milliseconds(timeout),
+            ok: ok, summary: summary, elapsedMs: elapsed.milliseconds, timeoutMs: timeout.milliseconds,
             checks: checks.map { Document.Check(name: $0.name, ok: $0.ok, status: $0.status.rawValue, detail: $0.detail, fix: $0.fix) })
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         // Encoding plain strings, numbers and booleans cannot fail.
         let data = (try? encoder.encode(document)) ?? Data("{}".utf8)
         return String(decoding: data, as: UTF8.self) + "\n"
-    }
-
-    static func milliseconds(_ duration: Duration) -> Int64 {
-        duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
     }
 
     /// The document's shape: the Codable mirror of the report.

@@ -1,4 +1,5 @@
 import Foundation
+import Relay
 
 /// Durations as the report writes them: retention in the largest whole unit that fits ("7 d",
 /// "36 h", "90 min"), round trips in milliseconds, the run in seconds with one decimal.
@@ -15,13 +16,13 @@ enum ReadableDuration {
         return "\(milliseconds) ms"
     }
 
-    static func span(_ duration: Duration) -> String { span(milliseconds: DoctorReport.milliseconds(duration)) }
+    static func span(_ duration: Duration) -> String { span(milliseconds: duration.milliseconds) }
 
     /// A round trip: `34 ms`.
-    static func milliseconds(_ duration: Duration) -> String { "\(DoctorReport.milliseconds(duration)) ms" }
+    static func milliseconds(_ duration: Duration) -> String { "\(duration.milliseconds) ms" }
 
     /// The whole run: `0.4 s`.
     static func seconds(_ duration: Duration) -> String {
-        String(format: "%.1f s", Double(DoctorReport.milliseconds(duration)) / 1000)
+        String(format: "%.1f s", Double(duration.milliseconds) / 1000)
     }
 }
