@@ -344,17 +344,7 @@ final class ScriptedAPI: EventsAPI {
     /// user join it instead of waiting in sealed requests of their own (the grouping that matters
     /// under mParticle's rate limit).
     @Test func lingeredBatchesKeepGrowingWhileTheFeedCannotSend() async throws {
-        let source = FakeSource()
-        let api = GatedAPI()
-        let clock = DrivenClock()
-        let pipeline = makeTestPipeline(source: source, api: api, feeds: [.unbound],
-                                        settings: .init(lingerMs: 10, maxInFlightRequestsPerFeed: 1, maxInFlightMessages: 1000), clock: clock)
-        let run = Task { await pipeline.run() }
-        source.continuation.yield(.assigned([partition]))
-        source.continuation.yield(.messages([message(0, envelope("first", user: "u-0"))]))
-        try await waitFor("the first record in the pipeline") { await pipeline.pendingRecords >= 1 }
-        try await clock.tick(by: .milliseconds(10))
-        try await waitFor("the first request to hold the feed's one send slot") { api.received.count == 1 }
+        let (source, api, _, clock, pipeline, run) = try await startWithTheOneSlotHeld()
         // One record at a time, each for four times the linger time on the pipeline's clock (its
         // ticker has run): each would have been its own request had lingered batches been sealed
         // while the slot was busy.
