@@ -223,6 +223,14 @@ public struct SampleEvents: Sendable {
 public struct SplitMix64: RandomNumberGenerator, Sendable {
     private var state: UInt64
     public init(seed: UInt64) { state = seed }
+
+    /// For a test that draws at random: seeded from `CURRENTS_RELAY_TEST_SEED` when it is set,
+    /// else at random, and the seed is printed with `label`, so a failing draw can be run again.
+    public static func reproducible(_ label: String) -> SplitMix64 {
+        let seed = ProcessInfo.processInfo.environment["CURRENTS_RELAY_TEST_SEED"].flatMap(UInt64.init) ?? .random(in: 0...UInt64.max)
+        print("\(label): seed \(seed) (CURRENTS_RELAY_TEST_SEED=\(seed) draws the same)")
+        return SplitMix64(seed: seed)
+    }
     public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state

@@ -72,7 +72,7 @@ import Testing
         let ends = try harness.endOffsets()
         #expect(ends.values.reduce(0, +) == 50_000, "the embedded broker kept the whole backlog")
         let config = try relayConfigFile(harness, group: "e2e-kill-10", dedup: "grouped")
-        var generator = SystemRandomNumberGenerator()
+        var generator = SplitMix64.reproducible("\(#function)")
         var acceptedAtKill: [Int] = []
         for _ in 0..<10 {
             let relay = try spawnRelay(config: config)

@@ -115,7 +115,7 @@ import Testing
     }
 
     @Test func manyRandomSettleOrdersAlwaysEndAtOnePastTheLast() {
-        var generator = SystemRandomNumberGenerator()
+        var generator = SplitMix64.reproducible("\(#function)")
         for _ in 0..<50 {
             var tracker = OffsetTracker()
             var acks = (0..<200).map { tracker.add(p0, offset: Int64($0 * 2)) }
@@ -136,7 +136,7 @@ import Testing
     /// and gaps of random lengths); an offset the tracker does not hold (in a gap, before the
     /// first, after the last) settles nothing.
     @Test func everyOffsetIsFoundWithOrWithoutGapsAndNoOtherIs() {
-        var generator = SystemRandomNumberGenerator()
+        var generator = SplitMix64.reproducible("\(#function)")
         for round in 0..<40 {
             var tracker = OffsetTracker()
             var offsets: [Int64] = []
