@@ -227,7 +227,11 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
     /// For a test that draws at random: seeded from `CURRENTS_RELAY_TEST_SEED` when it is set,
     /// else at random, and the seed is printed with `label`, so a failing draw can be run again.
     public static func reproducible(_ label: String) -> SplitMix64 {
-        let seed = ProcessInfo.processInfo.environment["CURRENTS_RELAY_TEST_SEED"].flatMap(UInt64.init) ?? .random(in: 0...UInt64.max)
+        let given = ProcessInfo.processInfo.environment["CURRENTS_RELAY_TEST_SEED"]
+        let seed = given.flatMap(UInt64.init) ?? .random(in: 0...UInt64.max)
+        if let given, UInt64(given) == nil {
+            print("\(label): CURRENTS_RELAY_TEST_SEED=\(given) is not a whole number from 0 to \(UInt64.max); drawing a seed instead")
+        }
         print("\(label): seed \(seed) (CURRENTS_RELAY_TEST_SEED=\(seed) draws the same)")
         return SplitMix64(seed: seed)
     }
